@@ -1,0 +1,23 @@
+{
+  "targets": [
+    {
+      "target_name": "unmix",
+      "sources": [
+        "native/addon.cc",
+        "native/autograd.cc",
+        "native/data.cc",
+        "native/dispatch.cc",
+        "native/runtime.cc",
+        "native/tensor.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node scripts/find-libtorch.js --gyp-includes)"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-Wno-unused-parameter", "<!@(node scripts/find-libtorch.js --gyp-cflags)"],
+      "libraries": ["<!@(node scripts/find-libtorch.js --gyp-libs)", "-Wl,-rpath,'$$ORIGIN/libtorch'"]
+    }
+  ]
+}

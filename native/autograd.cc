@@ -1,0 +1,128 @@
+// Autograd: the graph lives in LibTorch; JS only starts backward passes and reads gradients.
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include "common.h"
+
+namespace unmix {
+namespace {
+
+std::vector<at::Tensor> TensorList(const Napi::Env& env, const Napi::Value& value, const std::string& what, bool allow_null) {
+  if (!value.IsArray()) ThrowType(env, "argument '" + what + "' must be an array of Tensors");
+  Napi::Array arr = value.As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  out.reserve(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value v = arr.Get(i);
+    if (allow_null && (v.IsNull() || v.IsUndefined())) {
+      out.emplace_back();
+      continue;
+    }
+    TensorHandle* h = TensorHandle::Unwrap(v);
+    if (!h) ThrowType(env, "argument '" + what + "' element " + std::to_string(i) + " must be a Tensor");
+    out.push_back(h->Get(env, what.c_str()));
+  }
+  return out;
+}
+
+TensorHandle* One(const Napi::Env& env, const Napi::Value& v, const char* op) {
+  TensorHandle* h = TensorHandle::Unwrap(v);
+  if (!h) ThrowType(env, std::string(op) + ": argument 'tensor' must be a Tensor");
+  return h;
+}
+
+// backward(tensors, gradTensors | null, retainGraph, createGraph)
+Napi::Value Backward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto tensors = TensorList(env, info[0], "tensors", false);
+  std::vector<at::Tensor> grads;
+  if (info[1].IsArray()) grads = TensorList(env, info[1], "gradient", true);
+  bool create_graph = info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+  c10::optional<bool> retain_graph;
+  if (info[2].IsBoolean()) retain_graph = info[2].As<Napi::Boolean>().Value();
+  return Guard(env, "backward", [&]() -> Napi::Value {
+    torch::autograd::backward(tensors, grads, retain_graph, create_graph);
+    return env.Undefined();
+  });
+}
+
+// grad(outputs, inputs, gradOutputs | null, retainGraph, createGraph, allowUnused) -> (Tensor|null)[]
+Napi::Value Grad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto outputs = TensorList(env, info[0], "outputs", false);
+  auto inputs = TensorList(env, info[1], "inputs", false);
+  std::vector<at::Tensor> grad_outputs;
+  if (info[2].IsArray()) grad_outputs = TensorList(env, info[2], "gradOutputs", true);
+  c10::optional<bool> retain_graph;
+  if (info[3].IsBoolean()) retain_graph = info[3].As<Napi::Boolean>().Value();
+  bool create_graph = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+  bool allow_unused = info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
+  return Guard(env, "grad", [&]() -> Napi::Value {
+    auto result = torch::autograd::grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused);
+    Napi::Array out = Napi::Array::New(env, result.size());
+    for (size_t i = 0; i < result.size(); ++i) {
+      out.Set(uint32_t(i), result[i].defined() ? Napi::Value(TensorHandle::Wrap(env, result[i])) : env.Null());
+    }
+    return out;
+  });
+}
+
+Napi::Value GetGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TensorHandle* h = One(env, info[0], "grad");
+  return Guard(env, "grad", [&]() -> Napi::Value {
+    const at::Tensor& g = h->Get(env, "grad").grad();
+    return g.defined() ? Napi::Value(TensorHandle::Wrap(env, g)) : env.Null();
+  });
+}
+
+// setGrad(tensor, grad | null)
+Napi::Value SetGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TensorHandle* h = One(env, info[0], "setGrad");
+  return Guard(env, "setGrad", [&]() -> Napi::Value {
+    at::Tensor t = h->Get(env, "setGrad");
+    if (info[1].IsNull() || info[1].IsUndefined()) {
+      t.mutable_grad() = at::Tensor();
+    } else {
+      t.mutable_grad() = One(env, info[1], "setGrad")->Get(env, "setGrad");
+    }
+    return env.Undefined();
+  });
+}
+
+Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TensorHandle* h = One(env, info[0], "requiresGrad_");
+  if (!info[1].IsBoolean()) ThrowType(env, "requiresGrad_: argument 'requiresGrad' must be a boolean");
+  return Guard(env, "requiresGrad_", [&]() -> Napi::Value {
+    at::Tensor t = h->Get(env, "requiresGrad_");
+    t.requires_grad_(info[1].As<Napi::Boolean>().Value());
+    return env.Undefined();
+  });
+}
+
+Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
+}
+
+Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBoolean()) ThrowType(env, "setGradEnabled: argument 'enabled' must be a boolean");
+  c10::GradMode::set_enabled(info[0].As<Napi::Boolean>().Value());
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitAutograd(Napi::Env env, Napi::Object exports) {
+  exports.Set("backward", Napi::Function::New(env, Backward));
+  exports.Set("autogradGrad", Napi::Function::New(env, Grad));
+  exports.Set("getGrad", Napi::Function::New(env, GetGrad));
+  exports.Set("setGrad", Napi::Function::New(env, SetGrad));
+  exports.Set("setRequiresGrad", Napi::Function::New(env, SetRequiresGrad));
+  exports.Set("isGradEnabled", Napi::Function::New(env, IsGradEnabled));
+  exports.Set("setGradEnabled", Napi::Function::New(env, SetGradEnabled));
+}
+
+}  // namespace unmix

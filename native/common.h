@@ -1,0 +1,86 @@
+// Shared helpers for the N-API layer: error translation and the tensor handle class.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <napi.h>
+
+#include <string>
+
+namespace unmix {
+
+// Runs `body`, turning every LibTorch / C++ exception into a JS Error whose message starts
+// with the operation's name. Nothing thrown by LibTorch may reach N-API unhandled (it would
+// abort the process).
+template <typename F>
+Napi::Value Guard(const Napi::Env& env, const std::string& op, F&& body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(env, op + ": " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, op + ": " + e.what());
+  }
+}
+
+[[noreturn]] inline void ThrowType(const Napi::Env& env, const std::string& msg) {
+  throw Napi::TypeError::New(env, msg);
+}
+
+// A JS object owning one at::Tensor. Freed by dispose() or by the GC finalizer, whichever
+// comes first; live counts and bytes are tracked so leaks are visible from JS.
+class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  static Napi::Object Wrap(Napi::Env env, at::Tensor tensor);
+  // The tensor behind a JS value, or nullptr when the value is not a handle.
+  static TensorHandle* Unwrap(const Napi::Value& value);
+  static bool IsHandle(const Napi::Value& value);
+
+  explicit TensorHandle(const Napi::CallbackInfo& info);
+  ~TensorHandle() override;
+
+  // The tensor; throws a JS Error naming `op` when it was disposed.
+  const at::Tensor& Get(const Napi::Env& env, const char* op) const;
+  bool disposed() const { return released_; }
+
+  struct DeviceBytes {
+    int64_t bytes = 0;
+    int64_t peak = 0;
+  };
+  static int64_t LiveCount();
+  static int64_t LiveBytes();
+  static std::vector<std::pair<std::string, DeviceBytes>> BytesByDevice();
+  static void ResetPeaks();
+
+ private:
+  void Set(Napi::Env env, at::Tensor tensor);
+  void Release();
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value IsDisposed(const Napi::CallbackInfo& info);
+  Napi::Value Meta(const Napi::CallbackInfo& info);
+
+  at::Tensor tensor_;
+  bool was_set_ = false;
+  bool released_ = false;
+  const void* storage_key_ = nullptr;
+  int64_t external_bytes_ = 0;
+  napi_env env_ = nullptr;
+};
+
+// Conversions shared by several files.
+c10::Device ParseDevice(const Napi::Env& env, const Napi::Value& value);
+c10::ScalarType ParseDtype(const Napi::Env& env, const Napi::Value& value);
+std::string DtypeName(c10::ScalarType type);
+std::vector<int64_t> ToIntVector(const Napi::Env& env, const Napi::Value& value, const std::string& what);
+
+bool UnwrapGenerator(const Napi::Value& value, at::Generator* out);
+
+void InitDispatch(Napi::Env env, Napi::Object exports);
+void InitData(Napi::Env env, Napi::Object exports);
+void InitAutograd(Napi::Env env, Napi::Object exports);
+void InitRuntime(Napi::Env env, Napi::Object exports);
+
+}  // namespace unmix

@@ -1,0 +1,534 @@
+// Schema-driven op dispatch: every ATen op callable by name. JS arguments are converted to
+// IValues by the op's FunctionSchema and the boxed kernel is called through the dispatcher,
+// so autograd, autocast and device dispatch work exactly as in PyTorch.
+#include <ATen/core/dispatch/Dispatcher.h>
+
+#include <algorithm>
+#include <sstream>
+#include <unordered_map>
+
+#include "common.h"
+
+namespace unmix {
+namespace {
+
+struct Overload {
+  c10::OperatorHandle handle;
+  const c10::FunctionSchema* schema;
+};
+
+struct OpEntry {
+  std::string name;  // e.g. "aten::add" or "aten::add.Tensor"
+  std::vector<Overload> overloads;
+};
+
+std::vector<OpEntry> g_ops;                           // indexed by op id
+std::unordered_map<std::string, int> g_op_ids;        // requested name -> id
+std::unordered_map<std::string, std::vector<c10::OperatorName>> g_by_base;  // "aten::add" -> names
+
+void IndexOperators() {
+  if (!g_by_base.empty()) return;
+  for (const c10::OperatorName& name : c10::Dispatcher::singleton().getAllOpNames()) {
+    g_by_base[name.name].push_back(name);
+  }
+}
+
+// Overloads we never pick by argument matching: named-tensor variants and out= variants.
+bool Callable(const c10::FunctionSchema& schema) {
+  // Dimname arguments look like plain `str` in the schema; their overloads are named for them.
+  std::string overload = schema.overload_name();
+  std::transform(overload.begin(), overload.end(), overload.begin(), ::tolower);
+  if (overload.find("dimname") != std::string::npos || overload.rfind("names", 0) == 0) return false;
+  for (const c10::Argument& arg : schema.arguments()) {
+    if (arg.kwarg_only() && arg.alias_info() && arg.alias_info()->isWrite()) return false;
+  }
+  return true;
+}
+
+int ResolveOp(const Napi::Env& env, std::string name) {
+  if (name.find("::") == std::string::npos) name = "aten::" + name;
+  auto found = g_op_ids.find(name);
+  if (found != g_op_ids.end()) return found->second;
+  IndexOperators();
+  std::string base = name;
+  std::string overload_name;
+  bool exact = false;
+  size_t dot = name.find('.');
+  if (dot != std::string::npos) {
+    base = name.substr(0, dot);
+    overload_name = name.substr(dot + 1);
+    exact = true;
+  }
+  OpEntry entry{name, {}};
+  auto names = g_by_base.find(base);
+  if (names != g_by_base.end()) {
+    for (const c10::OperatorName& op_name : names->second) {
+      if (exact && op_name.overload_name != overload_name) continue;
+      auto handle = c10::Dispatcher::singleton().findOp(op_name);
+      if (!handle || !handle->hasSchema()) continue;
+      const c10::FunctionSchema& schema = handle->schema();
+      if (!exact && !Callable(schema)) continue;
+      entry.overloads.push_back({*handle, &schema});
+    }
+  }
+  if (entry.overloads.empty()) {
+    throw Napi::Error::New(env, "unknown operator '" + name + "'");
+  }
+  // Default overload first, then the shortest: a deterministic order independent of how the
+  // registry happens to iterate.
+  std::stable_sort(entry.overloads.begin(), entry.overloads.end(), [](const Overload& a, const Overload& b) {
+    bool a_default = a.schema->overload_name().empty();
+    bool b_default = b.schema->overload_name().empty();
+    if (a_default != b_default) return a_default;
+    if (a.schema->arguments().size() != b.schema->arguments().size())
+      return a.schema->arguments().size() < b.schema->arguments().size();
+    return a.schema->overload_name() < b.schema->overload_name();
+  });
+  int id = static_cast<int>(g_ops.size());
+  g_ops.push_back(std::move(entry));
+  g_op_ids[name] = id;
+  return id;
+}
+
+// ---- JS -> IValue --------------------------------------------------------------------------
+
+// Why a value does not fit an argument; `loose` counts conversions that are allowed but less
+// exact (a single int for an int list), used to rank overloads that all match.
+struct Fit {
+  bool ok = true;
+  int loose = 0;
+  std::string why;
+};
+
+std::string JsTypeName(const Napi::Value& v) {
+  if (TensorHandle::IsHandle(v)) return "Tensor";
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsBoolean()) return "boolean";
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    return d == static_cast<int64_t>(d) ? "integer" : "number";
+  }
+  if (v.IsBigInt()) return "bigint";
+  if (v.IsString()) return "string";
+  if (v.IsArray()) return "array";
+  return "object";
+}
+
+bool AsInt(const Napi::Value& v, int64_t* out) {
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (d != static_cast<double>(static_cast<int64_t>(d))) return false;
+    *out = static_cast<int64_t>(d);
+    return true;
+  }
+  if (v.IsBigInt()) {
+    bool lossless = true;
+    *out = v.As<Napi::BigInt>().Int64Value(&lossless);
+    return lossless;
+  }
+  return false;
+}
+
+c10::optional<c10::MemoryFormat> ParseMemoryFormat(const std::string& s) {
+  if (s == "contiguous_format" || s == "contiguous") return c10::MemoryFormat::Contiguous;
+  if (s == "channels_last") return c10::MemoryFormat::ChannelsLast;
+  if (s == "channels_last_3d") return c10::MemoryFormat::ChannelsLast3d;
+  if (s == "preserve_format" || s == "preserve") return c10::MemoryFormat::Preserve;
+  return c10::nullopt;
+}
+
+struct TensorInput {
+  const c10::TensorImpl* impl;
+  Napi::Value js;
+};
+
+class Converter {
+ public:
+  Converter(const Napi::Env& env, std::vector<TensorInput>* inputs) : env_(env), inputs_(inputs) {}
+
+  Fit Convert(const c10::TypePtr& type, c10::optional<int32_t> n, const Napi::Value& v, c10::IValue* out) {
+    Fit fit;
+    auto fail = [&](const std::string& expected) {
+      fit.ok = false;
+      fit.why = "expected " + expected + ", got " + JsTypeName(v);
+      return fit;
+    };
+    switch (type->kind()) {
+      case c10::TypeKind::OptionalType:
+        if (v.IsUndefined() || v.IsNull()) {
+          *out = c10::IValue();
+          return fit;
+        }
+        return Convert(type->castRaw<c10::OptionalType>()->getElementType(), n, v, out);
+      case c10::TypeKind::TensorType: {
+        TensorHandle* h = TensorHandle::Unwrap(v);
+        if (!h) return fail("Tensor");
+        const at::Tensor& t = h->Get(env_, "op");
+        inputs_->push_back({t.unsafeGetTensorImpl(), v});
+        *out = t;
+        return fit;
+      }
+      case c10::TypeKind::IntType:
+      case c10::TypeKind::SymIntType: {
+        int64_t i;
+        if (v.IsBoolean() || !AsInt(v, &i)) return fail("integer");
+        *out = i;
+        return fit;
+      }
+      case c10::TypeKind::FloatType:
+        if (!v.IsNumber()) return fail("number");
+        *out = v.As<Napi::Number>().DoubleValue();
+        return fit;
+      case c10::TypeKind::BoolType:
+        if (!v.IsBoolean()) return fail("boolean");
+        *out = v.As<Napi::Boolean>().Value();
+        return fit;
+      case c10::TypeKind::NumberType: {  // Scalar
+        int64_t i;
+        if (v.IsBoolean()) {
+          *out = c10::Scalar(v.As<Napi::Boolean>().Value());
+        } else if (AsInt(v, &i)) {
+          *out = c10::Scalar(i);
+        } else if (v.IsNumber()) {
+          *out = c10::Scalar(v.As<Napi::Number>().DoubleValue());
+        } else {
+          return fail("number");
+        }
+        return fit;
+      }
+      case c10::TypeKind::StringType:
+        if (!v.IsString()) return fail("string");
+        *out = v.As<Napi::String>().Utf8Value();
+        return fit;
+      case c10::TypeKind::ScalarTypeType:
+        if (!v.IsString()) return fail("dtype string");
+        *out = ParseDtype(env_, v);
+        return fit;
+      case c10::TypeKind::LayoutType:
+        if (!v.IsString() || v.As<Napi::String>().Utf8Value() != "strided") return fail("'strided'");
+        *out = c10::kStrided;
+        return fit;
+      case c10::TypeKind::MemoryFormatType: {
+        if (!v.IsString()) return fail("memory format string");
+        auto format = ParseMemoryFormat(v.As<Napi::String>().Utf8Value());
+        if (!format) return fail("'contiguous_format', 'channels_last' or 'preserve_format'");
+        *out = *format;
+        return fit;
+      }
+      case c10::TypeKind::DeviceObjType:
+        if (!v.IsString()) return fail("device string");
+        *out = ParseDevice(env_, v);
+        return fit;
+      case c10::TypeKind::GeneratorType: {
+        at::Generator generator;
+        if (!UnwrapGenerator(v, &generator)) return fail("Generator");
+        *out = generator;
+        return fit;
+      }
+      case c10::TypeKind::ListType:
+        return ConvertList(type->castRaw<c10::ListType>()->getElementType(), n, v, out);
+      default:
+        fit.ok = false;
+        fit.why = "argument type " + type->str() + " is not supported from JavaScript";
+        return fit;
+    }
+  }
+
+ private:
+  Fit ConvertList(const c10::TypePtr& elem, c10::optional<int32_t> n, const Napi::Value& v, c10::IValue* out) {
+    Fit fit;
+    auto kind = elem->kind();
+    bool int_like = kind == c10::TypeKind::IntType || kind == c10::TypeKind::SymIntType;
+    if (!v.IsArray()) {
+      // PyTorch accepts one int (or bool) for a fixed-size list: kernel_size=3 means [3, 3].
+      int64_t i;
+      if (int_like && !v.IsBoolean() && AsInt(v, &i)) {
+        *out = c10::List<int64_t>(std::vector<int64_t>(n.value_or(1), i));
+        fit.loose = 1;
+        return fit;
+      }
+      fit.ok = false;
+      fit.why = "expected array, got " + JsTypeName(v);
+      return fit;
+    }
+    Napi::Array arr = v.As<Napi::Array>();
+    uint32_t len = arr.Length();
+    auto item_fail = [&](uint32_t k, const Fit& f) {
+      Fit r;
+      r.ok = false;
+      r.why = "element " + std::to_string(k) + ": " + f.why;
+      return r;
+    };
+    if (int_like) {
+      c10::List<int64_t> list;
+      list.reserve(len);
+      for (uint32_t k = 0; k < len; ++k) {
+        int64_t i;
+        Napi::Value e = arr.Get(k);
+        if (e.IsBoolean() || !AsInt(e, &i)) return item_fail(k, Fit{false, 0, "expected integer, got " + JsTypeName(e)});
+        list.push_back(i);
+      }
+      *out = std::move(list);
+      return fit;
+    }
+    if (kind == c10::TypeKind::TensorType) {
+      c10::List<at::Tensor> list;
+      list.reserve(len);
+      for (uint32_t k = 0; k < len; ++k) {
+        c10::IValue item;
+        Fit f = Convert(elem, c10::nullopt, arr.Get(k), &item);
+        if (!f.ok) return item_fail(k, f);
+        list.push_back(item.toTensor());
+      }
+      *out = std::move(list);
+      return fit;
+    }
+    if (kind == c10::TypeKind::OptionalType &&
+        elem->castRaw<c10::OptionalType>()->getElementType()->kind() == c10::TypeKind::TensorType) {
+      c10::List<c10::optional<at::Tensor>> list;
+      list.reserve(len);
+      for (uint32_t k = 0; k < len; ++k) {
+        c10::IValue item;
+        Fit f = Convert(elem, c10::nullopt, arr.Get(k), &item);
+        if (!f.ok) return item_fail(k, f);
+        list.push_back(item.isNone() ? c10::optional<at::Tensor>() : c10::optional<at::Tensor>(item.toTensor()));
+      }
+      *out = std::move(list);
+      return fit;
+    }
+    if (kind == c10::TypeKind::FloatType) {
+      c10::List<double> list;
+      for (uint32_t k = 0; k < len; ++k) {
+        Napi::Value e = arr.Get(k);
+        if (!e.IsNumber()) return item_fail(k, Fit{false, 0, "expected number, got " + JsTypeName(e)});
+        list.push_back(e.As<Napi::Number>().DoubleValue());
+      }
+      *out = std::move(list);
+      return fit;
+    }
+    if (kind == c10::TypeKind::BoolType) {
+      c10::List<bool> list;
+      for (uint32_t k = 0; k < len; ++k) {
+        Napi::Value e = arr.Get(k);
+        if (!e.IsBoolean()) return item_fail(k, Fit{false, 0, "expected boolean, got " + JsTypeName(e)});
+        list.push_back(e.As<Napi::Boolean>().Value());
+      }
+      *out = std::move(list);
+      return fit;
+    }
+    fit.ok = false;
+    fit.why = "list of " + elem->str() + " is not supported from JavaScript";
+    return fit;
+  }
+
+  const Napi::Env& env_;
+  std::vector<TensorInput>* inputs_;
+};
+
+// ---- IValue -> JS --------------------------------------------------------------------------
+
+Napi::Value ToJs(const Napi::Env& env, const c10::IValue& v, const std::vector<TensorInput>& inputs) {
+  if (v.isTensor()) {
+    const at::Tensor& t = v.toTensor();
+    if (!t.defined()) return env.Null();
+    // In-place and out= ops return an input: hand back the same JS object, not a second owner.
+    for (const TensorInput& in : inputs) {
+      if (in.impl == t.unsafeGetTensorImpl()) return in.js;
+    }
+    return TensorHandle::Wrap(env, t);
+  }
+  if (v.isNone()) return env.Null();
+  if (v.isBool()) return Napi::Boolean::New(env, v.toBool());
+  if (v.isInt()) return Napi::Number::New(env, static_cast<double>(v.toInt()));
+  if (v.isDouble()) return Napi::Number::New(env, v.toDouble());
+  if (v.isString()) return Napi::String::New(env, v.toStringRef());
+  if (v.isTuple()) {
+    const auto& elems = v.toTupleRef().elements();
+    Napi::Array arr = Napi::Array::New(env, elems.size());
+    for (size_t i = 0; i < elems.size(); ++i) arr.Set(uint32_t(i), ToJs(env, elems[i], inputs));
+    return arr;
+  }
+  if (v.isList()) {
+    auto list = v.toListRef();
+    Napi::Array arr = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); ++i) arr.Set(uint32_t(i), ToJs(env, list[i], inputs));
+    return arr;
+  }
+  if (v.isDevice()) return Napi::String::New(env, v.toDevice().str());
+  throw Napi::Error::New(env, "cannot return a value of type " + v.tagKind() + " to JavaScript");
+}
+
+// ---- calling -------------------------------------------------------------------------------
+
+struct Prepared {
+  Fit fit;
+  std::vector<c10::IValue> stack;
+  std::vector<TensorInput> inputs;
+};
+
+Prepared Prepare(const Napi::Env& env, const c10::FunctionSchema& schema, const Napi::Array& args,
+                 const Napi::Object* kwargs) {
+  Prepared p;
+  const auto& params = schema.arguments();
+  uint32_t given = args.Length();
+  size_t positional = 0;
+  for (const auto& a : params) positional += a.kwarg_only() ? 0 : 1;
+  if (given > positional) {
+    p.fit = Fit{false, 0, "takes " + std::to_string(positional) + " positional arguments but " +
+                              std::to_string(given) + " were given"};
+    return p;
+  }
+  size_t used_kwargs = 0;
+  Converter conv(env, &p.inputs);
+  p.stack.reserve(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const c10::Argument& param = params[i];
+    Napi::Value v = env.Undefined();
+    bool present = false;
+    if (i < given) {
+      v = args.Get(uint32_t(i));
+      present = true;
+    } else if (kwargs && kwargs->Has(param.name())) {
+      v = kwargs->Get(param.name());
+      present = !v.IsUndefined();
+      ++used_kwargs;
+    }
+    if (!present) {
+      if (param.default_value()) {
+        p.stack.push_back(*param.default_value());
+        continue;
+      }
+      if (param.type()->kind() != c10::TypeKind::OptionalType) {
+        p.fit = Fit{false, 0, "missing argument '" + param.name() + "'"};
+        return p;
+      }
+    }
+    c10::IValue value;
+    Fit f = conv.Convert(param.real_type(), param.N(), v, &value);
+    if (!f.ok) {
+      p.fit = Fit{false, 0, "argument '" + param.name() + "' (position " + std::to_string(i + 1) + "): " + f.why};
+      return p;
+    }
+    p.fit.loose += f.loose;
+    p.stack.push_back(std::move(value));
+  }
+  if (kwargs) {
+    Napi::Array keys = kwargs->GetPropertyNames();
+    size_t defined_keys = 0;
+    for (uint32_t k = 0; k < keys.Length(); ++k) {
+      if (!kwargs->Get(keys.Get(k)).IsUndefined()) ++defined_keys;
+    }
+    if (defined_keys > used_kwargs) {
+      for (uint32_t k = 0; k < keys.Length(); ++k) {
+        std::string key = keys.Get(k).As<Napi::String>().Utf8Value();
+        bool known = std::any_of(params.begin(), params.end(), [&](const c10::Argument& a) { return a.name() == key; });
+        if (!known) {
+          p.fit = Fit{false, 0, "unexpected keyword argument '" + key + "'"};
+          return p;
+        }
+      }
+    }
+  }
+  return p;
+}
+
+std::string SchemaString(const c10::FunctionSchema& schema) {
+  std::ostringstream s;
+  s << schema;
+  return s.str();
+}
+
+// callOp(id, args, kwargs?) -> result
+Napi::Value CallOp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) ThrowType(env, "callOp: op id must be a number");
+  int id = info[0].As<Napi::Number>().Int32Value();
+  if (id < 0 || id >= static_cast<int>(g_ops.size())) ThrowType(env, "callOp: unknown op id");
+  const OpEntry& entry = g_ops[id];
+  if (!info[1].IsArray()) ThrowType(env, entry.name + ": arguments must be an array");
+  Napi::Array args = info[1].As<Napi::Array>();
+  Napi::Object kwargs_obj;
+  const Napi::Object* kwargs = nullptr;
+  if (info.Length() > 2 && info[2].IsObject()) {
+    kwargs_obj = info[2].As<Napi::Object>();
+    kwargs = &kwargs_obj;
+  }
+  return Guard(env, entry.name, [&]() -> Napi::Value {
+    Prepared best;
+    const Overload* chosen = nullptr;
+    std::vector<std::string> reasons;
+    for (const Overload& o : entry.overloads) {
+      Prepared p = Prepare(env, *o.schema, args, kwargs);
+      if (!p.fit.ok) {
+        reasons.push_back(SchemaString(*o.schema) + "\n      " + p.fit.why);
+        continue;
+      }
+      if (!chosen || p.fit.loose < best.fit.loose) {
+        best = std::move(p);
+        chosen = &o;
+        if (best.fit.loose == 0) break;
+      }
+    }
+    if (!chosen) {
+      std::string msg = entry.name + ": ";
+      if (reasons.size() == 1) {
+        msg += reasons[0].substr(reasons[0].find('\n') + 7);
+        msg += "\n  signature: " + reasons[0].substr(0, reasons[0].find('\n'));
+      } else {
+        msg += "no overload matches these arguments; tried:";
+        for (const auto& r : reasons) msg += "\n  " + r;
+      }
+      ThrowType(env, msg);
+    }
+    chosen->handle.callBoxed(&best.stack);
+    const auto& returns = chosen->schema->returns();
+    if (returns.empty()) return env.Undefined();
+    if (returns.size() == 1) return ToJs(env, best.stack[0], best.inputs);
+    Napi::Array out = Napi::Array::New(env, best.stack.size());
+    for (size_t i = 0; i < best.stack.size(); ++i) out.Set(uint32_t(i), ToJs(env, best.stack[i], best.inputs));
+    return out;
+  });
+}
+
+Napi::Value ResolveOpJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) ThrowType(env, "resolveOp: name must be a string");
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  return Guard(env, "resolveOp", [&]() -> Napi::Value { return Napi::Number::New(env, ResolveOp(env, name)); });
+}
+
+// Schemas of an op's overloads, for error messages, docs and generated typings.
+Napi::Value OpSchemas(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) ThrowType(env, "opSchemas: name must be a string");
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  return Guard(env, "opSchemas", [&]() -> Napi::Value {
+    const OpEntry& entry = g_ops[ResolveOp(env, name)];
+    Napi::Array out = Napi::Array::New(env, entry.overloads.size());
+    for (size_t i = 0; i < entry.overloads.size(); ++i) {
+      out.Set(uint32_t(i), Napi::String::New(env, SchemaString(*entry.overloads[i].schema)));
+    }
+    return out;
+  });
+}
+
+Napi::Value ListOps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  IndexOperators();
+  Napi::Array out = Napi::Array::New(env, g_by_base.size());
+  uint32_t i = 0;
+  for (const auto& kv : g_by_base) out.Set(i++, Napi::String::New(env, kv.first));
+  return out;
+}
+
+}  // namespace
+
+void InitDispatch(Napi::Env env, Napi::Object exports) {
+  exports.Set("resolveOp", Napi::Function::New(env, ResolveOpJs));
+  exports.Set("callOp", Napi::Function::New(env, CallOp));
+  exports.Set("opSchemas", Napi::Function::New(env, OpSchemas));
+  exports.Set("listOps", Napi::Function::New(env, ListOps));
+}
+
+}  // namespace unmix

@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// Finds LibTorch, in this order: LIBTORCH / Torch_DIR, the torch of the python3 on PATH, the
+// system's (Debian/Ubuntu libtorch-dev). Used by CMakeLists.txt, binding.gyp, the install script
+// and the loader, so every build sees the same LibTorch.
+//
+//   node scripts/find-libtorch.js            JSON description
+//   node scripts/find-libtorch.js --field F  one field (torchDir, includeDirs, libDir, ...)
+//   node scripts/find-libtorch.js --gyp-cflags | --gyp-libs | --gyp-includes
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+
+const FIX =
+  'LibTorch was not found. Install it with `apt-get install libtorch-dev` (Debian/Ubuntu), ' +
+  'or `pip install torch` for the python3 on PATH, or point LIBTORCH at an unpacked LibTorch ' +
+  '(or Torch_DIR at the folder holding TorchConfig.cmake), then run `npm install` again.';
+
+class NotFound extends Error {}
+
+function isTorchDir(dir) {
+  return !!dir && fs.existsSync(path.join(dir, 'TorchConfig.cmake'));
+}
+
+function fromEnv() {
+  if (process.env.Torch_DIR) {
+    if (!isTorchDir(process.env.Torch_DIR)) {
+      throw new NotFound(`Torch_DIR=${process.env.Torch_DIR} has no TorchConfig.cmake. ${FIX}`);
+    }
+    return process.env.Torch_DIR;
+  }
+  if (process.env.LIBTORCH) {
+    const dir = path.join(process.env.LIBTORCH, 'share', 'cmake', 'Torch');
+    if (!isTorchDir(dir)) throw new NotFound(`LIBTORCH=${process.env.LIBTORCH} has no share/cmake/Torch/TorchConfig.cmake. ${FIX}`);
+    return dir;
+  }
+  return null;
+}
+
+function fromPython() {
+  if (process.env.UNMIX_SKIP_PYTHON_TORCH) return null;
+  try {
+    const out = execFileSync('python3', ['-c', 'import torch; print(torch.utils.cmake_prefix_path)'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 60000,
+    });
+    const dir = path.join(out.trim(), 'Torch');
+    return isTorchDir(dir) ? dir : null;
+  } catch {
+    return null;
+  }
+}
+
+function fromSystem() {
+  const candidates = [
+    `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/cmake/Torch`,
+    '/usr/lib/cmake/Torch',
+    '/usr/share/cmake/Torch',
+    '/usr/local/share/cmake/Torch',
+    '/usr/local/lib/cmake/Torch',
+  ];
+  return candidates.find(isTorchDir) || null;
+}
+
+function readVersion(torchDir) {
+  const text = fs.readFileSync(path.join(torchDir, 'TorchConfigVersion.cmake'), 'utf8');
+  const match = /set\(PACKAGE_VERSION "([^"]+)"\)/.exec(text);
+  return match ? match[1] : 'unknown';
+}
+
+function describe(torchDir, source) {
+  torchDir = fs.realpathSync(torchDir);
+  const config = fs.readFileSync(path.join(torchDir, 'TorchConfig.cmake'), 'utf8');
+  // <prefix>/share/cmake/Torch (wheels, LibTorch zips) or <prefix>/lib/<triplet>/cmake/Torch (Debian).
+  const prefix = path.resolve(torchDir, '..', '..', '..', '..');
+  const sharePrefix = path.resolve(torchDir, '..', '..', '..');
+  const root = fs.existsSync(path.join(sharePrefix, 'include', 'ATen')) ? sharePrefix : prefix;
+  const libCandidates = [path.join(root, 'lib'), path.resolve(torchDir, '..', '..')];
+  const libDir = libCandidates.find((d) => fs.existsSync(path.join(d, 'libtorch.so')) || fs.existsSync(path.join(d, 'libtorch_cpu.so')));
+  if (!libDir) throw new NotFound(`LibTorch at ${torchDir} has no libtorch.so next to it. ${FIX}`);
+  const abi = /_GLIBCXX_USE_CXX11_ABI=(\d)/.exec(config);
+  const cuda = fs.existsSync(path.join(libDir, 'libtorch_cuda.so'));
+  return {
+    source,
+    version: readVersion(torchDir),
+    torchDir,
+    cmakePrefix: path.resolve(torchDir, '..'),
+    includeDirs: [path.join(root, 'include'), path.join(root, 'include', 'torch', 'csrc', 'api', 'include')],
+    libDir,
+    cuda,
+    cxx11Abi: abi ? abi[1] : null,
+  };
+}
+
+function findLibtorch() {
+  const env = fromEnv();
+  if (env) return describe(env, 'env');
+  const python = fromPython();
+  if (python) return describe(python, 'python');
+  const system = fromSystem();
+  if (system) return describe(system, 'system');
+  throw new NotFound(FIX);
+}
+
+function libraries(info) {
+  const libs = ['-L' + info.libDir, `-Wl,-rpath,${info.libDir}`, '-ltorch', '-ltorch_cpu', '-lc10'];
+  // Nothing in our code references torch_cuda directly: without --no-as-needed the linker drops
+  // it and CUDA kernels are never registered.
+  if (info.cuda) libs.push('-Wl,--no-as-needed', '-ltorch_cuda', '-lc10_cuda', '-Wl,--as-needed');
+  return libs;
+}
+
+function main(argv) {
+  let info;
+  try {
+    info = findLibtorch();
+  } catch (e) {
+    if (e instanceof NotFound) {
+      process.stderr.write(`unmix: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const flag = argv[0];
+  if (flag === '--field') {
+    const value = info[argv[1]];
+    process.stdout.write((Array.isArray(value) ? value.join(';') : String(value)) + '\n');
+  } else if (flag === '--gyp-includes') {
+    // -I/usr/include would break libstdc++'s #include_next; the compiler searches it anyway.
+    const implicit = ['/usr/include', '/usr/local/include'];
+    process.stdout.write(info.includeDirs.filter((d) => !implicit.includes(d)).join(' ') + '\n');
+  } else if (flag === '--gyp-libs') {
+    process.stdout.write(libraries(info).join(' ') + '\n');
+  } else if (flag === '--gyp-cflags') {
+    process.stdout.write(info.cxx11Abi === null ? '\n' : `-D_GLIBCXX_USE_CXX11_ABI=${info.cxx11Abi}\n`);
+  } else {
+    process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+  }
+}
+
+module.exports = { findLibtorch, NotFound, FIX };
+
+if (require.main === module) main(process.argv.slice(2));
