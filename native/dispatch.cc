@@ -145,7 +145,8 @@ struct TensorInput {
 
 class Converter {
  public:
-  Converter(const Napi::Env& env, std::vector<TensorInput>* inputs) : env_(env), inputs_(inputs) {}
+  Converter(const Napi::Env& env, const std::string& op, std::vector<TensorInput>* inputs)
+      : env_(env), op_(op), inputs_(inputs) {}
 
   Fit Convert(const c10::TypePtr& type, c10::optional<int32_t> n, const Napi::Value& v, c10::IValue* out) {
     Fit fit;
@@ -164,7 +165,7 @@ class Converter {
       case c10::TypeKind::TensorType: {
         TensorHandle* h = TensorHandle::Unwrap(v);
         if (!h) return fail("Tensor");
-        const at::Tensor& t = h->Get(env_, "op");
+        const at::Tensor& t = h->Get(env_, op_.c_str());
         inputs_->push_back({t.unsafeGetTensorImpl(), v});
         *out = t;
         return fit;
@@ -323,6 +324,7 @@ class Converter {
   }
 
   const Napi::Env& env_;
+  const std::string& op_;
   std::vector<TensorInput>* inputs_;
 };
 
@@ -380,7 +382,7 @@ Prepared Prepare(const Napi::Env& env, const c10::FunctionSchema& schema, const 
     return p;
   }
   size_t used_kwargs = 0;
-  Converter conv(env, &p.inputs);
+  Converter conv(env, schema.name(), &p.inputs);
   p.stack.reserve(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     const c10::Argument& param = params[i];

@@ -125,13 +125,13 @@ Napi::Value TensorHandle::IsDisposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), released_);
 }
 
-// [shape, strides, dtype, device, requiresGrad, isLeaf, hasGrad] in one call: metadata is read
-// often and one crossing is cheaper than seven.
+// [shape, strides, dtype, device, requiresGrad, isLeaf] in one call: metadata is read often and
+// one crossing is cheaper than six.
 Napi::Value TensorHandle::Meta(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "meta", [&]() -> Napi::Value {
   const at::Tensor& t = Get(env, "meta");
-  Napi::Array out = Napi::Array::New(env, 7);
+  Napi::Array out = Napi::Array::New(env, 6);
   Napi::Array shape = Napi::Array::New(env, t.dim());
   Napi::Array strides = Napi::Array::New(env, t.dim());
   for (int64_t i = 0; i < t.dim(); ++i) {
@@ -144,7 +144,6 @@ Napi::Value TensorHandle::Meta(const Napi::CallbackInfo& info) {
   out.Set(3u, Napi::String::New(env, t.device().str()));
   out.Set(4u, Napi::Boolean::New(env, t.requires_grad()));
   out.Set(5u, Napi::Boolean::New(env, t.is_leaf()));
-  out.Set(6u, Napi::Boolean::New(env, t.grad().defined()));
   return out;
   });
 }

@@ -1,0 +1,96 @@
+// Deterministic tensor lifetime: scopes free what a block created, except what it returns or
+// keeps. Scopes follow async context (AsyncLocalStorage), so they work across `await` and two
+// concurrent scopes never free each other's tensors.
+import { AsyncLocalStorage } from 'async_hooks';
+import { native, LiveTensorStats } from './native';
+import type { Tensor } from './tensor';
+
+class Scope {
+  readonly created: Tensor[] = [];
+}
+
+const current = new AsyncLocalStorage<Scope>();
+
+/** Called for every Tensor created: the innermost scope (if any) owns it. */
+export function track(tensor: Tensor): void {
+  current.getStore()?.created.push(tensor);
+}
+
+function isTensor(value: unknown): value is Tensor {
+  return typeof value === 'object' && value !== null && (value as { __isTensor?: boolean }).__isTensor === true;
+}
+
+function collect(value: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
+  if (isTensor(value)) {
+    out.add(value);
+  } else if (Array.isArray(value) || value instanceof Set) {
+    for (const v of value) collect(v, out, seen);
+  } else if (value instanceof Map) {
+    for (const v of value.values()) collect(v, out, seen);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collect(v, out, seen);
+  }
+}
+
+function finish<T>(scope: Scope, result: T): T {
+  const returned = new Set<Tensor>();
+  collect(result, returned, new Set());
+  const parent = current.getStore();
+  for (const t of scope.created) {
+    if (returned.has(t) || t.isKept) {
+      if (!t.isKept) parent?.created.push(t);
+    } else {
+      t.dispose();
+    }
+  }
+  return result;
+}
+
+function abandon(scope: Scope): void {
+  for (const t of scope.created) if (!t.isKept) t.dispose();
+}
+
+/**
+ * Runs `fn` and frees every tensor it created, except those in its result (a Tensor, or arrays,
+ * plain objects, Maps and Sets holding them) and those passed to `keep()`. Returned tensors move
+ * to the enclosing scope. `fn` may be async: the scope ends when its promise settles. Tensors
+ * created by a throwing `fn` are freed too.
+ */
+export function scope<T>(fn: () => T): T {
+  const s = new Scope();
+  let result: T;
+  try {
+    result = current.run(s, fn);
+  } catch (e) {
+    abandon(s);
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (value) => finish(s, value),
+      (error) => {
+        abandon(s);
+        throw error;
+      },
+    ) as T;
+  }
+  return finish(s, result);
+}
+
+/** Exempts tensors from every scope (model weights, optimizer state, queues). */
+export function keep<T extends Tensor | Tensor[]>(tensors: T): T {
+  for (const t of Array.isArray(tensors) ? tensors : [tensors]) t.markKept();
+  return tensors;
+}
+
+/** Tensors alive in this process (not yet disposed or collected) and the bytes they hold. */
+export function liveTensors(): LiveTensorStats {
+  return native.liveTensors();
+}
+
+/** Starts peak-memory tracking afresh (per device, from the current live bytes). */
+export function resetPeakMemory(): void {
+  native.resetPeakMemory();
+}

@@ -1,0 +1,118 @@
+// Loads the native addon chosen at install time (build/addon.json) and types its surface.
+// Everything else in lib/ goes through this module; nothing outside lib/ should touch it.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/** Opaque owner of one at::Tensor on the native side. */
+export interface TensorHandle {
+  dispose(): void;
+  isDisposed(): boolean;
+  /** [shape, strides, dtype, device, requiresGrad, isLeaf] */
+  meta(): [number[], number[], string, string, boolean, boolean];
+}
+
+export interface GeneratorHandle {
+  manualSeed(seed: number | bigint): GeneratorHandle;
+  initialSeed(): bigint;
+  getState(): TensorHandle;
+  setState(state: TensorHandle): void;
+  device(): string;
+}
+
+export interface NativeInfo {
+  libtorch: string;
+  cuda: boolean;
+  cudaVersion: string | null;
+  devices: number;
+  threads: number;
+  parallel: string;
+}
+
+export interface LiveTensorStats {
+  count: number;
+  bytes: number;
+  devices: Record<string, { bytes: number; peakBytes: number }>;
+}
+
+export type NativeValue = TensorHandle | NativeValue[] | number | boolean | string | null | undefined;
+
+export interface NativeAddon {
+  TensorHandle: new () => TensorHandle;
+  Generator: new (device?: string) => GeneratorHandle;
+  resolveOp(name: string): number;
+  callOp(id: number, args: unknown[], kwargs?: Record<string, unknown>): NativeValue;
+  opSchemas(name: string): string[];
+  listOps(): string[];
+  fromBuffer(data: ArrayBufferView, sourceDtype: string, shape: number[], dtype: string, device: string): TensorHandle;
+  toBuffer(tensor: TensorHandle): ArrayBuffer;
+  toBufferAsync(tensor: TensorHandle): Promise<ArrayBuffer>;
+  item(tensor: TensorHandle): number | boolean;
+  backward(tensors: TensorHandle[], grads: (TensorHandle | null)[] | null, retainGraph?: boolean, createGraph?: boolean): void;
+  autogradGrad(
+    outputs: TensorHandle[],
+    inputs: TensorHandle[],
+    gradOutputs: (TensorHandle | null)[] | null,
+    retainGraph: boolean | undefined,
+    createGraph: boolean,
+    allowUnused: boolean,
+  ): (TensorHandle | null)[];
+  getGrad(tensor: TensorHandle): TensorHandle | null;
+  setGrad(tensor: TensorHandle, grad: TensorHandle | null): void;
+  setRequiresGrad(tensor: TensorHandle, requiresGrad: boolean): void;
+  isGradEnabled(): boolean;
+  setGradEnabled(enabled: boolean): void;
+  info(): NativeInfo;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number | bigint): void;
+  getRngState(device?: string): TensorHandle;
+  setRngState(state: TensorHandle, device?: string): void;
+  cudaSynchronize(device?: number): void;
+  cudaMemInfo(device?: number): { free: number; total: number };
+  liveTensors(): LiveTensorStats;
+  resetPeakMemory(): void;
+}
+
+/** What build/addon.json records: which addon file and which LibTorch it was made for. */
+export interface AddonRecord {
+  addon: string;
+  source: 'env' | 'python' | 'system' | 'prebuilt';
+  libtorch: { version: string; source: string; libDir: string; cuda: boolean; torchDir: string };
+}
+
+export const packageRoot = path.resolve(__dirname, '..');
+
+function readRecord(): AddonRecord {
+  const recordPath = path.join(packageRoot, 'build', 'addon.json');
+  if (!fs.existsSync(recordPath)) {
+    throw new Error(
+      `unmix: the native addon has not been built (no ${recordPath}). Run \`npm install\` in ${packageRoot} ` +
+        '(it finds LibTorch and compiles the addon, or uses a matching prebuild).',
+    );
+  }
+  return JSON.parse(fs.readFileSync(recordPath, 'utf8')) as AddonRecord;
+}
+
+function load(): { addon: NativeAddon; record: AddonRecord } {
+  const record = readRecord();
+  const file = path.resolve(packageRoot, record.addon);
+  let addon: NativeAddon;
+  try {
+    addon = require(file) as NativeAddon;
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new Error(
+      `unmix: could not load the native addon ${file} built for LibTorch ${record.libtorch.version} ` +
+        `(${record.libtorch.libDir}): ${reason}\nIf LibTorch moved or changed, run \`npm rebuild unmix\`.`,
+    );
+  }
+  // Debian's LibTorch starts with one intra-op thread; use the machine's cores unless told.
+  const threads = Number(process.env.UNMIX_NUM_THREADS) || os.availableParallelism();
+  addon.setNumThreads(threads);
+  return { addon, record };
+}
+
+const loaded = load();
+export const native: NativeAddon = loaded.addon;
+export const addonRecord: AddonRecord = loaded.record;

@@ -1,0 +1,723 @@
+// The Tensor class: a JS owner of one LibTorch tensor with PyTorch's methods in camelCase.
+// Each method is one ATen op call (see dispatch.ts); autograd runs inside LibTorch.
+import { inspect } from 'util';
+import { call, OpResult } from './dispatch';
+import { AnyTypedArray, DType, checkDtype, viewAs } from './dtype';
+import { keep, track } from './memory';
+import { native, TensorHandle } from './native';
+
+export type Scalar = number | boolean;
+export type TensorOrScalar = Tensor | Scalar;
+export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
+export type MemoryFormat = 'contiguous_format' | 'channels_last' | 'preserve_format';
+export type NestedArray = number | boolean | NestedArray[];
+
+/** A slice for `index()`: start inclusive, end exclusive, like Python's `start:end:step`. */
+export interface Slice {
+  start?: number;
+  end?: number;
+  step?: number;
+}
+/** number: select; Slice: slice; null: new axis; '...': ellipsis; Tensor: advanced (integer or bool) index. */
+export type Index = number | Slice | null | '...' | Tensor;
+
+export interface ReduceOptions {
+  keepdim?: boolean;
+}
+
+function T(name: string, args: unknown[], kwargs?: Record<string, unknown>): Tensor {
+  return call(name, args, kwargs) as Tensor;
+}
+
+function dims(d: number | number[] | undefined): number[] | undefined {
+  return d === undefined ? undefined : Array.isArray(d) ? d : [d];
+}
+
+export class Tensor {
+  /** Lets scopes recognise tensors without importing this class. */
+  readonly __isTensor = true;
+  private _handle: TensorHandle | null;
+  private _kept = false;
+
+  private constructor(handle: TensorHandle) {
+    this._handle = handle;
+  }
+
+  /** Wraps a native handle; the innermost scope becomes its owner. Internal. */
+  static fromHandle(handle: TensorHandle): Tensor {
+    const t = new Tensor(handle);
+    track(t);
+    return t;
+  }
+
+  /** The native handle; throws a clear Error once disposed. Internal. */
+  get handle(): TensorHandle {
+    return this.handleFor('Tensor');
+  }
+
+  handleFor(op: string): TensorHandle {
+    if (this._handle === null) throw new Error(`${op}: the tensor was disposed and can no longer be used`);
+    return this._handle;
+  }
+
+  // ---- lifetime ------------------------------------------------------------------------------
+
+  /** Frees the tensor's memory now. Idempotent; any later use throws. */
+  dispose(): void {
+    if (this._handle) {
+      this._handle.dispose();
+      this._handle = null;
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this._handle === null;
+  }
+
+  /** Exempts this tensor from every scope; see `keep()`. */
+  keep(): this {
+    return keep(this);
+  }
+
+  get isKept(): boolean {
+    return this._kept;
+  }
+
+  markKept(): void {
+    this._kept = true;
+  }
+
+  // ---- metadata ------------------------------------------------------------------------------
+
+  private meta() {
+    return this.handleFor('meta').meta();
+  }
+  get shape(): number[] {
+    return this.meta()[0];
+  }
+  /** size() is the shape; size(d) one dimension (negative counts from the end). */
+  size(): number[];
+  size(dim: number): number;
+  size(dim?: number): number | number[] {
+    const shape = this.shape;
+    if (dim === undefined) return shape;
+    const d = dim < 0 ? dim + shape.length : dim;
+    if (d < 0 || d >= shape.length) throw new RangeError(`size: dimension ${dim} is out of range for a ${shape.length}-d tensor`);
+    return shape[d];
+  }
+  stride(): number[] {
+    return this.meta()[1];
+  }
+  get dtype(): DType {
+    return this.meta()[2] as DType;
+  }
+  get device(): string {
+    return this.meta()[3];
+  }
+  get ndim(): number {
+    return this.shape.length;
+  }
+  dim(): number {
+    return this.ndim;
+  }
+  numel(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+  get isCuda(): boolean {
+    return this.device.startsWith('cuda');
+  }
+  isContiguous(memoryFormat?: MemoryFormat): boolean {
+    return call('is_contiguous', [this], memoryFormat ? { memory_format: memoryFormat } : undefined) as boolean;
+  }
+
+  // ---- autograd ------------------------------------------------------------------------------
+
+  get requiresGrad(): boolean {
+    return this.meta()[4];
+  }
+  set requiresGrad(value: boolean) {
+    this.requiresGrad_(value);
+  }
+  requiresGrad_(value = true): this {
+    native.setRequiresGrad(this.handleFor('requiresGrad_'), value);
+    return this;
+  }
+  get isLeaf(): boolean {
+    return this.meta()[5];
+  }
+  /** The accumulated gradient, or null. Each read returns a new Tensor sharing the gradient's memory. */
+  get grad(): Tensor | null {
+    const g = native.getGrad(this.handleFor('grad'));
+    return g ? Tensor.fromHandle(g) : null;
+  }
+  set grad(value: Tensor | null) {
+    native.setGrad(this.handleFor('grad'), value ? value.handleFor('grad') : null);
+  }
+  /** Computes gradients of this tensor with respect to graph leaves (accumulated into `.grad`). */
+  backward(gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+    native.backward(
+      [this.handleFor('backward')],
+      gradient ? [gradient.handleFor('backward')] : null,
+      options.retainGraph,
+      options.createGraph ?? false,
+    );
+  }
+  detach(): Tensor {
+    return T('detach', [this]);
+  }
+  detach_(): this {
+    call('detach_', [this]);
+    return this;
+  }
+
+  // ---- readback ------------------------------------------------------------------------------
+
+  /** A copy of the elements in row-major order (float16/bfloat16 widened to float32). Blocks on a GPU sync. */
+  data(): AnyTypedArray {
+    return viewAs(this.dtype, native.toBuffer(this.handleFor('data')));
+  }
+  /** Like data(), but the device-to-host copy runs off the JS thread. */
+  async dataAsync(): Promise<AnyTypedArray> {
+    const dtype = this.dtype;
+    return viewAs(dtype, await native.toBufferAsync(this.handleFor('dataAsync')));
+  }
+  /** The value of a one-element tensor. */
+  item(): number {
+    return Number(native.item(this.handleFor('item')));
+  }
+  /** Nested arrays like Python's tolist(): numbers, or booleans for bool tensors. */
+  toArray(): NestedArray {
+    return nest(this.data(), this.shape, this.dtype);
+  }
+  async toArrayAsync(): Promise<NestedArray> {
+    const shape = this.shape;
+    return nest(await this.dataAsync(), shape, this.dtype);
+  }
+
+  // ---- conversion ----------------------------------------------------------------------------
+
+  /** to('cuda'), to('float16'), or to({ device, dtype, nonBlocking, copy }). */
+  to(target: Device | DType | { device?: Device; dtype?: DType; nonBlocking?: boolean; copy?: boolean }): Tensor {
+    if (typeof target === 'string') {
+      if ((['cpu', 'cuda'] as string[]).includes(target) || target.startsWith('cuda:')) {
+        return T('to.device', [this, target, this.dtype]);
+      }
+      return T('to.dtype', [this, checkDtype(target, 'target')]);
+    }
+    return T('to.device', [this, target.device ?? this.device, target.dtype ?? this.dtype, target.nonBlocking ?? false, target.copy ?? false]);
+  }
+  cpu(): Tensor {
+    return this.to('cpu');
+  }
+  cuda(device: number = 0): Tensor {
+    return this.to(`cuda:${device}`);
+  }
+  float(): Tensor {
+    return this.to('float32');
+  }
+  double(): Tensor {
+    return this.to('float64');
+  }
+  half(): Tensor {
+    return this.to('float16');
+  }
+  bfloat16(): Tensor {
+    return this.to('bfloat16');
+  }
+  long(): Tensor {
+    return this.to('int64');
+  }
+  int(): Tensor {
+    return this.to('int32');
+  }
+  bool(): Tensor {
+    return this.to('bool');
+  }
+  contiguous(memoryFormat: MemoryFormat = 'contiguous_format'): Tensor {
+    return T('contiguous', [this], { memory_format: memoryFormat });
+  }
+  clone(memoryFormat?: MemoryFormat): Tensor {
+    return T('clone', [this], memoryFormat ? { memory_format: memoryFormat } : undefined);
+  }
+  copy_(source: Tensor): this {
+    call('copy_', [this, source]);
+    return this;
+  }
+
+  // ---- views and shape -----------------------------------------------------------------------
+
+  view(...shape: number[] | [number[]]): Tensor {
+    return T('view', [this, flatShape(shape)]);
+  }
+  reshape(...shape: number[] | [number[]]): Tensor {
+    return T('reshape', [this, flatShape(shape)]);
+  }
+  viewAs(other: Tensor): Tensor {
+    return T('view_as', [this, other]);
+  }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return T('flatten.using_ints', [this, startDim, endDim]);
+  }
+  unflatten(dim: number, sizes: number[]): Tensor {
+    return T('unflatten.int', [this, dim, sizes]);
+  }
+  permute(...order: number[] | [number[]]): Tensor {
+    return T('permute', [this, flatShape(order)]);
+  }
+  transpose(dim0: number, dim1: number): Tensor {
+    return T('transpose.int', [this, dim0, dim1]);
+  }
+  /** Transpose of a 2-d tensor. */
+  t(): Tensor {
+    return T('t', [this]);
+  }
+  get T(): Tensor {
+    return this.t();
+  }
+  flip(dims: number | number[]): Tensor {
+    return T('flip', [this, dims]);
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return T('narrow', [this, dim, start, length]);
+  }
+  select(dim: number, index: number): Tensor {
+    return T('select.int', [this, dim, index]);
+  }
+  slice(dim: number, start?: number, end?: number, step = 1): Tensor {
+    return T('slice.Tensor', [this, dim, start ?? null, end ?? null, step]);
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return T('index_select', [this, dim, index]);
+  }
+  gather(dim: number, index: Tensor): Tensor {
+    return T('gather', [this, dim, index]);
+  }
+  scatter(dim: number, index: Tensor, src: TensorOrScalar): Tensor {
+    return T(src instanceof Tensor ? 'scatter.src' : 'scatter.value', [this, dim, index, src]);
+  }
+  scatter_(dim: number, index: Tensor, src: TensorOrScalar): this {
+    call(src instanceof Tensor ? 'scatter_.src' : 'scatter_.value', [this, dim, index, src]);
+    return this;
+  }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return T('scatter_add', [this, dim, index, src]);
+  }
+  split(splitSize: number | number[], dim = 0): Tensor[] {
+    return (Array.isArray(splitSize) ? call('split_with_sizes', [this, splitSize, dim]) : call('split.Tensor', [this, splitSize, dim])) as Tensor[];
+  }
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return call('chunk', [this, chunks, dim]) as Tensor[];
+  }
+  unbind(dim = 0): Tensor[] {
+    return call('unbind.int', [this, dim]) as Tensor[];
+  }
+  expand(...shape: number[] | [number[]]): Tensor {
+    return T('expand', [this, flatShape(shape)]);
+  }
+  expandAs(other: Tensor): Tensor {
+    return T('expand_as', [this, other]);
+  }
+  repeat(...repeats: number[] | [number[]]): Tensor {
+    return T('repeat', [this, flatShape(repeats)]);
+  }
+  repeatInterleave(repeats: number, dim?: number): Tensor {
+    return T('repeat_interleave.self_int', [this, repeats, dim ?? null]);
+  }
+  squeeze(dim?: number): Tensor {
+    return dim === undefined ? T('squeeze', [this]) : T('squeeze.dim', [this, dim]);
+  }
+  unsqueeze(dim: number): Tensor {
+    return T('unsqueeze', [this, dim]);
+  }
+  /** Python-style indexing: t.index(0, { start: 1 }, null, '...', idxTensor). */
+  index(...indices: Index[]): Tensor {
+    return indexTensor(this, indices);
+  }
+  /** t[indices] = values for boolean or integer index tensors (null keeps a dimension whole). */
+  indexPut_(indices: (Tensor | null)[], values: TensorOrScalar, accumulate = false): this {
+    const v = values instanceof Tensor ? values : full([], values as number, { dtype: this.dtype, device: this.device as Device });
+    call('index_put_', [this, indices, v, accumulate]);
+    if (!(values instanceof Tensor)) v.dispose();
+    return this;
+  }
+
+  // ---- elementwise ---------------------------------------------------------------------------
+
+  add(other: TensorOrScalar, alpha?: number): Tensor {
+    return T('add', [this, other], alpha === undefined ? undefined : { alpha });
+  }
+  add_(other: TensorOrScalar, alpha?: number): this {
+    call('add_', [this, other], alpha === undefined ? undefined : { alpha });
+    return this;
+  }
+  sub(other: TensorOrScalar, alpha?: number): Tensor {
+    return T('sub', [this, other], alpha === undefined ? undefined : { alpha });
+  }
+  sub_(other: TensorOrScalar, alpha?: number): this {
+    call('sub_', [this, other], alpha === undefined ? undefined : { alpha });
+    return this;
+  }
+  mul(other: TensorOrScalar): Tensor {
+    return T('mul', [this, other]);
+  }
+  mul_(other: TensorOrScalar): this {
+    call('mul_', [this, other]);
+    return this;
+  }
+  div(other: TensorOrScalar, roundingMode?: 'trunc' | 'floor'): Tensor {
+    return T('div', [this, other], roundingMode ? { rounding_mode: roundingMode } : undefined);
+  }
+  div_(other: TensorOrScalar): this {
+    call('div_', [this, other]);
+    return this;
+  }
+  remainder(other: TensorOrScalar): Tensor {
+    return T('remainder', [this, other]);
+  }
+  pow(exponent: TensorOrScalar): Tensor {
+    return T('pow', [this, exponent]);
+  }
+  pow_(exponent: TensorOrScalar): this {
+    call('pow_', [this, exponent]);
+    return this;
+  }
+  /** this + value * t1 * t2 */
+  addcmul(t1: Tensor, t2: Tensor, value = 1): Tensor {
+    return T('addcmul', [this, t1, t2], { value });
+  }
+  addcmul_(t1: Tensor, t2: Tensor, value = 1): this {
+    call('addcmul_', [this, t1, t2], { value });
+    return this;
+  }
+  addcdiv_(t1: Tensor, t2: Tensor, value = 1): this {
+    call('addcdiv_', [this, t1, t2], { value });
+    return this;
+  }
+  lerp(end: Tensor, weight: TensorOrScalar): Tensor {
+    return T('lerp', [this, end, weight]);
+  }
+  lerp_(end: Tensor, weight: TensorOrScalar): this {
+    call('lerp_', [this, end, weight]);
+    return this;
+  }
+  maximum(other: Tensor): Tensor {
+    return T('maximum', [this, other]);
+  }
+  minimum(other: Tensor): Tensor {
+    return T('minimum', [this, other]);
+  }
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return T('clamp', [this, min ?? null, max ?? null]);
+  }
+  clamp_(min?: number | null, max?: number | null): this {
+    call('clamp_', [this, min ?? null, max ?? null]);
+    return this;
+  }
+  neg(): Tensor {
+    return T('neg', [this]);
+  }
+  abs(): Tensor {
+    return T('abs', [this]);
+  }
+  exp(): Tensor {
+    return T('exp', [this]);
+  }
+  log(): Tensor {
+    return T('log', [this]);
+  }
+  log1p(): Tensor {
+    return T('log1p', [this]);
+  }
+  sqrt(): Tensor {
+    return T('sqrt', [this]);
+  }
+  rsqrt(): Tensor {
+    return T('rsqrt', [this]);
+  }
+  square(): Tensor {
+    return T('square', [this]);
+  }
+  reciprocal(): Tensor {
+    return T('reciprocal', [this]);
+  }
+  sin(): Tensor {
+    return T('sin', [this]);
+  }
+  cos(): Tensor {
+    return T('cos', [this]);
+  }
+  tanh(): Tensor {
+    return T('tanh', [this]);
+  }
+  sigmoid(): Tensor {
+    return T('sigmoid', [this]);
+  }
+  relu(): Tensor {
+    return T('relu', [this]);
+  }
+  relu_(): this {
+    call('relu_', [this]);
+    return this;
+  }
+  floor(): Tensor {
+    return T('floor', [this]);
+  }
+  ceil(): Tensor {
+    return T('ceil', [this]);
+  }
+  round(): Tensor {
+    return T('round', [this]);
+  }
+  sign(): Tensor {
+    return T('sign', [this]);
+  }
+  zero_(): this {
+    call('zero_', [this]);
+    return this;
+  }
+  fill_(value: TensorOrScalar): this {
+    call('fill_', [this, value]);
+    return this;
+  }
+  uniform_(from = 0, to = 1): this {
+    call('uniform_', [this, from, to]);
+    return this;
+  }
+  normal_(mean = 0, std = 1): this {
+    call('normal_', [this, mean, std]);
+    return this;
+  }
+
+  // ---- comparisons and masks -----------------------------------------------------------------
+
+  eq(other: TensorOrScalar): Tensor {
+    return T('eq', [this, other]);
+  }
+  ne(other: TensorOrScalar): Tensor {
+    return T('ne', [this, other]);
+  }
+  lt(other: TensorOrScalar): Tensor {
+    return T('lt', [this, other]);
+  }
+  le(other: TensorOrScalar): Tensor {
+    return T('le', [this, other]);
+  }
+  gt(other: TensorOrScalar): Tensor {
+    return T('gt', [this, other]);
+  }
+  ge(other: TensorOrScalar): Tensor {
+    return T('ge', [this, other]);
+  }
+  logicalNot(): Tensor {
+    return T('logical_not', [this]);
+  }
+  logicalAnd(other: Tensor): Tensor {
+    return T('logical_and', [this, other]);
+  }
+  logicalOr(other: Tensor): Tensor {
+    return T('logical_or', [this, other]);
+  }
+  isnan(): Tensor {
+    return T('isnan', [this]);
+  }
+  isfinite(): Tensor {
+    return T('isfinite', [this]);
+  }
+  allclose(other: Tensor, rtol = 1e-5, atol = 1e-8): boolean {
+    return call('allclose', [this, other, rtol, atol]) as boolean;
+  }
+  equal(other: Tensor): boolean {
+    return call('equal', [this, other]) as boolean;
+  }
+  maskedFill(mask: Tensor, value: TensorOrScalar): Tensor {
+    return T('masked_fill', [this, mask, value]);
+  }
+  maskedFill_(mask: Tensor, value: TensorOrScalar): this {
+    call('masked_fill_', [this, mask, value]);
+    return this;
+  }
+  maskedSelect(mask: Tensor): Tensor {
+    return T('masked_select', [this, mask]);
+  }
+  /** this where `condition` holds, else `other`. */
+  where(condition: Tensor, other: TensorOrScalar): Tensor {
+    return T('where', [condition, this, other]);
+  }
+
+  // ---- reductions ----------------------------------------------------------------------------
+
+  sum(dim?: number | number[], options: ReduceOptions & { dtype?: DType } = {}): Tensor {
+    if (dim === undefined) return T('sum', [this], { dtype: options.dtype });
+    return T('sum.dim_IntList', [this, dims(dim), options.keepdim ?? false], { dtype: options.dtype });
+  }
+  mean(dim?: number | number[], options: ReduceOptions = {}): Tensor {
+    if (dim === undefined) return T('mean', [this]);
+    return T('mean.dim', [this, dims(dim), options.keepdim ?? false]);
+  }
+  prod(dim?: number, options: ReduceOptions = {}): Tensor {
+    return dim === undefined ? T('prod', [this]) : T('prod.dim_int', [this, dim, options.keepdim ?? false]);
+  }
+  /** Variance; `correction` 1 (default) is the unbiased estimate, 0 the population variance. */
+  var(dim?: number | number[], options: ReduceOptions & { correction?: number } = {}): Tensor {
+    return T('var.correction', [this, dims(dim) ?? null], { correction: options.correction ?? 1, keepdim: options.keepdim ?? false });
+  }
+  std(dim?: number | number[], options: ReduceOptions & { correction?: number } = {}): Tensor {
+    return T('std.correction', [this, dims(dim) ?? null], { correction: options.correction ?? 1, keepdim: options.keepdim ?? false });
+  }
+  /** max() over all elements, or { values, indices } along a dimension. */
+  max(): Tensor;
+  max(dim: number, options?: ReduceOptions): { values: Tensor; indices: Tensor };
+  max(dim?: number, options: ReduceOptions = {}): Tensor | { values: Tensor; indices: Tensor } {
+    if (dim === undefined) return T('max', [this]);
+    const [values, indices] = call('max.dim', [this, dim, options.keepdim ?? false]) as Tensor[];
+    return { values, indices };
+  }
+  min(): Tensor;
+  min(dim: number, options?: ReduceOptions): { values: Tensor; indices: Tensor };
+  min(dim?: number, options: ReduceOptions = {}): Tensor | { values: Tensor; indices: Tensor } {
+    if (dim === undefined) return T('min', [this]);
+    const [values, indices] = call('min.dim', [this, dim, options.keepdim ?? false]) as Tensor[];
+    return { values, indices };
+  }
+  argmax(dim?: number, options: ReduceOptions = {}): Tensor {
+    return T('argmax', [this, dim ?? null, options.keepdim ?? false]);
+  }
+  argmin(dim?: number, options: ReduceOptions = {}): Tensor {
+    return T('argmin', [this, dim ?? null, options.keepdim ?? false]);
+  }
+  topk(k: number, dim = -1, options: { largest?: boolean; sorted?: boolean } = {}): { values: Tensor; indices: Tensor } {
+    const [values, indices] = call('topk', [this, k, dim, options.largest ?? true, options.sorted ?? true]) as Tensor[];
+    return { values, indices };
+  }
+  sort(dim = -1, options: { descending?: boolean; stable?: boolean } = {}): { values: Tensor; indices: Tensor } {
+    const [values, indices] = call('sort.stable', [this], { stable: options.stable ?? false, dim, descending: options.descending ?? false }) as Tensor[];
+    return { values, indices };
+  }
+  argsort(dim = -1, options: { descending?: boolean } = {}): Tensor {
+    return T('argsort', [this, dim, options.descending ?? false]);
+  }
+  logsumexp(dim: number | number[], options: ReduceOptions = {}): Tensor {
+    return T('logsumexp', [this, dims(dim), options.keepdim ?? false]);
+  }
+  /** p-norm over all elements or along `dim` (p = 2 by default). */
+  norm(p = 2, dim?: number | number[], options: ReduceOptions = {}): Tensor {
+    if (dim === undefined) return T('norm.Scalar', [this, p]);
+    return T('norm.ScalarOpt_dim', [this, p, dims(dim), options.keepdim ?? false]);
+  }
+  cumsum(dim: number): Tensor {
+    return T('cumsum', [this, dim]);
+  }
+  any(): Tensor {
+    return T('any', [this]);
+  }
+  all(): Tensor {
+    return T('all', [this]);
+  }
+
+  // ---- linear algebra and nn -----------------------------------------------------------------
+
+  matmul(other: Tensor): Tensor {
+    return T('matmul', [this, other]);
+  }
+  mm(other: Tensor): Tensor {
+    return T('mm', [this, other]);
+  }
+  bmm(other: Tensor): Tensor {
+    return T('bmm', [this, other]);
+  }
+  dot(other: Tensor): Tensor {
+    return T('dot', [this, other]);
+  }
+  softmax(dim: number): Tensor {
+    return T('softmax.int', [this, dim]);
+  }
+  logSoftmax(dim: number): Tensor {
+    return T('log_softmax.int', [this, dim]);
+  }
+
+  // ---- display -------------------------------------------------------------------------------
+
+  toString(): string {
+    if (this.isDisposed) return 'Tensor(disposed)';
+    const body = this.numel() <= 64 ? JSON.stringify(this.toArray()) : `[${this.shape.join('×')} elements]`;
+    return `Tensor(${body}, shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+function flatShape(shape: number[] | [number[]]): number[] {
+  return Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
+}
+
+function nest(flat: AnyTypedArray, shape: number[], dtype: DType): NestedArray {
+  const convert = dtype === 'bool' ? (v: number | bigint) => v !== 0 : (v: number | bigint) => Number(v);
+  const build = (offset: number, d: number): NestedArray => {
+    if (d === shape.length) return convert(flat[offset]);
+    const stride = shape.slice(d + 1).reduce((a, b) => a * b, 1);
+    const out: NestedArray[] = [];
+    for (let i = 0; i < shape[d]; i++) out.push(build(offset + i * stride, d + 1));
+    return out;
+  };
+  return build(0, 0);
+}
+
+function isSlice(i: Index): i is Slice {
+  return typeof i === 'object' && i !== null && !(i instanceof Tensor);
+}
+
+function indexTensor(self: Tensor, indices: Index[]): Tensor {
+  const consumed = indices.filter((i) => i !== null && i !== '...').length;
+  const ellipsisAt = indices.indexOf('...');
+  if (indices.lastIndexOf('...') !== ellipsisAt) throw new TypeError("index: at most one '...' is allowed");
+  const ndim = self.ndim;
+  if (consumed > ndim) throw new RangeError(`index: too many indices (${consumed}) for a ${ndim}-d tensor`);
+  let out = self;
+  const advanced: (Tensor | null)[] = [];
+  let dim = 0;
+  const intermediates: Tensor[] = [];
+  const step = (t: Tensor) => {
+    if (out !== self) intermediates.push(out);
+    out = t;
+  };
+  for (const i of indices) {
+    if (i === '...') {
+      const skip = ndim - consumed;
+      for (let k = 0; k < skip; k++) advanced.push(null);
+      dim += skip;
+    } else if (i === null) {
+      step(out.unsqueeze(dim));
+      advanced.push(null);
+      dim += 1;
+    } else if (typeof i === 'number') {
+      step(out.select(dim, i));
+    } else if (i instanceof Tensor) {
+      advanced.push(i);
+      dim += i.dtype === 'bool' ? i.ndim : 1;
+    } else if (isSlice(i)) {
+      step(out.slice(dim, i.start, i.end, i.step ?? 1));
+      advanced.push(null);
+      dim += 1;
+    } else {
+      throw new TypeError(`index: unsupported index ${String(i)}`);
+    }
+  }
+  if (advanced.some((a) => a !== null)) {
+    while (advanced.length && advanced[advanced.length - 1] === null) advanced.pop();
+    step(T('index.Tensor', [out, advanced]));
+  }
+  for (const t of intermediates) t.dispose();
+  return out;
+}
+
+// Creation helper used above; the public creation functions live in creation.ts.
+function full(shape: number[], value: number, options: { dtype: DType; device: Device }): Tensor {
+  return T('full', [shape, value], { dtype: options.dtype, device: options.device });
+}
+
+export type { OpResult };
