@@ -48,6 +48,7 @@ export interface NativeAddon {
   toBuffer(tensor: TensorHandle): ArrayBuffer;
   toBufferAsync(tensor: TensorHandle): Promise<ArrayBuffer>;
   item(tensor: TensorHandle): number | boolean;
+  isContiguous(tensor: TensorHandle, memoryFormat?: string): boolean;
   backward(tensors: TensorHandle[], grads: (TensorHandle | null)[] | null, retainGraph?: boolean, createGraph?: boolean): void;
   autogradGrad(
     outputs: TensorHandle[],

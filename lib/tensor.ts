@@ -131,7 +131,7 @@ export class Tensor {
     return this.device.startsWith('cuda');
   }
   isContiguous(memoryFormat?: MemoryFormat): boolean {
-    return call('is_contiguous', [this], memoryFormat ? { memory_format: memoryFormat } : undefined) as boolean;
+    return native.isContiguous(this.handleFor('isContiguous'), memoryFormat);
   }
 
   // ---- autograd ------------------------------------------------------------------------------

@@ -28,6 +28,13 @@ Napi::Value Guard(const Napi::Env& env, const std::string& op, F&& body) {
   throw Napi::TypeError::New(env, msg);
 }
 
+// Constructors live per JS environment (main thread and each worker thread load the addon).
+struct EnvData {
+  Napi::FunctionReference tensor_ctor;
+  Napi::FunctionReference generator_ctor;
+};
+inline EnvData* GetEnvData(const Napi::Env& env) { return env.GetInstanceData<EnvData>(); }
+
 // A JS object owning one at::Tensor. Freed by dispose() or by the GC finalizer, whichever
 // comes first; live counts and bytes are tracked so leaks are visible from JS.
 class TensorHandle : public Napi::ObjectWrap<TensorHandle> {

@@ -189,6 +189,22 @@ Napi::Value Item(const Napi::CallbackInfo& info) {
   });
 }
 
+// isContiguous(tensor, memoryFormat?)
+Napi::Value IsContiguous(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TensorHandle* h = TensorHandle::Unwrap(info[0]);
+  if (!h) ThrowType(env, "isContiguous: argument 'tensor' must be a Tensor");
+  std::string format = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "contiguous_format";
+  return Guard(env, "isContiguous", [&]() -> Napi::Value {
+    const at::Tensor& t = h->Get(env, "isContiguous");
+    c10::MemoryFormat mf = c10::MemoryFormat::Contiguous;
+    if (format == "channels_last") mf = c10::MemoryFormat::ChannelsLast;
+    else if (format == "channels_last_3d") mf = c10::MemoryFormat::ChannelsLast3d;
+    else if (format != "contiguous_format") ThrowType(env, "isContiguous: unknown memory format '" + format + "'");
+    return Napi::Boolean::New(env, t.is_contiguous(mf));
+  });
+}
+
 }  // namespace
 
 void InitData(Napi::Env env, Napi::Object exports) {
@@ -196,6 +212,7 @@ void InitData(Napi::Env env, Napi::Object exports) {
   exports.Set("toBuffer", Napi::Function::New(env, ToBuffer));
   exports.Set("toBufferAsync", Napi::Function::New(env, ToBufferAsync));
   exports.Set("item", Napi::Function::New(env, Item));
+  exports.Set("isContiguous", Napi::Function::New(env, IsContiguous));
 }
 
 }  // namespace unmix

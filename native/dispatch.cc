@@ -4,6 +4,8 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include <algorithm>
+#include <deque>
+#include <mutex>
 #include <sstream>
 #include <unordered_map>
 
@@ -22,7 +24,10 @@ struct OpEntry {
   std::vector<Overload> overloads;
 };
 
-std::vector<OpEntry> g_ops;                           // indexed by op id
+// Shared by every thread that loaded the addon. Entries never move (deque) and are never
+// removed, so a reference obtained under the lock stays valid after it.
+std::mutex g_ops_mutex;
+std::deque<OpEntry> g_ops;                            // indexed by op id
 std::unordered_map<std::string, int> g_op_ids;        // requested name -> id
 std::unordered_map<std::string, std::vector<c10::OperatorName>> g_by_base;  // "aten::add" -> names
 
@@ -47,6 +52,7 @@ bool Callable(const c10::FunctionSchema& schema) {
 
 int ResolveOp(const Napi::Env& env, std::string name) {
   if (name.find("::") == std::string::npos) name = "aten::" + name;
+  std::lock_guard<std::mutex> lock(g_ops_mutex);
   auto found = g_op_ids.find(name);
   if (found != g_op_ids.end()) return found->second;
   IndexOperators();
@@ -88,6 +94,16 @@ int ResolveOp(const Napi::Env& env, std::string name) {
   g_ops.push_back(std::move(entry));
   g_op_ids[name] = id;
   return id;
+}
+
+int OpCount() {
+  std::lock_guard<std::mutex> lock(g_ops_mutex);
+  return static_cast<int>(g_ops.size());
+}
+
+const OpEntry& OpById(int id) {
+  std::lock_guard<std::mutex> lock(g_ops_mutex);
+  return g_ops[id];
 }
 
 // ---- JS -> IValue --------------------------------------------------------------------------
@@ -446,8 +462,8 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) ThrowType(env, "callOp: op id must be a number");
   int id = info[0].As<Napi::Number>().Int32Value();
-  if (id < 0 || id >= static_cast<int>(g_ops.size())) ThrowType(env, "callOp: unknown op id");
-  const OpEntry& entry = g_ops[id];
+  if (id < 0 || id >= OpCount()) ThrowType(env, "callOp: unknown op id");
+  const OpEntry& entry = OpById(id);
   if (!info[1].IsArray()) ThrowType(env, entry.name + ": arguments must be an array");
   Napi::Array args = info[1].As<Napi::Array>();
   Napi::Object kwargs_obj;
@@ -506,7 +522,7 @@ Napi::Value OpSchemas(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) ThrowType(env, "opSchemas: name must be a string");
   std::string name = info[0].As<Napi::String>().Utf8Value();
   return Guard(env, "opSchemas", [&]() -> Napi::Value {
-    const OpEntry& entry = g_ops[ResolveOp(env, name)];
+    const OpEntry& entry = OpById(ResolveOp(env, name));
     Napi::Array out = Napi::Array::New(env, entry.overloads.size());
     for (size_t i = 0; i < entry.overloads.size(); ++i) {
       out.Set(uint32_t(i), Napi::String::New(env, SchemaString(*entry.overloads[i].schema)));
@@ -517,6 +533,7 @@ Napi::Value OpSchemas(const Napi::CallbackInfo& info) {
 
 Napi::Value ListOps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lock(g_ops_mutex);
   IndexOperators();
   Napi::Array out = Napi::Array::New(env, g_by_base.size());
   uint32_t i = 0;

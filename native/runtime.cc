@@ -24,8 +24,6 @@ c10::Device DeviceArg(const Napi::Env& env, const Napi::Value& v) {
 
 // ---- generators ----------------------------------------------------------------------------
 
-Napi::FunctionReference* g_generator_ctor = nullptr;
-
 class GeneratorHandle : public Napi::ObjectWrap<GeneratorHandle> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -37,7 +35,7 @@ class GeneratorHandle : public Napi::ObjectWrap<GeneratorHandle> {
                                           InstanceMethod("setState", &GeneratorHandle::SetState),
                                           InstanceMethod("device", &GeneratorHandle::DeviceName),
                                       });
-    g_generator_ctor = new Napi::FunctionReference(Napi::Persistent(ctor));
+    GetEnvData(env)->generator_ctor = Napi::Persistent(ctor);
     return ctor;
   }
 
@@ -258,7 +256,7 @@ Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
 }  // namespace
 
 bool UnwrapGenerator(const Napi::Value& value, at::Generator* out) {
-  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(g_generator_ctor->Value())) return false;
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(GetEnvData(value.Env())->generator_ctor.Value())) return false;
   *out = Napi::ObjectWrap<GeneratorHandle>::Unwrap(value.As<Napi::Object>())->generator_;
   return true;
 }

@@ -2,11 +2,13 @@
 #include "common.h"
 
 #include <algorithm>
+#include <mutex>
 #include <unordered_map>
 
 namespace unmix {
 namespace {
 
+// Process-wide accounting, shared by every thread that loaded the addon: guarded by g_mutex.
 // Storages are shared by views, so bytes are counted once per storage.
 struct StorageUse {
   int64_t handles = 0;
@@ -17,7 +19,7 @@ std::unordered_map<c10::Device, TensorHandle::DeviceBytes> g_device_bytes;
 std::unordered_map<const void*, StorageUse> g_storages;
 int64_t g_live_count = 0;
 int64_t g_live_bytes = 0;
-Napi::FunctionReference* g_constructor = nullptr;
+std::mutex g_mutex;
 
 }  // namespace
 
@@ -28,7 +30,7 @@ Napi::Function TensorHandle::Init(Napi::Env env) {
                                         InstanceMethod("isDisposed", &TensorHandle::IsDisposed),
                                         InstanceMethod("meta", &TensorHandle::Meta),
                                     });
-  g_constructor = new Napi::FunctionReference(Napi::Persistent(ctor));
+  GetEnvData(env)->tensor_ctor = Napi::Persistent(ctor);
   return ctor;
 }
 
@@ -39,13 +41,13 @@ TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Te
 TensorHandle::~TensorHandle() { Release(); }
 
 Napi::Object TensorHandle::Wrap(Napi::Env env, at::Tensor tensor) {
-  Napi::Object obj = g_constructor->New({});
+  Napi::Object obj = GetEnvData(env)->tensor_ctor.New({});
   TensorHandle::Unwrap(obj)->Set(env, std::move(tensor));
   return obj;
 }
 
 bool TensorHandle::IsHandle(const Napi::Value& value) {
-  return value.IsObject() && value.As<Napi::Object>().InstanceOf(g_constructor->Value());
+  return value.IsObject() && value.As<Napi::Object>().InstanceOf(GetEnvData(value.Env())->tensor_ctor.Value());
 }
 
 TensorHandle* TensorHandle::Unwrap(const Napi::Value& value) {
@@ -56,6 +58,7 @@ TensorHandle* TensorHandle::Unwrap(const Napi::Value& value) {
 void TensorHandle::Set(Napi::Env env, at::Tensor tensor) {
   tensor_ = std::move(tensor);
   was_set_ = true;
+  std::lock_guard<std::mutex> lock(g_mutex);
   ++g_live_count;
   if (!tensor_.defined() || !tensor_.has_storage()) return;
   const auto& storage = tensor_.storage();
@@ -79,6 +82,7 @@ void TensorHandle::Set(Napi::Env env, at::Tensor tensor) {
 void TensorHandle::Release() {
   if (!was_set_ || released_) return;
   released_ = true;
+  std::unique_lock<std::mutex> lock(g_mutex);
   --g_live_count;
   if (storage_key_) {
     auto it = g_storages.find(storage_key_);
@@ -89,6 +93,7 @@ void TensorHandle::Release() {
     }
     storage_key_ = nullptr;
   }
+  lock.unlock();
   if (external_bytes_ && env_) {
     Napi::MemoryManagement::AdjustExternalMemory(env_, -external_bytes_);
   }
@@ -103,16 +108,24 @@ const at::Tensor& TensorHandle::Get(const Napi::Env& env, const char* op) const 
   return tensor_;
 }
 
-int64_t TensorHandle::LiveCount() { return g_live_count; }
-int64_t TensorHandle::LiveBytes() { return g_live_bytes; }
+int64_t TensorHandle::LiveCount() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return g_live_count;
+}
+int64_t TensorHandle::LiveBytes() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return g_live_bytes;
+}
 
 std::vector<std::pair<std::string, TensorHandle::DeviceBytes>> TensorHandle::BytesByDevice() {
   std::vector<std::pair<std::string, DeviceBytes>> out;
+  std::lock_guard<std::mutex> lock(g_mutex);
   for (const auto& kv : g_device_bytes) out.emplace_back(kv.first.str(), kv.second);
   return out;
 }
 
 void TensorHandle::ResetPeaks() {
+  std::lock_guard<std::mutex> lock(g_mutex);
   for (auto& kv : g_device_bytes) kv.second.peak = kv.second.bytes;
 }
 
