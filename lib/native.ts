@@ -86,13 +86,27 @@ export const packageRoot = path.resolve(__dirname, '..');
 
 function readRecord(): AddonRecord {
   const recordPath = path.join(packageRoot, 'build', 'addon.json');
-  if (!fs.existsSync(recordPath)) {
+  if (fs.existsSync(recordPath)) return JSON.parse(fs.readFileSync(recordPath, 'utf8')) as AddonRecord;
+  // npm may have skipped install scripts (--ignore-scripts, allowScripts): pick a matching
+  // prebuild now, as the install script would have.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { findLibtorch } = require('../scripts/find-libtorch');
+  const { prebuildDir } = require('../scripts/prebuild-path');
+  const libtorch = findLibtorch();
+  const prebuilt = path.join(prebuildDir(packageRoot, libtorch), 'unmix.node');
+  if (!fs.existsSync(prebuilt)) {
     throw new Error(
-      `unmix: the native addon has not been built (no ${recordPath}). Run \`npm install\` in ${packageRoot} ` +
-        '(it finds LibTorch and compiles the addon, or uses a matching prebuild).',
+      `unmix: the native addon has not been built (no ${recordPath}) and no prebuild matches LibTorch ` +
+        `${libtorch.version} (${libtorch.cuda ? 'CUDA' : 'CPU'}). Run \`npm rebuild unmix\` (or \`npm install\` in ${packageRoot}).`,
     );
   }
-  return JSON.parse(fs.readFileSync(recordPath, 'utf8')) as AddonRecord;
+  try {
+    fs.rmSync(path.join(path.dirname(prebuilt), 'libtorch'), { force: true });
+    fs.symlinkSync(libtorch.libDir, path.join(path.dirname(prebuilt), 'libtorch'));
+  } catch {
+    // read-only install: the prebuild's fallback rpath may still find LibTorch
+  }
+  return { addon: path.relative(packageRoot, prebuilt), source: 'prebuilt', libtorch };
 }
 
 function load(): { addon: NativeAddon; record: AddonRecord } {
