@@ -161,14 +161,16 @@ struct TensorInput {
 
 class Converter {
  public:
-  Converter(const Napi::Env& env, const std::string& op, std::vector<TensorInput>* inputs)
-      : env_(env), op_(op), inputs_(inputs) {}
+  // With `explain` false, mismatches are reported without building messages: overload
+  // resolution tries candidates that fail routinely, and strings would dominate the call.
+  Converter(const Napi::Env& env, const std::string& op, std::vector<TensorInput>* inputs, bool explain)
+      : env_(env), op_(op), inputs_(inputs), explain_(explain) {}
 
   Fit Convert(const c10::TypePtr& type, c10::optional<int32_t> n, const Napi::Value& v, c10::IValue* out) {
     Fit fit;
-    auto fail = [&](const std::string& expected) {
+    auto fail = [&](const char* expected) {
       fit.ok = false;
-      fit.why = "expected " + expected + ", got " + JsTypeName(v);
+      if (explain_) fit.why = std::string("expected ") + expected + ", got " + JsTypeName(v);
       return fit;
     };
     switch (type->kind()) {
@@ -266,7 +268,7 @@ class Converter {
         return fit;
       }
       fit.ok = false;
-      fit.why = "expected array, got " + JsTypeName(v);
+      if (explain_) fit.why = "expected array, got " + JsTypeName(v);
       return fit;
     }
     Napi::Array arr = v.As<Napi::Array>();
@@ -274,8 +276,11 @@ class Converter {
     auto item_fail = [&](uint32_t k, const Fit& f) {
       Fit r;
       r.ok = false;
-      r.why = "element " + std::to_string(k) + ": " + f.why;
+      if (explain_) r.why = "element " + std::to_string(k) + ": " + f.why;
       return r;
+    };
+    auto expected = [&](const char* what, const Napi::Value& e) {
+      return Fit{false, 0, explain_ ? std::string("expected ") + what + ", got " + JsTypeName(e) : std::string()};
     };
     if (int_like) {
       c10::List<int64_t> list;
@@ -283,7 +288,7 @@ class Converter {
       for (uint32_t k = 0; k < len; ++k) {
         int64_t i;
         Napi::Value e = arr.Get(k);
-        if (e.IsBoolean() || !AsInt(e, &i)) return item_fail(k, Fit{false, 0, "expected integer, got " + JsTypeName(e)});
+        if (e.IsBoolean() || !AsInt(e, &i)) return item_fail(k, expected("integer", e));
         list.push_back(i);
       }
       *out = std::move(list);
@@ -318,7 +323,7 @@ class Converter {
       c10::List<double> list;
       for (uint32_t k = 0; k < len; ++k) {
         Napi::Value e = arr.Get(k);
-        if (!e.IsNumber()) return item_fail(k, Fit{false, 0, "expected number, got " + JsTypeName(e)});
+        if (!e.IsNumber()) return item_fail(k, expected("number", e));
         list.push_back(e.As<Napi::Number>().DoubleValue());
       }
       *out = std::move(list);
@@ -328,7 +333,7 @@ class Converter {
       c10::List<bool> list;
       for (uint32_t k = 0; k < len; ++k) {
         Napi::Value e = arr.Get(k);
-        if (!e.IsBoolean()) return item_fail(k, Fit{false, 0, "expected boolean, got " + JsTypeName(e)});
+        if (!e.IsBoolean()) return item_fail(k, expected("boolean", e));
         list.push_back(e.As<Napi::Boolean>().Value());
       }
       *out = std::move(list);
@@ -342,6 +347,7 @@ class Converter {
   const Napi::Env& env_;
   const std::string& op_;
   std::vector<TensorInput>* inputs_;
+  bool explain_;
 };
 
 // ---- IValue -> JS --------------------------------------------------------------------------
@@ -386,19 +392,19 @@ struct Prepared {
 };
 
 Prepared Prepare(const Napi::Env& env, const c10::FunctionSchema& schema, const Napi::Array& args,
-                 const Napi::Object* kwargs) {
+                 const Napi::Object* kwargs, bool explain) {
   Prepared p;
   const auto& params = schema.arguments();
   uint32_t given = args.Length();
   size_t positional = 0;
   for (const auto& a : params) positional += a.kwarg_only() ? 0 : 1;
   if (given > positional) {
-    p.fit = Fit{false, 0, "takes " + std::to_string(positional) + " positional arguments but " +
-                              std::to_string(given) + " were given"};
+    p.fit = Fit{false, 0, explain ? "takes " + std::to_string(positional) + " positional arguments but " +
+                                        std::to_string(given) + " were given" : ""};
     return p;
   }
   size_t used_kwargs = 0;
-  Converter conv(env, schema.name(), &p.inputs);
+  Converter conv(env, schema.name(), &p.inputs, explain);
   p.stack.reserve(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     const c10::Argument& param = params[i];
@@ -417,15 +423,14 @@ Prepared Prepare(const Napi::Env& env, const c10::FunctionSchema& schema, const 
         p.stack.push_back(*param.default_value());
         continue;
       }
-      if (param.type()->kind() != c10::TypeKind::OptionalType) {
-        p.fit = Fit{false, 0, "missing argument '" + param.name() + "'"};
-        return p;
-      }
+      // As in Python, a parameter without a default must be passed (null for None).
+      p.fit = Fit{false, 0, explain ? "missing argument '" + param.name() + "'" : ""};
+      return p;
     }
     c10::IValue value;
     Fit f = conv.Convert(param.real_type(), param.N(), v, &value);
     if (!f.ok) {
-      p.fit = Fit{false, 0, "argument '" + param.name() + "' (position " + std::to_string(i + 1) + "): " + f.why};
+      p.fit = Fit{false, 0, explain ? "argument '" + param.name() + "' (position " + std::to_string(i + 1) + "): " + f.why : ""};
       return p;
     }
     p.fit.loose += f.loose;
@@ -442,7 +447,7 @@ Prepared Prepare(const Napi::Env& env, const c10::FunctionSchema& schema, const 
         std::string key = keys.Get(k).As<Napi::String>().Utf8Value();
         bool known = std::any_of(params.begin(), params.end(), [&](const c10::Argument& a) { return a.name() == key; });
         if (!known) {
-          p.fit = Fit{false, 0, "unexpected keyword argument '" + key + "'"};
+          p.fit = Fit{false, 0, explain ? "unexpected keyword argument '" + key + "'" : ""};
           return p;
         }
       }
@@ -455,6 +460,20 @@ std::string SchemaString(const c10::FunctionSchema& schema) {
   std::ostringstream s;
   s << schema;
   return s.str();
+}
+
+// The TypeError text when no overload accepts the arguments, naming the offending argument.
+std::string ExplainMismatch(const Napi::Env& env, const OpEntry& entry, const Napi::Array& args, const Napi::Object* kwargs) {
+  std::vector<std::pair<std::string, std::string>> reasons;  // schema, why
+  for (const Overload& o : entry.overloads) {
+    Prepared p = Prepare(env, *o.schema, args, kwargs, true);
+    reasons.emplace_back(SchemaString(*o.schema), p.fit.why);
+  }
+  std::string msg = entry.name + ": ";
+  if (reasons.size() == 1) return msg + reasons[0].second + "\n  signature: " + reasons[0].first;
+  msg += "no overload matches these arguments; tried:";
+  for (const auto& r : reasons) msg += "\n  " + r.first + "\n      " + r.second;
+  return msg;
 }
 
 // callOp(id, args, kwargs?) -> result
@@ -473,34 +492,23 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     kwargs = &kwargs_obj;
   }
   return Guard(env, entry.name, [&]() -> Napi::Value {
+    // Candidates in their fixed order; the first exact match wins, else the least loose one.
+    size_t n = entry.overloads.size();
     Prepared best;
-    const Overload* chosen = nullptr;
-    std::vector<std::string> reasons;
-    for (const Overload& o : entry.overloads) {
-      Prepared p = Prepare(env, *o.schema, args, kwargs);
-      if (!p.fit.ok) {
-        reasons.push_back(SchemaString(*o.schema) + "\n      " + p.fit.why);
-        continue;
-      }
-      if (!chosen || p.fit.loose < best.fit.loose) {
+    size_t chosen = n;
+    for (size_t i = 0; i < n; ++i) {
+      Prepared p = Prepare(env, *entry.overloads[i].schema, args, kwargs, false);
+      if (!p.fit.ok) continue;
+      if (chosen == n || p.fit.loose < best.fit.loose) {
         best = std::move(p);
-        chosen = &o;
+        chosen = i;
         if (best.fit.loose == 0) break;
       }
     }
-    if (!chosen) {
-      std::string msg = entry.name + ": ";
-      if (reasons.size() == 1) {
-        msg += reasons[0].substr(reasons[0].find('\n') + 7);
-        msg += "\n  signature: " + reasons[0].substr(0, reasons[0].find('\n'));
-      } else {
-        msg += "no overload matches these arguments; tried:";
-        for (const auto& r : reasons) msg += "\n  " + r;
-      }
-      ThrowType(env, msg);
-    }
-    chosen->handle.callBoxed(&best.stack);
-    const auto& returns = chosen->schema->returns();
+    if (chosen == n) ThrowType(env, ExplainMismatch(env, entry, args, kwargs));
+    const Overload* overload = &entry.overloads[chosen];
+    overload->handle.callBoxed(&best.stack);
+    const auto& returns = overload->schema->returns();
     if (returns.empty()) return env.Undefined();
     if (returns.size() == 1) return ToJs(env, best.stack[0], best.inputs);
     Napi::Array out = Napi::Array::New(env, best.stack.size());

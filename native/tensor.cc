@@ -34,8 +34,12 @@ Napi::Function TensorHandle::Init(Napi::Env env) {
   return ctor;
 }
 
+// Tags mark our tensor objects; checking one is much cheaper than `instanceof`.
+const napi_type_tag kTensorTag = {0x756e6d6978746e73ULL, 0x3c1d7e0a92b54f61ULL};
+
 TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {
   env_ = info.Env();
+  info.This().As<Napi::Object>().TypeTag(&kTensorTag);
 }
 
 TensorHandle::~TensorHandle() { Release(); }
@@ -47,7 +51,7 @@ Napi::Object TensorHandle::Wrap(Napi::Env env, at::Tensor tensor) {
 }
 
 bool TensorHandle::IsHandle(const Napi::Value& value) {
-  return value.IsObject() && value.As<Napi::Object>().InstanceOf(GetEnvData(value.Env())->tensor_ctor.Value());
+  return value.IsObject() && value.As<Napi::Object>().CheckTypeTag(&kTensorTag);
 }
 
 TensorHandle* TensorHandle::Unwrap(const Napi::Value& value) {
@@ -105,6 +109,7 @@ const at::Tensor& TensorHandle::Get(const Napi::Env& env, const char* op) const 
   if (released_) {
     throw Napi::Error::New(env, std::string(op) + ": the tensor was disposed and can no longer be used");
   }
+  if (!was_set_) throw Napi::Error::New(env, std::string(op) + ": this TensorHandle holds no tensor");
   return tensor_;
 }
 
