@@ -7,4 +7,6 @@ module.exports = {
   testTimeout: 120000,
   // Native tensors and one LibTorch per process: run suites in band to keep memory bounded.
   maxWorkers: 1,
+  // List every test, so skipped CUDA-only tests show the reason in their name.
+  verbose: true,
 };

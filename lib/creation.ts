@@ -138,7 +138,7 @@ export function randn(shape: number[] | number, options: RandomOptions = {}): Te
 /** Integers uniform on [low, high); int64 unless told otherwise. */
 export function randint(low: number, high: number, shape: number[] | number, options: RandomOptions = {}): Tensor {
   const o = { dtype: 'int64' as DType, ...options };
-  return call('randint.low', [low, high, sizeArg(shape)], kw(o)) as Tensor;
+  return call('randint', [low, high, sizeArg(shape)], kw(o)) as Tensor;
 }
 /** A random permutation of 0..n-1 (int64). */
 export function randperm(n: number, options: RandomOptions = {}): Tensor {
