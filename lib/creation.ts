@@ -93,7 +93,7 @@ export function ones(shape: number[] | number, options: TensorOptions = {}): Ten
   return finish(call('ones', [sizeArg(shape)], kw(options)) as Tensor, options);
 }
 export function full(shape: number[] | number, value: number | boolean, options: TensorOptions = {}): Tensor {
-  const o = { dtype: options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32'), ...options };
+  const o = { ...options, dtype: options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32') };
   return finish(call('full', [sizeArg(shape), value], kw(o)) as Tensor, options);
 }
 /** Uninitialised memory: fast, but its contents are arbitrary. */
@@ -118,7 +118,7 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
     end = start;
     start = 0;
   }
-  const o = { dtype: 'float32' as DType, ...options };
+  const o = { ...options, dtype: options.dtype ?? 'float32' };
   return finish(call('arange.start_step', [start, end, step], kw(o)) as Tensor, options);
 }
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
@@ -137,12 +137,12 @@ export function randn(shape: number[] | number, options: RandomOptions = {}): Te
 }
 /** Integers uniform on [low, high); int64 unless told otherwise. */
 export function randint(low: number, high: number, shape: number[] | number, options: RandomOptions = {}): Tensor {
-  const o = { dtype: 'int64' as DType, ...options };
+  const o = { ...options, dtype: options.dtype ?? 'int64' };
   return call('randint', [low, high, sizeArg(shape)], kw(o)) as Tensor;
 }
 /** A random permutation of 0..n-1 (int64). */
 export function randperm(n: number, options: RandomOptions = {}): Tensor {
-  const o = { dtype: 'int64' as DType, ...options };
+  const o = { ...options, dtype: options.dtype ?? 'int64' };
   return call('randperm', [n], kw(o)) as Tensor;
 }
 /** Like PyTorch's torch.scalar_tensor: a 0-d tensor. */

@@ -393,6 +393,10 @@ export class Tensor {
     call('addcmul_', [this, t1, t2], { value });
     return this;
   }
+  /** this + value * t1 / t2 */
+  addcdiv(t1: Tensor, t2: Tensor, value = 1): Tensor {
+    return T('addcdiv', [this, t1, t2], { value });
+  }
   addcdiv_(t1: Tensor, t2: Tensor, value = 1): this {
     call('addcdiv_', [this, t1, t2], { value });
     return this;
@@ -672,7 +676,8 @@ function isSlice(i: Index): i is Slice {
 }
 
 function indexTensor(self: Tensor, indices: Index[]): Tensor {
-  const consumed = indices.filter((i) => i !== null && i !== '...').length;
+  // Dimensions the indices use up: a bool mask covers as many as it has.
+  const consumed = indices.reduce<number>((n, i) => n + (i === null || i === '...' ? 0 : i instanceof Tensor && i.dtype === 'bool' ? i.ndim : 1), 0);
   const ellipsisAt = indices.indexOf('...');
   if (indices.lastIndexOf('...') !== ellipsisAt) throw new TypeError("index: at most one '...' is allowed");
   const ndim = self.ndim;

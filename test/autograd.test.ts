@@ -93,7 +93,7 @@ test('optimizer-style in-place updates under noGrad', () => {
   const w = u.tensor([1, 1], { device, requiresGrad: true });
   w.mul(w).sum().backward();
   u.noGrad(() => w.sub_(w.grad!, 0.1));
-  expect(w.toArray().map((v) => Math.round((v as number) * 1000) / 1000)).toEqual([0.8, 0.8]);
+  expect((w.toArray() as number[]).map((v) => Math.round(v * 1000) / 1000)).toEqual([0.8, 0.8]);
   expect(w.isLeaf).toBe(true);
 });
 

@@ -12,5 +12,5 @@ if (device.startsWith('cuda') && !u.cuda.isAvailable()) {
 export const cudaOnly = u.cuda.isAvailable() ? test : (name: string, fn: () => unknown) => test.skip(`${name} (skipped: CUDA is not available on this machine)`, fn as () => void);
 
 export function values(t: u.Tensor): number[] {
-  return Array.from(t.data(), (v) => Number(v));
+  return Array.from(t.data() as ArrayLike<number | bigint>, (v) => Number(v));
 }

@@ -13,7 +13,7 @@ describe('creation', () => {
     expect(u.tensor([true, false], { device }).dtype).toBe('bool');
     const ints = u.tensor(new Int32Array([1, -2, 3]), { device });
     expect(ints.dtype).toBe('int32');
-    expect(Array.from(ints.data())).toEqual([1, -2, 3]);
+    expect(Array.from(ints.data() as Int32Array)).toEqual([1, -2, 3]);
     const longs = u.tensor(new BigInt64Array([2n ** 40n, -1n]), { device });
     expect(longs.dtype).toBe('int64');
     expect(longs.toArray()).toEqual([2 ** 40, -1]);
@@ -83,7 +83,7 @@ describe('metadata and conversion', () => {
     expect(t.to('int32').toArray()).toEqual([1, -2]);
     expect(t.to('float64').dtype).toBe('float64');
     expect(t.half().dtype).toBe('float16');
-    expect(t.bfloat16().to('float32').toArray()[0]).toBeCloseTo(1.7, 1);
+    expect((t.bfloat16().to('float32').toArray() as number[])[0]).toBeCloseTo(1.7, 1);
     expect(t.to('cpu').device).toBe('cpu');
     expect(t.to({ device: 'cpu', dtype: 'float64' }).dtype).toBe('float64');
   });
@@ -93,7 +93,7 @@ describe('metadata and conversion', () => {
     const pending = t.dataAsync();
     expect(pending).toBeInstanceOf(Promise);
     const [a, nested] = await Promise.all([pending, t.toArrayAsync()]);
-    expect(Array.from(a)).toEqual(Array.from(t.data()));
+    expect(Array.from(a as Float32Array)).toEqual(Array.from(t.data() as Float32Array));
     expect((nested as number[][]).length).toBe(256);
     expect((nested as number[][])[3][7]).toBe(a[3 * 256 + 7]);
   });
@@ -159,4 +159,11 @@ describe('ops by name', () => {
     expect(ops).toContain('aten::conv2d');
     expect(u.opSchemas('add').some((s) => s.startsWith('aten::add.Tensor('))).toBe(true);
   });
+});
+
+test('an explicit undefined option keeps the documented default', () => {
+  expect(u.full([2], 3, { dtype: undefined, device }).dtype).toBe('float32');
+  expect(u.arange(0, 5, 1, { dtype: undefined, device }).dtype).toBe('float32');
+  expect(u.randint(0, 5, [2], { dtype: undefined, device }).dtype).toBe('int64');
+  expect(u.randperm(4, { dtype: undefined, device }).dtype).toBe('int64');
 });
