@@ -8,7 +8,8 @@
         "native/data.cc",
         "native/dispatch.cc",
         "native/runtime.cc",
-        "native/tensor.cc"
+        "native/tensor.cc",
+        "native/warnings.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -16,7 +17,7 @@
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-Wno-unused-parameter", "<!@(node scripts/find-libtorch.js --gyp-cflags)"],
+      "cflags_cc": ["-fexceptions", "-frtti", "-Wno-unused-parameter", "<!@(node scripts/find-libtorch.js --gyp-cflags)"],
       "libraries": ["-Wl,-rpath,'$$ORIGIN/libtorch'", "<!@(node scripts/find-libtorch.js --gyp-libs)"]
     }
   ]

@@ -112,11 +112,14 @@ export class Tensor {
   stride(): number[] {
     return this.meta()[1];
   }
+  // A tensor's dtype and device never change (in-place ops keep them), so they are read once.
+  private _dtype?: DType;
+  private _device?: string;
   get dtype(): DType {
-    return this.meta()[2] as DType;
+    return (this._dtype ??= this.meta()[2] as DType);
   }
   get device(): string {
-    return this.meta()[3];
+    return (this._device ??= this.meta()[3]);
   }
   get ndim(): number {
     return this.shape.length;

@@ -5,6 +5,7 @@ namespace unmix {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new EnvData());
+  InstallWarningHandler();
   exports.Set("TensorHandle", TensorHandle::Init(env));
   InitDispatch(env, exports);
   InitData(env, exports);

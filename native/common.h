@@ -2,23 +2,41 @@
 #pragma once
 
 #include <ATen/ATen.h>
+// c10::optional / c10::nullopt: a class of its own in LibTorch 1.x (reached through ATen.h), only a
+// `using std::optional` alias since 2.2, and ATen's headers no longer include the file that declares
+// it (they include <optional> since 2.5). Include it explicitly so the name resolves in both.
+#include <c10/util/Optional.h>
 #include <napi.h>
 
 #include <string>
 
 namespace unmix {
 
+// LibTorch warnings (TORCH_WARN) are queued by our warning handler and surface as Node
+// process warnings ('LibTorchWarning') on the JS thread after the call that raised them.
+bool HasPendingWarnings();
+void EmitPendingWarnings(const Napi::Env& env);
+void InstallWarningHandler();
+
 // Runs `body`, turning every LibTorch / C++ exception into a JS Error whose message starts
-// with the operation's name. Nothing thrown by LibTorch may reach N-API unhandled (it would
-// abort the process).
+// with the operation's name (c10::TypeError -> TypeError, c10::IndexError -> RangeError).
+// Nothing thrown by LibTorch may reach N-API unhandled (it would abort the process).
 template <typename F>
 Napi::Value Guard(const Napi::Env& env, const std::string& op, F&& body) {
   try {
-    return body();
+    Napi::Value result = body();
+    if (HasPendingWarnings()) EmitPendingWarnings(env);
+    return result;
   } catch (const Napi::Error&) {
     throw;
+  } catch (const c10::TypeError& e) {
+    throw Napi::TypeError::New(env, op + ": " + e.what_without_backtrace());
+  } catch (const c10::IndexError& e) {
+    throw Napi::RangeError::New(env, op + ": " + e.what_without_backtrace());
   } catch (const c10::Error& e) {
     throw Napi::Error::New(env, op + ": " + e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(env, op + ": out of memory");
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, op + ": " + e.what());
   }

@@ -273,6 +273,15 @@ class Converter {
     }
     Napi::Array arr = v.As<Napi::Array>();
     uint32_t len = arr.Length();
+    // int[2], int[3]: kernels may index such lists without checking their length, so they get
+    // exactly N elements; one element stands for all N, as a single int does. (int[1] only
+    // means "one int may stand for the list": `int[1] dim` takes any number of dims.)
+    bool fixed = int_like && n && *n >= 2;
+    if (fixed && len != static_cast<uint32_t>(*n) && len != 1) {
+      fit.ok = false;
+      if (explain_) fit.why = "expected " + std::to_string(*n) + " integers (or 1), got " + std::to_string(len);
+      return fit;
+    }
     auto item_fail = [&](uint32_t k, const Fit& f) {
       Fit r;
       r.ok = false;
@@ -291,6 +300,7 @@ class Converter {
         if (e.IsBoolean() || !AsInt(e, &i)) return item_fail(k, expected("integer", e));
         list.push_back(i);
       }
+      if (fixed && len == 1) list = c10::List<int64_t>(std::vector<int64_t>(*n, list.get(0)));
       *out = std::move(list);
       return fit;
     }

@@ -70,6 +70,11 @@ function readVersion(torchDir) {
   return match ? match[1] : 'unknown';
 }
 
+function atLeast(version, major, minor) {
+  const [a, b] = version.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
 function describe(torchDir, source) {
   torchDir = fs.realpathSync(torchDir);
   const config = fs.readFileSync(path.join(torchDir, 'TorchConfig.cmake'), 'utf8');
@@ -81,10 +86,13 @@ function describe(torchDir, source) {
   const libDir = libCandidates.find((d) => fs.existsSync(path.join(d, 'libtorch.so')) || fs.existsSync(path.join(d, 'libtorch_cpu.so')));
   if (!libDir) throw new NotFound(`LibTorch at ${torchDir} has no libtorch.so next to it. ${FIX}`);
   const abi = /_GLIBCXX_USE_CXX11_ABI=(\d)/.exec(config);
+  const version = readVersion(torchDir);
   const cuda = fs.existsSync(path.join(libDir, 'libtorch_cuda.so'));
   return {
     source,
-    version: readVersion(torchDir),
+    version,
+    // LibTorch's headers need C++20 from 2.13 on; 1.13 and early 2.x build as C++17.
+    cxxStandard: atLeast(version, 2, 13) ? 20 : 17,
     torchDir,
     cmakePrefix: path.resolve(torchDir, '..'),
     includeDirs: [path.join(root, 'include'), path.join(root, 'include', 'torch', 'csrc', 'api', 'include')],
@@ -134,7 +142,9 @@ function main(argv) {
   } else if (flag === '--gyp-libs') {
     process.stdout.write(libraries(info).join(' ') + '\n');
   } else if (flag === '--gyp-cflags') {
-    process.stdout.write(info.cxx11Abi === null ? '\n' : `-D_GLIBCXX_USE_CXX11_ABI=${info.cxx11Abi}\n`);
+    const flags = [`-std=c++${info.cxxStandard}`];
+    if (info.cxx11Abi !== null) flags.push(`-D_GLIBCXX_USE_CXX11_ABI=${info.cxx11Abi}`);
+    process.stdout.write(flags.join(' ') + '\n');
   } else {
     process.stdout.write(JSON.stringify(info, null, 2) + '\n');
   }

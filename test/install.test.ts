@@ -40,6 +40,7 @@ test('LIBTORCH comes first', () => {
   expect(info.libDir).toBe(path.join(fs.realpathSync(dir), 'lib'));
   expect(info.cuda).toBe(true);
   expect(info.cxx11Abi).toBe('0');
+  expect(info.cxxStandard).toBe(20); // LibTorch 2.13+ headers need C++20
 });
 
 test("then the python3 on PATH's torch", () => {
@@ -49,6 +50,7 @@ test("then the python3 on PATH's torch", () => {
   const info = discover({ ...baseEnv(), PATH: `${bin}:${process.env.PATH}` });
   expect(info.source).toBe('python');
   expect(info.version).toBe('2.11.0');
+  expect(info.cxxStandard).toBe(17);
 });
 
 const systemDir = `/usr/lib/${os.arch() === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/cmake/Torch`;
