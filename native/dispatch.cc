@@ -50,8 +50,36 @@ bool Callable(const c10::FunctionSchema& schema) {
   return true;
 }
 
+// Kernels that do not check their arguments and crash or hang the process on bad ones
+// (found by test/fuzz-ops.ts against LibTorch 1.13). Each is refused, naming the checked op to
+// use instead: a user error must never take the process down.
+const std::unordered_map<std::string, std::string> kUncheckedOps = {
+    {"aten::native_channel_shuffle", "channel_shuffle"},
+    {"aten::choose_qparams_optimized", "(none: it can loop forever on bad arguments)"},
+    {"aten::rrelu_with_noise", "rrelu"},
+    {"aten::rrelu_with_noise_", "rrelu_"},
+    {"aten::slow_conv_transpose2d", "conv_transpose2d"},
+    {"aten::slow_conv_transpose3d", "conv_transpose3d"},
+    {"aten::native_batch_norm", "batch_norm"},
+    {"aten::histogramdd", "histc or histogram"},
+};
+
+// The non-.vec upsample overloads take both an output size and scales, and read out of bounds
+// when the two disagree: there the scales must be left out (null).
+bool ScalesMustBeNull(const c10::FunctionSchema& schema, const c10::Argument& param) {
+  return param.name().rfind("scales", 0) == 0 && schema.overload_name() != "vec" &&
+         schema.name().find("upsample_") != std::string::npos;
+}
+
 int ResolveOp(const Napi::Env& env, std::string name) {
   if (name.find("::") == std::string::npos) name = "aten::" + name;
+  {
+    auto unchecked = kUncheckedOps.find(name.substr(0, name.find('.')));
+    if (unchecked != kUncheckedOps.end()) {
+      throw Napi::Error::New(env, name + " is refused: its LibTorch kernel does not check its arguments and can crash "
+                                         "the process; use " + unchecked->second);
+    }
+  }
   std::lock_guard<std::mutex> lock(g_ops_mutex);
   auto found = g_op_ids.find(name);
   if (found != g_op_ids.end()) return found->second;
@@ -435,6 +463,10 @@ Prepared Prepare(const Napi::Env& env, const c10::FunctionSchema& schema, const 
       }
       // As in Python, a parameter without a default must be passed (null for None).
       p.fit = Fit{false, 0, explain ? "missing argument '" + param.name() + "'" : ""};
+      return p;
+    }
+    if (ScalesMustBeNull(schema, param) && !v.IsNull() && !v.IsUndefined()) {
+      p.fit = Fit{false, 0, explain ? "argument '" + param.name() + "' must be null here (give the output size only, or use the .vec overload)" : ""};
       return p;
     }
     c10::IValue value;

@@ -86,3 +86,9 @@ test('autograd misuse', () => {
 test('the process is still healthy after all of the above', () => {
   expect(u.ones([2], { device }).add(1).toArray()).toEqual([2, 2]);
 });
+
+test('ops whose kernels skip argument checks are refused, naming the checked op', () => {
+  expect(() => u.call('native_batch_norm', [])).toThrow(/aten::native_batch_norm is refused: .*can crash the process; use batch_norm/);
+  expect(() => u.call('upsample_bilinear2d', [u.ones([1, 1, 2, 2], { device }), [3, 1], false, 1e-5, 2])).toThrow(/argument 'scales_h' must be null here/);
+  expect(u.interpolate(u.ones([1, 1, 2, 2], { device }), [3, 1], { mode: 'bilinear' }).shape).toEqual([1, 1, 3, 1]);
+});
