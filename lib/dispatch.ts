@@ -48,15 +48,14 @@ export function op(name: string): (args: unknown[], kwargs?: Record<string, unkn
   let id = -1;
   return (args, kwargs) => {
     if (id < 0) id = native.resolveOp(name);
-    const nativeArgs = toNative(args, name) as unknown[];
-    const nativeKwargs = kwargs && (toNative(Object.values(kwargs), name) as unknown[]);
-    let kw: Record<string, unknown> | undefined;
-    if (kwargs && nativeKwargs) {
-      kw = {};
-      const keys = Object.keys(kwargs);
-      for (let i = 0; i < keys.length; i++) kw[keys[i]] = nativeKwargs[i];
+    let nativeKwargs: Record<string, unknown> | undefined;
+    let inputs = args;
+    if (kwargs) {
+      nativeKwargs = {};
+      for (const key of Object.keys(kwargs)) nativeKwargs[key] = toNative(kwargs[key], name);
+      inputs = args.concat(Object.values(kwargs));
     }
-    return fromNative(native.callOp(id, nativeArgs, kw), args.concat(kwargs ? Object.values(kwargs) : []));
+    return fromNative(native.callOp(id, toNative(args, name) as unknown[], nativeKwargs), inputs);
   };
 }
 
