@@ -7,6 +7,7 @@
         "native/autograd.cc",
         "native/data.cc",
         "native/dispatch.cc",
+        "native/indexing.cc",
         "native/runtime.cc",
         "native/tensor.cc",
         "native/warnings.cc"

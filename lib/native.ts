@@ -49,6 +49,8 @@ export interface NativeAddon {
   toBufferAsync(tensor: TensorHandle): Promise<ArrayBuffer>;
   item(tensor: TensorHandle): number | boolean;
   isContiguous(tensor: TensorHandle, memoryFormat?: string): boolean;
+  index(tensor: TensorHandle, indices: unknown[]): TensorHandle;
+  indexPut(tensor: TensorHandle, indices: unknown[], value: TensorHandle | number | boolean): void;
   backward(tensors: TensorHandle[], grads: (TensorHandle | null)[] | null, retainGraph?: boolean, createGraph?: boolean): void;
   autogradGrad(
     outputs: TensorHandle[],

@@ -336,15 +336,18 @@ export class Tensor {
   unsqueeze(dim: number): Tensor {
     return T('unsqueeze', [this, dim]);
   }
-  /** Python-style indexing: t.index(0, { start: 1 }, null, '...', idxTensor). */
+  /** Python-style indexing, one native call: t.index(0, { start: 1 }, null, '...', idx) is t[0, 1:, None, ..., idx]. */
   index(...indices: Index[]): Tensor {
-    return indexTensor(this, indices);
+    return Tensor.fromHandle(native.index(this.handleFor('index'), indices.map(toNativeIndex)));
   }
-  /** t[indices] = values for boolean or integer index tensors (null keeps a dimension whole). */
-  indexPut_(indices: (Tensor | null)[], values: TensorOrScalar, accumulate = false): this {
-    const v = values instanceof Tensor ? values : full([], values as number, { dtype: this.dtype, device: this.device as Device });
-    call('index_put_', [this, indices, v, accumulate]);
-    if (!(values instanceof Tensor)) v.dispose();
+  /** Python-style index assignment, in place: t.indexPut_([mask], 0) is t[mask] = 0. */
+  indexPut_(indices: Index[], value: TensorOrScalar): this {
+    native.indexPut(this.handleFor('indexPut_'), indices.map(toNativeIndex), value instanceof Tensor ? value.handleFor('indexPut_') : value);
+    return this;
+  }
+  /** t[indices] += values (accumulating repeated indices) for index tensors; null keeps a dimension whole. */
+  indexAdd_(indices: (Tensor | null)[], values: Tensor): this {
+    call('index_put_', [this, indices, values, true]);
     return this;
   }
 
@@ -674,58 +677,8 @@ function nest(flat: AnyTypedArray, shape: number[], dtype: DType): NestedArray {
   return build(0, 0);
 }
 
-function isSlice(i: Index): i is Slice {
-  return typeof i === 'object' && i !== null && !(i instanceof Tensor);
-}
-
-function indexTensor(self: Tensor, indices: Index[]): Tensor {
-  // Dimensions the indices use up: a bool mask covers as many as it has.
-  const consumed = indices.reduce<number>((n, i) => n + (i === null || i === '...' ? 0 : i instanceof Tensor && i.dtype === 'bool' ? i.ndim : 1), 0);
-  const ellipsisAt = indices.indexOf('...');
-  if (indices.lastIndexOf('...') !== ellipsisAt) throw new TypeError("index: at most one '...' is allowed");
-  const ndim = self.ndim;
-  if (consumed > ndim) throw new RangeError(`index: too many indices (${consumed}) for a ${ndim}-d tensor`);
-  let out = self;
-  const advanced: (Tensor | null)[] = [];
-  let dim = 0;
-  const intermediates: Tensor[] = [];
-  const step = (t: Tensor) => {
-    if (out !== self) intermediates.push(out);
-    out = t;
-  };
-  for (const i of indices) {
-    if (i === '...') {
-      const skip = ndim - consumed;
-      for (let k = 0; k < skip; k++) advanced.push(null);
-      dim += skip;
-    } else if (i === null) {
-      step(out.unsqueeze(dim));
-      advanced.push(null);
-      dim += 1;
-    } else if (typeof i === 'number') {
-      step(out.select(dim, i));
-    } else if (i instanceof Tensor) {
-      advanced.push(i);
-      dim += i.dtype === 'bool' ? i.ndim : 1;
-    } else if (isSlice(i)) {
-      step(out.slice(dim, i.start, i.end, i.step ?? 1));
-      advanced.push(null);
-      dim += 1;
-    } else {
-      throw new TypeError(`index: unsupported index ${String(i)}`);
-    }
-  }
-  if (advanced.some((a) => a !== null)) {
-    while (advanced.length && advanced[advanced.length - 1] === null) advanced.pop();
-    step(T('index.Tensor', [out, advanced]));
-  }
-  for (const t of intermediates) t.dispose();
-  return out;
-}
-
-// Creation helper used above; the public creation functions live in creation.ts.
-function full(shape: number[], value: number, options: { dtype: DType; device: Device }): Tensor {
-  return T('full', [shape, value], { dtype: options.dtype, device: options.device });
+function toNativeIndex(i: Index): unknown {
+  return i instanceof Tensor ? i.handleFor('index') : i;
 }
 
 export type { OpResult };

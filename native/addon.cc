@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitData(env, exports);
   InitAutograd(env, exports);
   InitRuntime(env, exports);
+  InitIndexing(env, exports);
   return exports;
 }
 

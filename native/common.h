@@ -107,5 +107,6 @@ void InitDispatch(Napi::Env env, Napi::Object exports);
 void InitData(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
+void InitIndexing(Napi::Env env, Napi::Object exports);
 
 }  // namespace unmix

@@ -225,7 +225,7 @@ const OPS: Record<string, OpFn> = {
   fill_inplace: ({ x }, o) => x.clone().fill_(o.value),
   zero_inplace: ({ x }) => x.clone().zero_(),
   copy_inplace: ({ x, src }) => x.clone().copy_(src),
-  index_put_accumulate: ({ x, idx, v }) => x.clone().indexPut_([idx], v, true),
+  index_put_accumulate: ({ x, idx, v }) => x.clone().indexAdd_([idx], v),
   index_put_mask_scalar: ({ x, m }, o) => x.clone().indexPut_([m], o.value),
 
   // ---- comparisons, masks, where ----
@@ -432,7 +432,7 @@ const OPS: Record<string, OpFn> = {
   index_newaxis_last: ({ x }) => x.index({}, null),
   index_tensor_then_int: ({ x, idx }) => x.index(idx, 1),
   index_step_slice_negative_start: ({ x }) => x.index({ start: -3, step: 2 }),
-  index_put_slice_and_tensor: ({ x, idx, v }) => x.clone().indexPut_([null, idx], v),
+  index_put_slice_and_tensor: ({ x, idx, v }) => x.clone().indexPut_([{}, idx], v),
   inplace_on_view: ({ x, b }) => {
     const y = x.clone();
     y.narrow(1, 1, 2).mul_(b);

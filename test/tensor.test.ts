@@ -131,6 +131,18 @@ describe('views and indexing', () => {
     expect(t.index(0, 0).index(mask).toArray()).toEqual([2, 3]);
   });
 
+  test('negative indices, steps, and index assignment', () => {
+    const t = base();
+    expect(t.index(-1, -1, -1).item()).toBe(23);
+    expect(t.index(0, 0, { start: -3, step: 2 }).toArray()).toEqual([1, 3]);
+    expect(() => t.index(0, 0, { step: 0 })).toThrow(/step must be positive/);
+    const z = u.zeros([2, 3], { device });
+    z.indexPut_([0, { start: 1 }], 7);
+    z.indexPut_([1], u.tensor([1, 2, 3], { device }));
+    z.indexPut_([z.eq(2)], -2);
+    expect(z.toArray()).toEqual([[0, 7, 7], [1, -2, 3]]);
+  });
+
   test('split, chunk, unbind, cat, stack', () => {
     const t = u.arange(6, undefined, 1, { device });
     expect(t.split(4).map((p) => p.toArray())).toEqual([[0, 1, 2, 3], [4, 5]]);
