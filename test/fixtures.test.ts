@@ -6,11 +6,16 @@ import * as path from 'path';
 
 const python = '/usr/bin/python3';
 const hasTorch = fs.existsSync(python) && spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+// Without python3-torch these are skipped, and their names say why.
 const withTorch = hasTorch ? test : test.skip;
+const why = hasTorch ? '' : ` (skipped: ${python} has no torch; apt-get install python3-torch)`;
 
-withTorch(`test/fixtures/ops.json is up to date (regenerated with ${python} and torch)`, () => {
+withTorch.each([
+  ['ops.json', 'make_op_fixtures.py'],
+  ['nn.json', 'make_nn_fixtures.py'],
+])(`test/fixtures/%s is what %s makes${why}`, (file, script) => {
   const fixtures = path.join(__dirname, 'fixtures');
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-fixtures-')), 'ops.json');
-  execFileSync(python, [path.join(fixtures, 'make_op_fixtures.py'), out], { stdio: 'pipe' });
-  expect(fs.readFileSync(out, 'utf8')).toBe(fs.readFileSync(path.join(fixtures, 'ops.json'), 'utf8'));
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-fixtures-')), file);
+  execFileSync(python, [path.join(fixtures, script), out], { stdio: 'pipe' });
+  expect(fs.readFileSync(out, 'utf8')).toBe(fs.readFileSync(path.join(fixtures, file), 'utf8'));
 });
