@@ -18,3 +18,7 @@ export { Linear, BatchNorm, BatchNorm1d, BatchNorm2d, ReLU, Identity, Flatten, S
 export type { LayerOptions, BatchNormOptions } from './nn/layers';
 export { SGD } from './optim/sgd';
 export type { SGDOptions, ParamGroup } from './optim/sgd';
+export { LARC } from './optim/larc';
+export type { LARCOptions } from './optim/larc';
+export { stepLr, cosineLr, warmupCosineLr, cosineMomentum, setLr } from './optim/schedules';
+export type { WarmupCosineOptions } from './optim/schedules';
