@@ -22,3 +22,7 @@ export { LARC } from './optim/larc';
 export type { LARCOptions } from './optim/larc';
 export { stepLr, cosineLr, warmupCosineLr, cosineMomentum, setLr } from './optim/schedules';
 export type { WarmupCosineOptions } from './optim/schedules';
+export { saveSafetensors, loadSafetensors, inspectSafetensors, writeFileAtomic } from './io/safetensors';
+export type { SafetensorsFile, TensorInfo } from './io/safetensors';
+export { saveCheckpoint, loadCheckpoint } from './io/checkpoint';
+export type { TrainingState, LoadedCheckpoint } from './io/checkpoint';

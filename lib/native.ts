@@ -45,7 +45,7 @@ export interface NativeAddon {
   opSchemas(name: string): string[];
   listOps(): string[];
   fromBuffer(data: ArrayBufferView, sourceDtype: string, shape: number[], dtype: string, device: string): TensorHandle;
-  toBuffer(tensor: TensorHandle): ArrayBuffer;
+  toBuffer(tensor: TensorHandle, raw?: boolean): ArrayBuffer;
   toBufferAsync(tensor: TensorHandle): Promise<ArrayBuffer>;
   item(tensor: TensorHandle): number | boolean;
   isContiguous(tensor: TensorHandle, memoryFormat?: string): boolean;

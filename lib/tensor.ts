@@ -327,6 +327,10 @@ export class Tensor {
   repeat(...repeats: number[] | [number[]]): Tensor {
     return T('repeat', [this, flatShape(repeats)]);
   }
+  /** Shifts elements along `dims` by `shifts`, wrapping around (torch.roll). */
+  roll(shifts: number | number[], dims: number | number[] = []): Tensor {
+    return T('roll', [this, shifts, dims]);
+  }
   repeatInterleave(repeats: number, dim?: number): Tensor {
     return T('repeat_interleave.self_int', [this, repeats, dim ?? null]);
   }

@@ -125,11 +125,16 @@ Napi::ArrayBuffer ToArrayBuffer(const Napi::Env& env, const at::Tensor& host) {
   return buffer;
 }
 
+// toBuffer(tensor, raw?): with raw, the exact bytes of the dtype (float16 stays 2 bytes), for files.
 Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   TensorHandle* h = TensorHandle::Unwrap(info[0]);
   if (!h) ThrowType(env, "toBuffer: argument 'tensor' must be a Tensor");
-  return Guard(env, "data", [&]() -> Napi::Value { return ToArrayBuffer(env, HostCopy(h->Get(env, "data"))); });
+  bool raw = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  return Guard(env, "data", [&]() -> Napi::Value {
+    const at::Tensor& t = h->Get(env, "data");
+    return ToArrayBuffer(env, raw ? t.detach().to(c10::kCPU).contiguous() : HostCopy(t));
+  });
 }
 
 // The device-to-host copy (and the GPU sync it implies) runs on a worker thread, so the event

@@ -129,6 +129,17 @@ export abstract class Module {
    * keys are all reported in one Error, and nothing is copied unless everything matches.
    */
   loadStateDict(state: StateDict, options: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+    const check = this.checkStateDict(state, options);
+    if (check.error) throw new Error(`loadStateDict: ${check.error}`);
+    const own = this.stateDict();
+    noGrad(() => {
+      for (const [k, t] of Object.entries(own)) if (k in state) t.copy_(state[k]);
+    });
+    return { missing: check.missing, unexpected: check.unexpected };
+  }
+
+  /** What loadStateDict would report, without copying anything (error: null when it would load). */
+  checkStateDict(state: StateDict, options: { strict?: boolean } = {}): { missing: string[]; unexpected: string[]; error: string | null } {
     const strict = options.strict ?? true;
     const own = this.stateDict();
     const missing = Object.keys(own).filter((k) => !(k in state));
@@ -136,17 +147,11 @@ export abstract class Module {
     const misshapen = Object.keys(own)
       .filter((k) => k in state && own[k].shape.join() !== state[k].shape.join())
       .map((k) => `${k}: expected [${own[k].shape.join(', ')}], got [${state[k].shape.join(', ')}]`);
-    if (misshapen.length || (strict && (missing.length || unexpected.length))) {
-      const parts = [];
-      if (missing.length) parts.push(`missing keys: ${missing.join(', ')}`);
-      if (unexpected.length) parts.push(`unexpected keys: ${unexpected.join(', ')}`);
-      if (misshapen.length) parts.push(`wrong shapes: ${misshapen.join('; ')}`);
-      throw new Error(`loadStateDict: ${parts.join('; ')}`);
-    }
-    noGrad(() => {
-      for (const [k, t] of Object.entries(own)) if (k in state) t.copy_(state[k]);
-    });
-    return { missing, unexpected };
+    const parts = [];
+    if (strict && missing.length) parts.push(`missing keys: ${missing.join(', ')}`);
+    if (strict && unexpected.length) parts.push(`unexpected keys: ${unexpected.join(', ')}`);
+    if (misshapen.length) parts.push(`wrong shapes: ${misshapen.join('; ')}`);
+    return { missing, unexpected, error: parts.length ? parts.join('; ') : null };
   }
 
   /** Frees every parameter and buffer now. */

@@ -1,0 +1,190 @@
+// The safetensors format: 8-byte little-endian header length, a JSON header
+// {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}}, then the
+// bytes. Files are written atomically (temporary file, fsync, rename) and validated on read.
+import * as fs from 'fs';
+import * as path from 'path';
+import { DType } from '../dtype';
+import { native } from '../native';
+import { Device, Tensor } from '../tensor';
+
+const CODES: Record<DType, string> = {
+  float64: 'F64',
+  float32: 'F32',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  int64: 'I64',
+  int32: 'I32',
+  int16: 'I16',
+  int8: 'I8',
+  uint8: 'U8',
+  bool: 'BOOL',
+};
+const DTYPE_OF: Record<string, DType> = Object.fromEntries(Object.entries(CODES).map(([d, c]) => [c, d as DType]));
+const ITEM_SIZE: Record<DType, number> = { float64: 8, float32: 4, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
+const MAX_HEADER = 100 * 1024 * 1024;
+
+export interface SafetensorsFile {
+  tensors: Record<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+export interface TensorInfo {
+  name: string;
+  dtype: DType;
+  shape: number[];
+}
+
+/** Writes `data` to `file` so that a crash at any point leaves either the old file or the new one. */
+export function writeFileAtomic(file: string, chunks: Uint8Array[]): void {
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    for (const chunk of chunks) {
+      let written = 0;
+      while (written < chunk.byteLength) written += fs.writeSync(fd, chunk, written);
+    }
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+  const dirFd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(dirFd);
+  } finally {
+    fs.closeSync(dirFd);
+  }
+}
+
+/** Saves tensors (any device; copied to host) and string metadata as a .safetensors file. */
+export function saveSafetensors(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const name of Object.keys(tensors).sort()) {
+    if (name === '__metadata__') throw new Error("saveSafetensors: '__metadata__' is reserved and cannot name a tensor");
+    const t = tensors[name];
+    const bytes = new Uint8Array(native.toBuffer(t.handleFor('saveSafetensors'), true));
+    header[name] = { dtype: CODES[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    chunks.push(bytes);
+    offset += bytes.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8); // the data starts 8-byte aligned
+  const head = Buffer.alloc(8 + Buffer.byteLength(json));
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)), 0);
+  head.write(json, 8, 'utf8');
+  writeFileAtomic(file, [head, ...chunks]);
+}
+
+function fail(file: string, why: string): never {
+  throw new Error(`${file}: not a valid safetensors file: ${why}`);
+}
+
+interface Parsed {
+  infos: (TensorInfo & { begin: number; end: number })[];
+  metadata: Record<string, string>;
+  dataStart: number;
+}
+
+/** `buffer` holds at least the start of the file (all of the header); `fileSize` is the whole. */
+function parseHeader(file: string, buffer: Buffer, fileSize: number): Parsed {
+  if (fileSize < 8) fail(file, `only ${fileSize} bytes`);
+  const length = buffer.readBigUInt64LE(0);
+  if (length > BigInt(Math.min(MAX_HEADER, fileSize - 8))) fail(file, `header length ${length} exceeds the file`);
+  const dataStart = 8 + Number(length);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(buffer.subarray(8, dataStart).toString('utf8'));
+  } catch (e) {
+    fail(file, `header is not JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(file, 'header is not a JSON object');
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  if (typeof metadata !== 'object' || Object.values(metadata).some((v) => typeof v !== 'string')) fail(file, '__metadata__ must map strings to strings');
+  const infos: Parsed['infos'] = [];
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const e = entry as { dtype?: string; shape?: unknown; data_offsets?: unknown };
+    const dtype = DTYPE_OF[e.dtype ?? ''];
+    if (!dtype) fail(file, `tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)}`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(file, `tensor '${name}' has an invalid shape`);
+    const offsets = e.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+      fail(file, `tensor '${name}' has invalid data_offsets`);
+    }
+    const shape = e.shape as number[];
+    const expected = shape.reduce((a, b) => a * b, 1) * ITEM_SIZE[dtype];
+    if (offsets[1] - offsets[0] !== expected) fail(file, `tensor '${name}' [${shape.join(', ')}] ${dtype} needs ${expected} bytes, its offsets span ${offsets[1] - offsets[0]}`);
+    infos.push({ name, dtype, shape, begin: offsets[0], end: offsets[1] });
+  }
+  // The byte buffer must be covered exactly, without gaps or overlaps (as the reference reader requires).
+  const sorted = [...infos].sort((a, b) => a.begin - b.begin);
+  let cursor = 0;
+  for (const info of sorted) {
+    if (info.begin !== cursor) fail(file, `tensor '${info.name}' starts at ${info.begin}, expected ${cursor} (gap or overlap)`);
+    cursor = info.end;
+  }
+  if (dataStart + cursor !== fileSize) {
+    fail(file, `the tensors need ${dataStart + cursor} bytes but the file has ${fileSize} (truncated or padded)`);
+  }
+  return { infos, metadata, dataStart };
+}
+
+function readWhole(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`${file}: cannot read: ${(e as Error).message}`);
+  }
+}
+
+/** The header bytes only (plus the file size), for listing without reading the data. */
+function readHead(file: string): { head: Buffer; size: number } {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new Error(`${file}: cannot read: ${(e as Error).message}`);
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const prefix = Buffer.alloc(8);
+    fs.readSync(fd, prefix, 0, Math.min(8, size), 0);
+    const length = size >= 8 ? Number(prefix.readBigUInt64LE(0)) : 0;
+    const head = Buffer.alloc(8 + Math.max(0, Math.min(length, MAX_HEADER, size - 8)));
+    fs.readSync(fd, head, 0, head.byteLength, 0);
+    return { head, size };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Loads every tensor (onto `device`, default cpu) and the metadata. */
+export function loadSafetensors(file: string, options: { device?: Device } = {}): SafetensorsFile {
+  const buffer = readWhole(file);
+  const { infos, metadata, dataStart } = parseHeader(file, buffer, buffer.byteLength);
+  const tensors: Record<string, Tensor> = {};
+  try {
+    for (const info of infos) {
+      const bytes = buffer.subarray(dataStart + info.begin, dataStart + info.end);
+      tensors[info.name] = Tensor.fromHandle(native.fromBuffer(bytes, info.dtype, info.shape, info.dtype, options.device ?? 'cpu'));
+    }
+  } catch (e) {
+    for (const t of Object.values(tensors)) t.dispose();
+    throw e;
+  }
+  return { tensors, metadata };
+}
+
+/** Names, dtypes and shapes, reading only the header. */
+export function inspectSafetensors(file: string): { tensors: TensorInfo[]; metadata: Record<string, string> } {
+  const { head, size } = readHead(file);
+  const { infos, metadata } = parseHeader(file, head, size);
+  return { tensors: infos.map(({ name, dtype, shape }) => ({ name, dtype, shape })), metadata };
+}
