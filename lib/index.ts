@@ -26,3 +26,5 @@ export { saveSafetensors, loadSafetensors, inspectSafetensors, writeFileAtomic }
 export type { SafetensorsFile, TensorInfo } from './io/safetensors';
 export { saveCheckpoint, loadCheckpoint } from './io/checkpoint';
 export type { TrainingState, LoadedCheckpoint } from './io/checkpoint';
+export { loadTorchFile, importTorchStateDict } from './io/torch-file';
+export type { TorchFile } from './io/torch-file';

@@ -327,6 +327,10 @@ export class Tensor {
   repeat(...repeats: number[] | [number[]]): Tensor {
     return T('repeat', [this, flatShape(repeats)]);
   }
+  /** A view with explicit sizes, strides and storage offset (torch.as_strided). */
+  asStrided(size: number[], stride: number[], storageOffset = 0): Tensor {
+    return T('as_strided', [this, size, stride, storageOffset]);
+  }
   /** Shifts elements along `dims` by `shifts`, wrapping around (torch.roll). */
   roll(shifts: number | number[], dims: number | number[] = []): Tensor {
     return T('roll', [this, shifts, dims]);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `unmix` command line: `unmix info [--json]`.
 import { Command } from 'commander';
+import { inspectFile } from '../io/inspect';
 import { info } from '../runtime';
 
 const program = new Command();
@@ -19,6 +20,23 @@ program
       const cuda = i.cuda ? `CUDA ${i.cudaVersion ?? '?'} with ${i.devices} device(s)` : 'CUDA not available';
       console.log(`unmix: LibTorch ${i.libtorch} (${i.source}, ${i.libDir}), ${cuda}, ${i.threads} threads`);
     }
+  });
+
+program
+  .command('inspect')
+  .description('list every tensor (name, shape, dtype) and the metadata of a checkpoint: safetensors, unmix checkpoint or torch.save file')
+  .argument('<file>')
+  .option('--json', 'print one JSON object')
+  .action((file: string, options: { json?: boolean }) => {
+    const result = inspectFile(file);
+    if (options.json) {
+      console.log(JSON.stringify(result));
+      return;
+    }
+    console.log(`${file}: ${result.format}, ${result.tensors.length} tensors`);
+    const width = Math.max(4, ...result.tensors.map((t) => t.name.length));
+    for (const t of result.tensors) console.log(`  ${t.name.padEnd(width)}  ${t.dtype.padEnd(8)}  [${t.shape.join(', ')}]`);
+    if (Object.keys(result.metadata).length) console.log(`metadata: ${JSON.stringify(result.metadata)}`);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
