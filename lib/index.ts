@@ -14,7 +14,7 @@ export { info, setNumThreads, getNumThreads } from './runtime';
 export type { RuntimeInfo } from './runtime';
 export { Module } from './nn/module';
 export type { StateDict } from './nn/module';
-export { Linear, BatchNorm, BatchNorm1d, BatchNorm2d, ReLU, Identity, Flatten, Sequential, mlp } from './nn/layers';
+export { Linear, Conv2d, BatchNorm, BatchNorm1d, BatchNorm2d, SplitBatchNorm2d, ReLU, Identity, Flatten, Sequential, mlp } from './nn/layers';
 export type { LayerOptions, BatchNormOptions } from './nn/layers';
 export { SGD } from './optim/sgd';
 export type { SGDOptions, ParamGroup } from './optim/sgd';

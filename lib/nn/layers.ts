@@ -1,6 +1,7 @@
 // Basic layers with PyTorch's parameter names, shapes and default initialisation.
 import * as F from '../functional';
 import { noGrad } from '../autograd';
+import { scope } from '../memory';
 import { full, ones, rand, zeros } from '../creation';
 import { Device, Tensor } from '../tensor';
 import { Module } from './module';
@@ -97,6 +98,72 @@ export class BatchNorm1d extends BatchNorm {
 export class BatchNorm2d extends BatchNorm {
   constructor(numFeatures: number, options: BatchNormOptions = {}) {
     super(numFeatures, [4], options);
+  }
+}
+
+/**
+ * BatchNorm2d over interleaved splits of the batch, as the MoCo CIFAR demo's SplitBatchNorm
+ * (emulating per-GPU BN on one device): in training the input [N, C, H, W] is viewed as
+ * [N/S, C·S, H, W], so split s holds samples s, s+S, s+2S, ...; each split's running statistics
+ * are updated with momentum, then running_mean/var become the mean over the S copies. In eval it
+ * is plain BatchNorm2d. num_batches_tracked is not advanced in training, as in the reference.
+ */
+export class SplitBatchNorm2d extends BatchNorm2d {
+  constructor(numFeatures: number, readonly numSplits: number, options: BatchNormOptions = {}) {
+    super(numFeatures, options);
+  }
+  forward(x: Tensor): Tensor {
+    if (!this.training && this.runningMean) return super.forward(x);
+    if (x.ndim !== 4) throw new Error(`SplitBatchNorm2d: expected 4-d input, got ${x.ndim}-d`);
+    const [n, c, h, w] = x.shape;
+    const s = this.numSplits;
+    if (n % s !== 0) throw new Error(`SplitBatchNorm2d: batch size ${n} is not a multiple of the ${s} splits`);
+    // The tiled statistics and parameters are temporaries: the scope frees all but the output.
+    const out = scope(() => {
+      const mean = this.runningMean?.repeat(s) ?? null;
+      const variance = this.runningVar?.repeat(s) ?? null;
+      const result = F.batchNorm(x.view(-1, c * s, h, w), mean, variance, {
+        weight: this.weight?.repeat(s) ?? null,
+        bias: this.bias?.repeat(s) ?? null,
+        training: true,
+        momentum: this.momentum,
+        eps: this.eps,
+      }).view(n, c, h, w);
+      noGrad(() => {
+        if (mean && variance) {
+          this.runningMean!.copy_(mean.view(s, c).mean(0));
+          this.runningVar!.copy_(variance.view(s, c).mean(0));
+        }
+      });
+      return result;
+    });
+    return out;
+  }
+}
+
+/** 2-d convolution with torch.nn.Conv2d's parameters and default init (uniform ±1/√fan_in). */
+export class Conv2d extends Module {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly options: LayerOptions & { stride?: number; padding?: number; dilation?: number; groups?: number; bias?: boolean } = {},
+  ) {
+    super();
+    const groups = options.groups ?? 1;
+    const bound = 1 / Math.sqrt((inChannels / groups) * kernelSize * kernelSize);
+    this.registerParameter('weight', uniform([outChannels, inChannels / groups, kernelSize, kernelSize], bound, options.device));
+    this.registerParameter('bias', options.bias === false ? null : uniform([outChannels], bound, options.device));
+  }
+  get weight(): Tensor {
+    return this.param('weight')!;
+  }
+  get bias(): Tensor | null {
+    return this.param('bias');
+  }
+  forward(x: Tensor): Tensor {
+    const { stride = 1, padding = 0, dilation = 1, groups = 1 } = this.options;
+    return F.conv2d(x, this.weight, { bias: this.bias, stride, padding, dilation, groups });
   }
 }
 
