@@ -28,3 +28,5 @@ export { saveCheckpoint, loadCheckpoint } from './io/checkpoint';
 export type { TrainingState, LoadedCheckpoint } from './io/checkpoint';
 export { loadTorchFile, importTorchStateDict } from './io/torch-file';
 export type { TorchFile } from './io/torch-file';
+export { ResNet, resnet18, resnet34, resnet50 } from './nn/resnet';
+export type { ResNetOptions, BlockKind, Stem } from './nn/resnet';
