@@ -30,3 +30,4 @@ export { loadTorchFile, importTorchStateDict } from './io/torch-file';
 export type { TorchFile } from './io/torch-file';
 export { ResNet, resnet18, resnet34, resnet50 } from './nn/resnet';
 export type { ResNetOptions, BlockKind, Stem } from './nn/resnet';
+export { saveTorchStateDict } from './io/torch-save';

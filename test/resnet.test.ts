@@ -51,6 +51,22 @@ describeWithTorchvision(`parity with torchvision${hasTorchvision ? '' : ` (skipp
     if (worst > 0) throw new Error(`${what}: differs from torchvision by up to ${diff.max().item()}`);
   };
 
+  test('a backbone exported with saveTorchStateDict loads into torchvision with torch.load(weights_only=True)', () => {
+    u.manualSeed(3);
+    const net = u.resnet18({ numClasses: 10, device });
+    const file = path.join(dir, 'exported.pt');
+    u.saveTorchStateDict(file, net.stateDict());
+    const ours = u.noGrad(() => net.eval().forward(u.ones([1, 3, 64, 64], { device })).sum().item());
+    const script = [
+      'import sys, torch, torchvision',
+      'sd = torch.load(sys.argv[1], weights_only=True)',
+      'm = torchvision.models.resnet18(num_classes=10); m.load_state_dict(sd, strict=True); m.eval()',
+      'print(m(torch.ones(1, 3, 64, 64)).sum().item())',
+    ].join('\n');
+    const theirs = Number(execFileSync(python, ['-c', script, file], { encoding: 'utf8' }).trim());
+    expect(Math.abs(ours - theirs)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(theirs)));
+  }, 120000);
+
   test.each(cases)('%s: output, gradients and running statistics', (name, make) => {
     const net = make().to('float64');
     const weights = u.importTorchStateDict(path.join(dir, `${name}.weights.pt`), { device });

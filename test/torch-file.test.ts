@@ -56,6 +56,31 @@ describeWithTorch(`files written by torch.save${hasTorch ? '' : ` (skipped: ${py
     expect(info.tensors).toContainEqual({ name: 'state_dict.module.transposed', shape: [4, 3], dtype: 'float64' });
   });
 
+  test('saveTorchStateDict writes what torch.load(weights_only=True) reads back exactly', () => {
+    const file = path.join(dir, 'ours.pt');
+    const base = u.arange(6, undefined, 1, { dtype: 'float64', device }).reshape(2, 3);
+    const state = {
+      'a.weight': base.t(), // non-contiguous
+      'a.half': u.tensor([1.5, -2.25], { dtype: 'float16', device }),
+      'b.flags': u.tensor([true, false, true], { device }),
+      'b.count': u.full([], 2 ** 40, { dtype: 'int64', device }),
+    };
+    u.saveTorchStateDict(file, state);
+    const script = [
+      'import json, sys, torch',
+      'sd = torch.load(sys.argv[1], weights_only=True)',
+      'print(json.dumps({k: [str(v.dtype), list(v.shape), v.double().flatten().tolist()] for k, v in sd.items()}))',
+    ].join('\n');
+    const back = JSON.parse(execFileSync(python, ['-c', script, file], { encoding: 'utf8' }));
+    expect(back).toEqual({
+      'a.weight': ['torch.float64', [3, 2], [0, 3, 1, 4, 2, 5]],
+      'a.half': ['torch.float16', [2], [1.5, -2.25]],
+      'b.flags': ['torch.bool', [3], [1, 0, 1]],
+      'b.count': ['torch.int64', [], [2 ** 40]],
+    });
+    expect(u.importTorchStateDict(file)['a.weight'].toArray()).toEqual([[0, 3], [1, 4], [2, 5]]);
+  });
+
   test('truncated and corrupt files give a clear error', () => {
     const good = fs.readFileSync(path.join(dir, 'state_dict.pt'));
     fs.writeFileSync(path.join(dir, 'cut.pt'), good.subarray(0, good.byteLength - 200));
