@@ -32,6 +32,26 @@ test('torchvision initialisation: Kaiming-normal fan_out convs, BN 1/0, zero-ini
   expect(c1.abs().max().item()).toBeLessThanOrEqual((1 / Math.sqrt(27)) * (1 + 1e-6));
 });
 
+test('channels_last gives the same outputs and gradients', () => {
+  const run = (channelsLast: boolean) => {
+    u.manualSeed(5);
+    const net = u.resnet18({ stem: 'cifar', numClasses: 10, channelsLast, device }).to('float64');
+    u.manualSeed(6);
+    const x = u.randn([4, 3, 16, 16], { dtype: 'float64', device });
+    const out = net.forward(x);
+    out.sum().backward();
+    return { out, grad: net.stateDict()['layer2.0.conv1.weight'].grad! };
+  };
+  const a = run(false);
+  const b = run(true);
+  expect(a.out.sub(b.out).abs().max().item()).toBeLessThan(1e-10);
+  expect(a.grad.sub(b.grad).abs().max().item()).toBeLessThan(1e-10);
+  // The option converts the input; LibTorch's convolutions then keep NHWC all the way down.
+  const nhwc = u.conv2d(u.randn([2, 3, 8, 8], { device }).contiguous('channels_last'), u.randn([4, 3, 3, 3], { device }));
+  expect(nhwc.isContiguous('channels_last')).toBe(true);
+  expect(nhwc.isContiguous()).toBe(false);
+});
+
 describeWithTorchvision(`parity with torchvision${hasTorchvision ? '' : ` (skipped: ${python} has no torchvision)`}`, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-resnet-'));
   beforeAll(() => execFileSync(python, [path.join(__dirname, 'fixtures', 'make_resnet_fixtures.py'), dir], { stdio: 'pipe' }), 300000);
@@ -78,5 +98,6 @@ describeWithTorchvision(`parity with torchvision${hasTorchvision ? '' : ` (skipp
     for (const [k, p] of net.namedParameters()) close(`grad ${k}`, p.grad!, expected[`grads.${k}`]);
     const after = net.stateDict();
     for (const k of Object.keys(expected).filter((e) => e.startsWith('after.'))) close(k, after[k.slice(6)], expected[k]);
+    close('eval output', u.noGrad(() => net.eval().forward(expected.x)), expected.eval_out);
   }, 300000);
 });

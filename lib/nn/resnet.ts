@@ -26,6 +26,8 @@ export interface ResNetOptions {
   bnSplits?: number;
   /** 'default': conv1 keeps torch.nn.Conv2d's default init, as the MoCo demo's replaced conv1. */
   stemInit?: 'kaiming' | 'default';
+  /** Run in channels_last (NHWC) memory format: the input is converted, convolutions follow. */
+  channelsLast?: boolean;
   device?: Device;
 }
 
@@ -182,7 +184,8 @@ export class ResNet extends Module {
   /** Pooled features [N, featureDim], or class scores when numClasses > 0. */
   forward(x: Tensor): Tensor {
     return scope(() => {
-      let out = this.stem === 'swav-cifar' ? F.pad(x, [1, 1, 1, 1]) : x;
+      let out = this.options.channelsLast ? x.contiguous('channels_last') : x;
+      if (this.stem === 'swav-cifar') out = F.pad(out, [1, 1, 1, 1]);
       out = this.bn1.forward(this.conv1.forward(out)).relu_();
       if (this.stem === 'imagenet') out = F.maxPool2d(out, 3, { stride: 2, padding: 1 });
       for (const layer of this.layers) out = layer.forward(out);
