@@ -1,6 +1,7 @@
 // Stochastic gradient descent exactly as torch.optim.SGD (momentum, dampening, Nesterov, weight
 // decay), with parameter groups that carry their own hyper-parameters.
 import { noGrad } from '../autograd';
+import { call } from '../dispatch';
 import { keep, scope } from '../memory';
 import { Tensor } from '../tensor';
 
@@ -41,27 +42,32 @@ export class SGD {
     });
   }
 
-  /** One update of every parameter that has a gradient. */
+  /**
+   * One update of every parameter that has a gradient, with LibTorch's multi-tensor (_foreach_)
+   * kernels: a handful of calls per group instead of several per parameter.
+   */
   step(): void {
     noGrad(() =>
       scope(() => {
         for (const group of this.paramGroups) {
-          for (const p of group.params) {
-            const grad = p.grad;
-            if (!grad) continue;
-            let d = group.weightDecay !== 0 ? grad.add(p, group.weightDecay) : grad;
-            if (group.momentum !== 0) {
-              let buf = this.momentumBuffers.get(p);
-              if (!buf) {
-                buf = keep(d.clone().detach());
-                this.momentumBuffers.set(p, buf);
-              } else {
-                buf.mul_(group.momentum).add_(d, 1 - group.dampening);
-              }
-              d = group.nesterov ? d.add(buf, group.momentum) : buf;
+          const params = group.params.filter((p) => p.grad !== null);
+          if (!params.length) continue;
+          const grads = params.map((p) => p.grad!);
+          let d = group.weightDecay !== 0 ? (call('_foreach_add.List', [grads, params], { alpha: group.weightDecay }) as Tensor[]) : grads;
+          if (group.momentum !== 0) {
+            const existing = params.map((p, i) => [this.momentumBuffers.get(p), d[i]] as const).filter(([buf]) => buf);
+            if (existing.length) {
+              const bufs = existing.map(([buf]) => buf!);
+              call('_foreach_mul_.Scalar', [bufs, group.momentum]);
+              call('_foreach_add_.List', [bufs, existing.map(([, di]) => di)], { alpha: 1 - group.dampening });
             }
-            p.add_(d, -group.lr);
+            params.forEach((p, i) => {
+              if (!this.momentumBuffers.has(p)) this.momentumBuffers.set(p, keep(d[i].clone()));
+            });
+            const bufs = params.map((p) => this.momentumBuffers.get(p)!);
+            d = group.nesterov ? (call('_foreach_add.List', [d, bufs], { alpha: group.momentum }) as Tensor[]) : bufs;
           }
+          call('_foreach_add_.List', [params, d], { alpha: -group.lr });
         }
       }),
     );
