@@ -31,3 +31,5 @@ export type { TorchFile } from './io/torch-file';
 export { ResNet, resnet18, resnet34, resnet50 } from './nn/resnet';
 export type { ResNetOptions, BlockKind, Stem } from './nn/resnet';
 export { saveTorchStateDict } from './io/torch-save';
+export { loadCifar } from './data/cifar';
+export type { CifarSplit } from './data/cifar';
