@@ -83,8 +83,3 @@ export function opSchemas(name: string): string[] {
 export function listOps(): string[] {
   return native.listOps().sort();
 }
-
-export function expectTensor(value: OpResult, name: string): Tensor {
-  if (!(value instanceof Tensor)) throw new Error(`${name}: expected a Tensor result`);
-  return value;
-}

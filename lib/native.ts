@@ -91,7 +91,6 @@ function readRecord(): AddonRecord {
   if (fs.existsSync(recordPath)) return JSON.parse(fs.readFileSync(recordPath, 'utf8')) as AddonRecord;
   // npm may have skipped install scripts (--ignore-scripts, allowScripts): pick a matching
   // prebuild now, as the install script would have.
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const { findLibtorch } = require('../scripts/find-libtorch');
   const { prebuildDir } = require('../scripts/prebuild-path');
   const libtorch = findLibtorch();

@@ -25,12 +25,6 @@ std::vector<at::Tensor> TensorList(const Napi::Env& env, const Napi::Value& valu
   return out;
 }
 
-TensorHandle* One(const Napi::Env& env, const Napi::Value& v, const char* op) {
-  TensorHandle* h = TensorHandle::Unwrap(v);
-  if (!h) ThrowType(env, std::string(op) + ": argument 'tensor' must be a Tensor");
-  return h;
-}
-
 // backward(tensors, gradTensors | null, retainGraph, createGraph)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -69,7 +63,7 @@ Napi::Value Grad(const Napi::CallbackInfo& info) {
 
 Napi::Value GetGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = One(env, info[0], "grad");
+  TensorHandle* h = RequireTensor(env, info[0], "grad");
   return Guard(env, "grad", [&]() -> Napi::Value {
     const at::Tensor& g = h->Get(env, "grad").grad();
     return g.defined() ? Napi::Value(TensorHandle::Wrap(env, g)) : env.Null();
@@ -79,13 +73,13 @@ Napi::Value GetGrad(const Napi::CallbackInfo& info) {
 // setGrad(tensor, grad | null)
 Napi::Value SetGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = One(env, info[0], "setGrad");
+  TensorHandle* h = RequireTensor(env, info[0], "setGrad");
   return Guard(env, "setGrad", [&]() -> Napi::Value {
     at::Tensor t = h->Get(env, "setGrad");
     if (info[1].IsNull() || info[1].IsUndefined()) {
       t.mutable_grad() = at::Tensor();
     } else {
-      t.mutable_grad() = One(env, info[1], "setGrad")->Get(env, "setGrad");
+      t.mutable_grad() = RequireTensor(env, info[1], "setGrad")->Get(env, "setGrad");
     }
     return env.Undefined();
   });
@@ -93,7 +87,7 @@ Napi::Value SetGrad(const Napi::CallbackInfo& info) {
 
 Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = One(env, info[0], "requiresGrad_");
+  TensorHandle* h = RequireTensor(env, info[0], "requiresGrad_");
   if (!info[1].IsBoolean()) ThrowType(env, "requiresGrad_: argument 'requiresGrad' must be a boolean");
   return Guard(env, "requiresGrad_", [&]() -> Napi::Value {
     at::Tensor t = h->Get(env, "requiresGrad_");

@@ -101,6 +101,14 @@ c10::ScalarType ParseDtype(const Napi::Env& env, const Napi::Value& value);
 std::string DtypeName(c10::ScalarType type);
 std::vector<int64_t> ToIntVector(const Napi::Env& env, const Napi::Value& value, const std::string& what);
 
+// The tensor handle in `value`, or a TypeError "<op>: argument '<arg>' must be a Tensor".
+inline TensorHandle* RequireTensor(const Napi::Env& env, const Napi::Value& value, const std::string& op,
+                                   const std::string& arg = "tensor") {
+  TensorHandle* h = TensorHandle::Unwrap(value);
+  if (!h) ThrowType(env, op + ": argument '" + arg + "' must be a Tensor");
+  return h;
+}
+
 bool UnwrapGenerator(const Napi::Value& value, at::Generator* out);
 
 void InitDispatch(Napi::Env env, Napi::Object exports);

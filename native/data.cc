@@ -128,8 +128,7 @@ Napi::ArrayBuffer ToArrayBuffer(const Napi::Env& env, const at::Tensor& host) {
 // toBuffer(tensor, raw?): with raw, the exact bytes of the dtype (float16 stays 2 bytes), for files.
 Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = TensorHandle::Unwrap(info[0]);
-  if (!h) ThrowType(env, "toBuffer: argument 'tensor' must be a Tensor");
+  TensorHandle* h = RequireTensor(env, info[0], "toBuffer");
   bool raw = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   return Guard(env, "data", [&]() -> Napi::Value {
     const at::Tensor& t = h->Get(env, "data");
@@ -174,8 +173,7 @@ class ReadbackWorker : public Napi::AsyncWorker {
 
 Napi::Value ToBufferAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = TensorHandle::Unwrap(info[0]);
-  if (!h) ThrowType(env, "toBufferAsync: argument 'tensor' must be a Tensor");
+  TensorHandle* h = RequireTensor(env, info[0], "toBufferAsync");
   auto* worker = new ReadbackWorker(env, h->Get(env, "dataAsync"));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
@@ -184,8 +182,7 @@ Napi::Value ToBufferAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value Item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = TensorHandle::Unwrap(info[0]);
-  if (!h) ThrowType(env, "item: argument 'tensor' must be a Tensor");
+  TensorHandle* h = RequireTensor(env, info[0], "item");
   return Guard(env, "item", [&]() -> Napi::Value {
     c10::Scalar s = h->Get(env, "item").item();
     if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
@@ -197,8 +194,7 @@ Napi::Value Item(const Napi::CallbackInfo& info) {
 // isContiguous(tensor, memoryFormat?)
 Napi::Value IsContiguous(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = TensorHandle::Unwrap(info[0]);
-  if (!h) ThrowType(env, "isContiguous: argument 'tensor' must be a Tensor");
+  TensorHandle* h = RequireTensor(env, info[0], "isContiguous");
   std::string format = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "contiguous_format";
   return Guard(env, "isContiguous", [&]() -> Napi::Value {
     const at::Tensor& t = h->Get(env, "isContiguous");

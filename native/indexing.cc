@@ -48,16 +48,10 @@ std::vector<at::indexing::TensorIndex> ToIndices(const Napi::Env& env, const Nap
   return out;
 }
 
-TensorHandle* Self(const Napi::Env& env, const Napi::Value& v, const char* op) {
-  TensorHandle* h = TensorHandle::Unwrap(v);
-  if (!h) ThrowType(env, std::string(op) + ": argument 'tensor' must be a Tensor");
-  return h;
-}
-
 // index(tensor, indices) -> tensor[indices]
 Napi::Value Index(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* self = Self(env, info[0], "index");
+  TensorHandle* self = RequireTensor(env, info[0], "index");
   return Guard(env, "index", [&]() -> Napi::Value {
     auto indices = ToIndices(env, info[1]);
     const at::Tensor& t = self->Get(env, "index");
@@ -69,7 +63,7 @@ Napi::Value Index(const Napi::CallbackInfo& info) {
 // indexPut(tensor, indices, value): tensor[indices] = value (a Tensor or a number), in place.
 Napi::Value IndexPut(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* self = Self(env, info[0], "indexPut_");
+  TensorHandle* self = RequireTensor(env, info[0], "indexPut_");
   return Guard(env, "indexPut_", [&]() -> Napi::Value {
     auto indices = ToIndices(env, info[1]);
     at::Tensor t = self->Get(env, "indexPut_");

@@ -75,8 +75,7 @@ class GeneratorHandle : public Napi::ObjectWrap<GeneratorHandle> {
   }
   Napi::Value SetState(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    TensorHandle* h = TensorHandle::Unwrap(info[0]);
-    if (!h) ThrowType(env, "Generator.setState: argument 'state' must be a Tensor");
+    TensorHandle* h = RequireTensor(env, info[0], "Generator.setState", "state");
     return Guard(env, "Generator.setState", [&]() -> Napi::Value {
       std::lock_guard<std::mutex> lock(generator_.mutex());
       generator_.set_state(h->Get(env, "Generator.setState"));
@@ -183,8 +182,7 @@ Napi::Value GetRngState(const Napi::CallbackInfo& info) {
 
 Napi::Value SetRngState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = TensorHandle::Unwrap(info[0]);
-  if (!h) ThrowType(env, "setRngState: argument 'state' must be a Tensor");
+  TensorHandle* h = RequireTensor(env, info[0], "setRngState", "state");
   return Guard(env, "setRngState", [&]() -> Napi::Value {
     at::Generator gen = at::globalContext().defaultGenerator(DeviceArg(env, info[1]));
     std::lock_guard<std::mutex> lock(gen.mutex());

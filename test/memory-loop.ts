@@ -6,6 +6,8 @@ declare const gc: () => void;
 const device = (process.env.UNMIX_TEST_DEVICE ?? 'cpu') as u.Device;
 const warmup = Number(process.argv[2] ?? 2000);
 const measured = Number(process.argv[3] ?? 10000);
+// --no-yield: never turn the event loop, to show what N-API's deferred finalizers hold meanwhile.
+const yieldEvery = process.argv.includes('--no-yield') ? Infinity : 100;
 
 async function main(): Promise<void> {
   u.manualSeed(0);
@@ -33,9 +35,10 @@ async function main(): Promise<void> {
   for (let i = 1; i <= warmup + measured; i++) {
     losses.push(step());
     // A real loop awaits its data; N-API reclaims collected handles from the event loop.
-    if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+    if (i % yieldEvery === 0) await new Promise((r) => setImmediate(r));
     if (i === warmup || i === warmup + measured) {
-      await settle();
+      if (yieldEvery === Infinity) gc();
+      else await settle();
       const live = u.liveTensors();
       checkpoints.push({ step: i, live: live.count, bytes: live.bytes, rss: process.memoryUsage().rss });
     }
