@@ -7,15 +7,13 @@ import * as path from 'path';
 import * as tar from 'tar';
 import { tensor } from '../creation';
 import { Device, Tensor } from '../tensor';
+import { TensorImageSet } from './dataset';
 
-export interface CifarSplit {
-  /** uint8 [N, 3, 32, 32] */
-  images: Tensor;
-  /** int64 [N]: the (fine) class of each image */
-  labels: Tensor;
+/** images: uint8 [N, 3, 32, 32]; labels: int64 [N], the (fine) class of each image. */
+export interface CifarSplit extends TensorImageSet {
+  format: 'cifar-10-binary' | 'cifar-100-binary';
   /** CIFAR-100 only: int64 [N] superclass of each image */
   coarseLabels?: Tensor;
-  classes: string[];
   coarseClasses?: string[];
   variant: 10 | 100;
 }
@@ -100,6 +98,9 @@ export function loadCifar(source: string, options: { split: 'train' | 'test'; de
   }
   const device = options.device ?? 'cpu';
   const split: CifarSplit = {
+    kind: 'tensor',
+    format: variant === 10 ? 'cifar-10-binary' : 'cifar-100-binary',
+    split: options.split,
     images: tensor(pixels, { shape: [n, 3, 32, 32], device }),
     labels: tensor(fine, { device }),
     classes: variant === 10 ? names(read('batches.meta.txt'), 10, CIFAR10_CLASSES) : names(read('fine_label_names.txt'), 100),
