@@ -114,12 +114,12 @@ export class Tensor {
   }
   // A tensor's dtype and device never change (in-place ops keep them), so they are read once.
   private _dtype?: DType;
-  private _device?: string;
+  private _device?: Device;
   get dtype(): DType {
     return (this._dtype ??= this.meta()[2] as DType);
   }
-  get device(): string {
-    return (this._device ??= this.meta()[3]);
+  get device(): Device {
+    return (this._device ??= this.meta()[3] as Device);
   }
   get ndim(): number {
     return this.shape.length;
@@ -299,6 +299,10 @@ export class Tensor {
   gather(dim: number, index: Tensor): Tensor {
     return T('gather', [this, dim, index]);
   }
+  /** A copy with the rows `index` along `dim` replaced by `source` (torch.index_copy). */
+  indexCopy(dim: number, index: Tensor, source: Tensor): Tensor {
+    return T('index_copy', [this, dim, index, source]);
+  }
   scatter(dim: number, index: Tensor, src: TensorOrScalar): Tensor {
     return T(src instanceof Tensor ? 'scatter.src' : 'scatter.value', [this, dim, index, src]);
   }
@@ -391,6 +395,14 @@ export class Tensor {
   }
   remainder(other: TensorOrScalar): Tensor {
     return T('remainder', [this, other]);
+  }
+  /** C-style remainder (sign of the dividend), torch.fmod. */
+  fmod(other: TensorOrScalar): Tensor {
+    return T('fmod', [this, other]);
+  }
+  /** other − this (torch.rsub). */
+  rsub(other: TensorOrScalar): Tensor {
+    return T('rsub', [this, other]);
   }
   pow(exponent: TensorOrScalar): Tensor {
     return T('pow', [this, exponent]);
@@ -600,6 +612,13 @@ export class Tensor {
     if (dim === undefined) return T('min', [this]);
     const [values, indices] = call('min.dim', [this, dim, options.keepdim ?? false]) as Tensor[];
     return { values, indices };
+  }
+  /** Maximum over `dim` (values only). */
+  amax(dim: number | number[], options: ReduceOptions = {}): Tensor {
+    return T('amax', [this, typeof dim === 'number' ? [dim] : dim, options.keepdim ?? false]);
+  }
+  amin(dim: number | number[], options: ReduceOptions = {}): Tensor {
+    return T('amin', [this, typeof dim === 'number' ? [dim] : dim, options.keepdim ?? false]);
   }
   argmax(dim?: number, options: ReduceOptions = {}): Tensor {
     return T('argmax', [this, dim ?? null, options.keepdim ?? false]);
