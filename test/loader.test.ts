@@ -69,7 +69,7 @@ test('multi-crop views come out in order with their sizes', async () => {
   const loader = new Loader(set, { batchSize: 2, views: swavImagenet({ largeCrops: 2, smallCrops: 3 }) });
   const it = loader.epoch(0);
   const b = (await it.next()).value!;
-  expect(b.views.map((v) => v.shape[2])).toEqual([224, 224, 96, 96, 96]);
+  expect(b.views.map((v: u.Tensor) => v.shape[2])).toEqual([224, 224, 96, 96, 96]);
   b.dispose();
   await it.return(undefined);
 });
