@@ -1,0 +1,292 @@
+// The training loop every method shares: epochs of (schedule → method step → backward → optimizer),
+// a progress bar, per-epoch logs as the reference writes them (log.csv) plus JSONL, args.json, an atomic
+// checkpoint every epoch, exact resume, a clear stop on a NaN/infinite loss, and Ctrl-C that saves
+// (at the batch it stopped at) and returns cleanly.
+//
+// Everything random in a step comes from Rng.derive(seed, STEP_STREAM, iteration) and the loader's
+// own (seed, epoch, batch) streams, so a resumed run replays exactly what the straight run would have.
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint';
+import { inspectSafetensors, writeFileAtomic } from '../io/safetensors';
+import { scope } from '../memory';
+import { LARC } from '../optim/larc';
+import { SGD } from '../optim/sgd';
+import { Rng } from '../rng';
+import { Loader } from '../data/loader';
+import { SslMethod, StepContext } from '../ssl/method';
+import { Progress } from './progress';
+
+export type Optimizer = SGD | LARC;
+
+export interface EpochRecord {
+  epoch: number;
+  train_loss: number;
+  'test_acc@1': number | null;
+  lr: number;
+  seconds: number;
+  images_per_s: number;
+  /** mean of each logged term over the epoch */
+  terms: Record<string, number>;
+}
+
+export interface TrainerOptions {
+  method: SslMethod;
+  loader: Loader;
+  optimizer: Optimizer;
+  /** the learning rate for a step (epoch and iteration are 0-based) */
+  lr: (at: { epoch: number; iteration: number; itersPerEpoch: number }) => number;
+  epochs: number;
+  resultsDir: string;
+  seed?: number;
+  /** run after every epoch (e.g. the kNN monitor); its number is the log's test_acc@1 */
+  evaluate?: (epoch: number) => Promise<number>;
+  /** evaluate every N epochs (and after the last); default 1 */
+  evaluateEvery?: number;
+  /** written to args.json */
+  args?: Record<string, unknown>;
+  /** true: continue from resultsDir/checkpoint.safetensors when it exists; a path: from that file */
+  resume?: boolean | string;
+  /** stop each epoch after this many iterations (smoke runs) */
+  itersPerEpoch?: number;
+  /** also save a checkpoint every N iterations (besides every epoch) */
+  saveEvery?: number;
+  /** progress bar: 'auto' (on a TTY), true, false */
+  progress?: boolean | 'auto';
+  /** where summary lines go (default console.log) */
+  log?: (line: string) => void;
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  /** true when stopped by Ctrl-C (SIGINT) or stop() after saving */
+  interrupted: boolean;
+  checkpoint: string;
+}
+
+const STEP_STREAM = 0x57e9;
+
+interface Position {
+  /** epochs fully done */
+  epoch: number;
+  /** batches done in the current epoch */
+  batch: number;
+  iteration: number;
+  lossSum: number;
+  lossCount: number;
+  termSums: Record<string, number>;
+  epochSeconds: number;
+}
+
+export class Trainer {
+  private stopRequested = false;
+  readonly checkpointPath: string;
+  private readonly log: (line: string) => void;
+
+  constructor(readonly options: TrainerOptions) {
+    if (!(Number.isInteger(options.epochs) && options.epochs > 0)) throw new RangeError(`Trainer: epochs must be a positive integer, got ${options.epochs}`);
+    this.checkpointPath = path.join(options.resultsDir, 'checkpoint.safetensors');
+    this.log = options.log ?? ((line) => console.log(line));
+  }
+
+  /** Asks the loop to save and return after the current step (what Ctrl-C does). */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  get itersPerEpoch(): number {
+    return Math.min(this.options.loader.length, this.options.itersPerEpoch ?? Infinity);
+  }
+
+  async run(): Promise<TrainResult> {
+    const o = this.options;
+    fs.mkdirSync(o.resultsDir, { recursive: true });
+    const history: EpochRecord[] = [];
+    let pos: Position = { epoch: 0, batch: 0, iteration: 0, lossSum: 0, lossCount: 0, termSums: {}, epochSeconds: 0 };
+    const resumeFrom = typeof o.resume === 'string' ? o.resume : o.resume && fs.existsSync(this.checkpointPath) ? this.checkpointPath : null;
+    if (resumeFrom) {
+      const restored = this.restore(resumeFrom);
+      pos = restored.position;
+      history.push(...restored.history);
+      this.log(`resumed from ${resumeFrom}: epoch ${pos.epoch + 1}, batch ${pos.batch} of ${this.itersPerEpoch}`);
+    }
+    writeText(path.join(o.resultsDir, 'args.json'), JSON.stringify({ ...o.args, seed: o.seed ?? 0, method: o.method.name }, null, 2) + '\n');
+
+    const onSigint = () => {
+      if (this.stopRequested) return;
+      this.stopRequested = true;
+      this.log('\ninterrupted: saving a checkpoint at the end of this step (Ctrl-C again to wait)');
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      while (pos.epoch < o.epochs) {
+        const done = await this.runEpoch(pos, history);
+        if (!done) {
+          this.save(pos, history);
+          this.log(`saved ${this.checkpointPath} at epoch ${pos.epoch + 1}, batch ${pos.batch}; continue with resume`);
+          return { history, interrupted: true, checkpoint: this.checkpointPath };
+        }
+      }
+      return { history, interrupted: false, checkpoint: this.checkpointPath };
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  }
+
+  /** One epoch from pos.batch; returns false when stopped early (pos then points at the next batch). */
+  private async runEpoch(pos: Position, history: EpochRecord[]): Promise<boolean> {
+    const o = this.options;
+    const iters = this.itersPerEpoch;
+    const seed = o.seed ?? 0;
+    o.method.train();
+    const progress = new Progress({ enabled: o.progress ?? 'auto', total: iters, epoch: pos.epoch + 1, epochs: o.epochs });
+    progress.start(pos.batch);
+    let lr = 0;
+    let start = performance.now();
+    let imagesThisRun = 0;
+    try {
+      for await (const batch of o.loader.epoch(pos.epoch, { startBatch: pos.batch })) {
+        if (batch.index >= iters) {
+          batch.dispose();
+          break;
+        }
+        const ctx: StepContext = { iteration: pos.iteration, epoch: pos.epoch, itersPerEpoch: iters, totalEpochs: o.epochs, rng: Rng.derive(seed, STEP_STREAM, pos.iteration) };
+        lr = o.lr({ epoch: pos.epoch, iteration: pos.iteration, itersPerEpoch: iters });
+        for (const group of o.optimizer.paramGroups) group.lr = lr;
+        let result: { loss: number; logs: Record<string, number> };
+        try {
+          result = scope(() => {
+            const { loss, logs } = o.method.trainingStep(batch.views, ctx);
+            (o.optimizer instanceof LARC ? o.optimizer.optimizer : o.optimizer).zeroGrad();
+            loss.backward();
+            o.method.beforeOptimizerStep(ctx);
+            o.optimizer.step();
+            o.method.afterOptimizerStep(ctx);
+            return { loss: loss.item() as number, logs };
+          });
+        } finally {
+          batch.dispose();
+        }
+        if (!Number.isFinite(result.loss)) {
+          throw new Error(
+            `training stopped: the loss is ${result.loss} at epoch ${pos.epoch + 1}, iteration ${pos.iteration} (lr ${lr}). ` +
+              `The last good checkpoint is ${fs.existsSync(this.checkpointPath) ? this.checkpointPath : '(none yet)'}; lower the learning rate or check the data.`,
+          );
+        }
+        const n = batch.indices.length;
+        pos.lossSum += result.loss * n;
+        pos.lossCount += n;
+        for (const [k, v] of Object.entries(result.logs)) pos.termSums[k] = (pos.termSums[k] ?? 0) + v * n;
+        pos.batch++;
+        pos.iteration++;
+        imagesThisRun += n;
+        const seconds = (performance.now() - start) / 1000;
+        progress.update(pos.batch, { loss: pos.lossSum / pos.lossCount, lr, imagesPerSecond: imagesThisRun / seconds });
+        if (o.saveEvery && pos.iteration % o.saveEvery === 0 && pos.batch < iters) this.save(pos, history);
+        // A macrotask turn each step: lets Ctrl-C be noticed and N-API finalizers run.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.stopRequested) {
+          pos.epochSeconds += (performance.now() - start) / 1000;
+          return false;
+        }
+      }
+    } finally {
+      progress.stop();
+    }
+    pos.epochSeconds += (performance.now() - start) / 1000;
+    const epochNumber = pos.epoch + 1;
+    const every = o.evaluateEvery ?? 1;
+    const acc = o.evaluate && (epochNumber % every === 0 || epochNumber === o.epochs) ? await o.evaluate(epochNumber) : null;
+    const record: EpochRecord = {
+      epoch: epochNumber,
+      train_loss: pos.lossSum / Math.max(1, pos.lossCount),
+      'test_acc@1': acc,
+      lr,
+      seconds: pos.epochSeconds,
+      images_per_s: pos.lossCount / Math.max(1e-9, pos.epochSeconds),
+      terms: Object.fromEntries(Object.entries(pos.termSums).map(([k, v]) => [k, v / Math.max(1, pos.lossCount)])),
+    };
+    history.push(record);
+    Object.assign(pos, { epoch: epochNumber, batch: 0, lossSum: 0, lossCount: 0, termSums: {}, epochSeconds: 0 });
+    this.writeLogs(history);
+    this.save(pos, history);
+    this.log(
+      `epoch ${epochNumber}/${o.epochs}: loss ${record.train_loss.toFixed(4)}` +
+        (acc !== null ? `, test acc@1 ${acc.toFixed(2)}%` : '') +
+        `, lr ${lr.toPrecision(4)}, ${record.images_per_s.toFixed(0)} images/s, ${record.seconds.toFixed(1)} s`,
+    );
+    start = performance.now();
+    return true;
+  }
+
+  /** log.csv exactly as the reference's pandas writes it, and log.jsonl with everything. */
+  private writeLogs(history: EpochRecord[]): void {
+    const dir = this.options.resultsDir;
+    const csv = ['epoch,train_loss,test_acc@1', ...history.map((r) => `${r.epoch},${r.train_loss},${r['test_acc@1'] ?? ''}`)].join('\n') + '\n';
+    writeText(path.join(dir, 'log.csv'), csv);
+    writeText(path.join(dir, 'log.jsonl'), history.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  }
+
+  private save(pos: Position, history: EpochRecord[]): void {
+    const o = this.options;
+    scope(() =>
+      saveCheckpoint(this.checkpointPath, {
+        modules: { method: o.method },
+        optimizers: { optimizer: o.optimizer },
+        epoch: pos.epoch,
+        step: pos.iteration,
+        metadata: {
+          position: pos,
+          history,
+          extraState: o.method.extraState(),
+          method: o.method.name,
+          batchSize: o.loader.batchSize,
+          itersPerEpoch: this.itersPerEpoch,
+          seed: o.seed ?? 0,
+        },
+      }),
+    );
+  }
+
+  private restore(file: string): { position: Position; history: EpochRecord[] } {
+    const o = this.options;
+    // Check the run's identity from the header first, so a mismatch changes nothing.
+    let info: { metadata?: TrainerMetadata };
+    try {
+      info = JSON.parse(inspectSafetensors(file).metadata.unmix ?? '{}');
+    } catch (e) {
+      throw new Error(`${file}: cannot resume: ${(e as Error).message}`);
+    }
+    const m = info.metadata;
+    if (!m?.position) throw new Error(`${file}: not a checkpoint written by the trainer (no training position)`);
+    const mismatch = [
+      m.method !== o.method.name && `method ${m.method} vs ${o.method.name}`,
+      m.batchSize !== o.loader.batchSize && `batch size ${m.batchSize} vs ${o.loader.batchSize}`,
+      m.itersPerEpoch !== this.itersPerEpoch && `iterations per epoch ${m.itersPerEpoch} vs ${this.itersPerEpoch}`,
+      m.seed !== (o.seed ?? 0) && `seed ${m.seed} vs ${o.seed ?? 0}`,
+    ].filter(Boolean);
+    if (mismatch.length) throw new Error(`${file}: cannot resume a different run (${mismatch.join('; ')})`);
+    loadCheckpoint(file, { modules: { method: o.method }, optimizers: { optimizer: o.optimizer } });
+    o.method.loadExtraState(m.extraState ?? {});
+    return { position: m.position, history: m.history ?? [] };
+  }
+}
+
+interface TrainerMetadata {
+  position: Position;
+  history: EpochRecord[];
+  extraState: Record<string, unknown>;
+  method: string;
+  batchSize: number;
+  itersPerEpoch: number;
+  seed: number;
+}
+
+function writeText(file: string, text: string): void {
+  writeFileAtomic(file, [Buffer.from(text, 'utf8')]);
+}
+
+/** Trains with `options`; see Trainer. */
+export async function train(options: TrainerOptions): Promise<TrainResult> {
+  return new Trainer(options).run();
+}
