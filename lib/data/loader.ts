@@ -98,6 +98,17 @@ export class Loader {
     yield* this.epoch(0);
   }
 
+  /** {images: first view, labels} per batch (the shape kNN and linear evaluation take); each batch is freed when the next is requested. */
+  async *labelled(epoch = 0): AsyncGenerator<{ images: Tensor; labels: Tensor }> {
+    for await (const batch of this.epoch(epoch)) {
+      try {
+        yield { images: batch.views[0], labels: batch.labels };
+      } finally {
+        batch.dispose();
+      }
+    }
+  }
+
   /** Builds batch `b` of an epoch: always the same tensors for the same (seed, epoch, b). */
   private async makeBatch(order: Int32Array, epoch: number, b: number): Promise<Batch> {
     const indices = order.subarray(b * this.batchSize, Math.min((b + 1) * this.batchSize, order.length));
