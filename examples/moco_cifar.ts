@@ -1,0 +1,117 @@
+// MoCo + Un-Mix on CIFAR, as the reference's unmix_c10.py / unmix_c100.py (spec §2): ResNet-18 with the
+// CIFAR stem and SplitBatchNorm(8), symmetric loss, K 4096, m 0.99, T 0.1, SGD 0.06 / 0.9 / 5e-4 with a
+// per-epoch cosine, batch 512, 1000 epochs, the kNN monitor after every epoch. unmix_c10.ts and
+// unmix_c100.ts call this with their results folder; --data picks the dataset.
+import { Command, Option } from 'commander';
+import * as u from '../lib';
+import { Loader } from '../lib/data/loader';
+import { evalCifar, mocoCifar } from '../lib/data/presets';
+import { MoCo } from '../lib/ssl/moco';
+import { Trainer } from '../lib/train/trainer';
+import { addCommonOptions, applyPreset, CommonOptions, knnMonitor, openData, parse, run } from './common';
+
+interface MoCoCifarOptions extends CommonOptions {
+  arch: 'resnet18' | 'resnet34' | 'resnet50';
+  width: number;
+  lr: number;
+  epochs: number;
+  schedule: number[];
+  cos: boolean;
+  batchSize: number;
+  wd: number;
+  mocoDim: number;
+  mocoK: number;
+  mocoM: number;
+  mocoT: number;
+  bnSplits: number;
+  symmetric: boolean;
+  unmix: boolean;
+  prob: number;
+  beta: number;
+  mixedForwards: 1 | 2;
+  knnK: number;
+  knnT: number;
+  knnFeatures: 'projection' | 'backbone';
+  knnEvery: number;
+}
+
+/** A narrow ResNet-18 on 200 images per class: a few minutes on 2 CPU cores, and it still learns. */
+const SMOKE: Partial<MoCoCifarOptions> = { width: 16, epochs: 12, batchSize: 64, bnSplits: 4, mocoK: 1024, subset: 200, testSubset: 50, lr: 0.06, knnK: 50 };
+
+export function mocoCifarMain(name: string, resultsDir: string): void {
+  const program = new Command(name)
+    .description(`MoCo + Un-Mix on CIFAR (the reference's ${name.replace('.ts', '.py')}), on CPU or CUDA`)
+    .addOption(new Option('-a, --arch <arch>', 'backbone').choices(['resnet18', 'resnet34', 'resnet50']).default('resnet18'))
+    .option('--width <n>', 'base width of the ResNet (64 = the reference)', parse.int, 64)
+    .option('--lr <lr>', 'initial learning rate', parse.num, 0.06)
+    .option('--epochs <n>', 'epochs', parse.int, 1000)
+    .option('--schedule <epochs>', 'lr ×0.1 at these epochs (without --cos)', parse.list, [600, 900])
+    .option('--cos', 'cosine lr schedule (the default)', true)
+    .option('--no-cos', 'step schedule instead of cosine')
+    .option('--batch-size <n>', 'images per batch', parse.int, 512)
+    .option('--wd <wd>', 'weight decay', parse.num, 5e-4)
+    .option('--moco-dim <n>', 'feature dimension', parse.int, 128)
+    .option('--moco-k <n>', 'queue size (a multiple of the keys per step)', parse.int, 4096)
+    .option('--moco-m <m>', 'key-encoder momentum', parse.num, 0.99)
+    .option('--moco-t <t>', 'softmax temperature', parse.num, 0.1)
+    .option('--bn-splits <n>', 'SplitBatchNorm splits (1 = plain BN)', parse.int, 8)
+    .option('--symmetric', 'symmetric loss (the default, as the script)', true)
+    .option('--no-symmetric', 'asymmetric loss (the paper\'s asymmetric rows)')
+    .option('--no-unmix', 'plain MoCo (the baseline rows)')
+    .option('--prob <p>', 'probability of the global mixture (else region)', parse.num, 0.5)
+    .option('--beta <b>', 'λ ~ Beta(beta, beta)', parse.num, 1.0)
+    .addOption(new Option('--mixed-forwards <n>', '2: the reference (mixture forwarded per contrastive call); 1: once per step').choices(['1', '2']).default(2).argParser((v) => Number(v) as 1 | 2))
+    .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
+    .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1)
+    .addOption(new Option('--knn-features <which>', 'projection (the reference) or backbone').choices(['projection', 'backbone']).default('projection'))
+    .option('--knn-every <n>', 'run the kNN monitor every n epochs', parse.int, 1);
+  addCommonOptions(program, resultsDir);
+  program.parse();
+  let o = program.opts<MoCoCifarOptions>();
+  if (o.preset === 'smoke') o = applyPreset(program, o, SMOKE);
+
+  run(async () => {
+    u.manualSeed(o.seed);
+    console.log(`unmix: ${name}: ${o.unmix ? 'MoCo + Un-Mix' : 'MoCo'} (${o.symmetric ? 'symmetric' : 'asymmetric'}), ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}, ${o.device}`);
+    const data = await openData(o, { perClass: o.preset === 'smoke' ? o.subset : undefined });
+    const loader = new Loader(data.train, { batchSize: o.batchSize, views: mocoCifar(), seed: o.seed, device: o.device });
+    const method = new MoCo({
+      preset: 'cifar',
+      arch: o.arch,
+      width: o.width,
+      dim: o.mocoDim,
+      K: o.mocoK,
+      m: o.mocoM,
+      T: o.mocoT,
+      bnSplits: o.bnSplits,
+      symmetric: o.symmetric,
+      mixedForwards: o.mixedForwards,
+      unmix: { enabled: o.unmix, prob: o.prob, beta: o.beta },
+      device: o.device,
+    });
+    // The reference: SGD over model.parameters() (the key encoder has no grads), wd on everything.
+    const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: 0.9, weightDecay: o.wd });
+    // adjust_learning_rate(epoch) with 1-indexed epochs: cosine, or ×0.1 at each milestone passed
+    const lr = ({ epoch }: { epoch: number }) =>
+      o.cos ? o.lr * 0.5 * (1 + Math.cos((Math.PI * (epoch + 1)) / o.epochs)) : o.lr * 0.1 ** o.schedule.filter((m) => epoch + 1 >= m).length;
+    const trainer = new Trainer({
+      method,
+      loader,
+      optimizer,
+      lr,
+      epochs: o.epochs,
+      resultsDir: o.resultsDir,
+      seed: o.seed,
+      resume: o.resume,
+      itersPerEpoch: o.itersPerEpoch,
+      progress: o.progress ? 'auto' : false,
+      evaluate: knnMonitor(method, data, { batchSize: Math.max(o.batchSize, 256), pipeline: evalCifar(), k: o.knnK, t: o.knnT, features: o.knnFeatures }),
+      evaluateEvery: o.knnEvery,
+      args: { ...o, example: name },
+    });
+    const result = await trainer.run();
+    if (result.interrupted) process.exit(130);
+    const last = result.history[result.history.length - 1];
+    console.log(`done: kNN top-1 ${last?.['test_acc@1']?.toFixed(2) ?? '-'}% after ${result.history.length} epochs; results in ${o.resultsDir}`);
+  });
+}
