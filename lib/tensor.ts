@@ -303,6 +303,10 @@ export class Tensor {
   indexCopy(dim: number, index: Tensor, source: Tensor): Tensor {
     return T('index_copy', [this, dim, index, source]);
   }
+  indexCopy_(dim: number, index: Tensor, source: Tensor): this {
+    call('index_copy_', [this, dim, index, source]);
+    return this;
+  }
   scatter(dim: number, index: Tensor, src: TensorOrScalar): Tensor {
     return T(src instanceof Tensor ? 'scatter.src' : 'scatter.value', [this, dim, index, src]);
   }

@@ -92,3 +92,42 @@ test('no tensors are left behind after many batches', async () => {
   expect(after.count).toBe(before.count);
   expect(after.bytes).toBe(before.bytes);
 });
+
+test('encoded image folders (any image size): crops, resize + centre crop, flips and colour per batch', async () => {
+  const fs = await import('fs');
+  const os = await import('os');
+  const path = await import('path');
+  const sharp = (await import('sharp')).default;
+  const { openImageFolder } = await import('../lib/data/image-folder');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-enc-'));
+  const sizes = [[40, 60], [75, 50], [64, 64], [33, 90]];
+  for (const [k, [h, w]] of sizes.entries()) {
+    const dir = path.join(root, 'train', `class${k % 2}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const pixels = Buffer.alloc(h * w * 3, 40 * k + 20);
+    await sharp(pixels, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path.join(dir, `${k}.png`));
+  }
+  const set = openImageFolder(root, { split: 'train' });
+  expect(set.kind).toBe('encoded');
+  const train = new Loader(set, { batchSize: 2, views: [{ count: 2, pipeline: [{ op: 'randomResizedCrop', size: 24 }, { op: 'horizontalFlip', p: 0.5 }, { op: 'grayscale', p: 0.5 }] }], seed: 1, device });
+  let batches = 0;
+  for await (const b of train.epoch(0)) {
+    expect(b.views.map((v: u.Tensor) => v.shape)).toEqual([[2, 3, 24, 24], [2, 3, 24, 24]]);
+    expect(b.views[0].device).toBe(device === 'cpu' ? 'cpu' : b.views[0].device);
+    // flat-colour images stay flat: every pixel of a view equals its first pixel
+    const v = b.views[0];
+    expect(v.sub(v.narrow(2, 0, 1).narrow(3, 0, 1)).abs().max().item()).toBeLessThan(1e-6);
+    b.dispose();
+    batches++;
+  }
+  expect(batches).toBe(2);
+  const evaluation = new Loader(set, { batchSize: 4, pipeline: [{ op: 'resize', size: 36 }, { op: 'centerCrop', size: 32 }] });
+  for await (const b of evaluation.labelled()) {
+    expect(b.images.shape).toEqual([4, 3, 32, 32]);
+    expect(Array.from(b.labels.data() as BigInt64Array, Number)).toEqual([0, 0, 1, 1]);
+    // sample 0 is class0/0.png, filled with 20
+    expect(b.images.select(0, 0).mean().item()).toBeCloseTo(20 / 255, 5);
+  }
+  const unsized = new Loader(set, { batchSize: 4, pipeline: [] });
+  await expect(unsized.epoch(0).next()).rejects.toThrow(/after the pipeline's geometry.*add a crop/);
+});

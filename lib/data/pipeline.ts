@@ -136,7 +136,7 @@ export function drawGeometry(pipeline: Pipeline, sizes: readonly [number, number
  */
 export function applyPipeline(images: Tensor, pipeline: Pipeline, rng: Rng): Tensor {
   const [n, , H, W] = images.shape;
-  let x = images.dtype === 'uint8' ? images.float().div(255) : images.float();
+  let x = images.dtype === 'uint8' ? images.to('float32').div_(255) : images.float();
   const g = drawGeometry(pipeline, new Array(n).fill([H, W]), rng);
   if (g.resize !== undefined) {
     const [h, w] = outputSize([{ op: 'resize', size: g.resize }], x.shape[2], x.shape[3]);
@@ -163,6 +163,14 @@ export interface DrawOverrides {
 /** The colour steps of `pipeline` on float images in [0, 1] (geometry already applied). */
 export function applyColour(x: Tensor, pipeline: Pipeline, rng: Rng, overrides: DrawOverrides = {}): Tensor {
   const n = x.shape[0];
+  // Adjustments of subsets are written back in place into one private copy of the batch.
+  let owned = false;
+  const own = () => {
+    if (!owned) x = x.clone();
+    owned = true;
+    return x;
+  };
+  const applySome = (members: number[], fn: (s: Tensor) => Tensor) => (members.length === n ? fn(x) : members.length ? A.applyTo(own(), members, fn, true) : x);
   for (const step of pipeline) {
     switch (step.op) {
       case 'colorJitter': {
@@ -181,22 +189,22 @@ export function applyColour(x: Tensor, pipeline: Pipeline, rng: Rng, overrides: 
                 factors.push(value);
               }
             });
-            x = A.applyTo(x, members, (s) => fn(s, factors));
+            if (members.length) x = members.length === n ? fn(x, factors) : A.applyTo(own(), members, (s) => fn(s, factors), true);
           }
         }
         break;
       }
       case 'grayscale':
-        x = A.applyTo(x, chosen(rng, n, step.p), A.grayscale);
+        x = applySome(chosen(rng, n, step.p), A.grayscale);
         break;
       case 'gaussianBlur': {
         const applied = chosen(rng, n, step.p ?? 1);
         const sigmas = applied.map(() => rng.uniform(step.sigma[0], step.sigma[1]));
-        x = A.applyTo(x, applied, (s) => A.gaussianBlur(s, step.kernelSize, sigmas));
+        x = applySome(applied, (s) => A.gaussianBlur(s, step.kernelSize, sigmas));
         break;
       }
       case 'solarize':
-        x = A.applyTo(x, chosen(rng, n, step.p ?? 1), (s) => A.solarize(s, step.threshold ?? 0.5));
+        x = applySome(chosen(rng, n, step.p ?? 1), (s) => A.solarize(s, step.threshold ?? 0.5));
         break;
       case 'normalize':
         x = A.normalize(x, step.mean, step.std);
