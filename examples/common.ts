@@ -67,18 +67,19 @@ export interface OpenedData {
   classes: number;
 }
 
-/** Opens the train and test splits, with per-class subsets when asked. */
-export async function openData(o: CommonOptions, synthetic: { perClass?: number } = {}): Promise<OpenedData> {
+/** Opens the train and test splits, with per-class subsets when asked (the synthetic set is generated at that size). */
+export async function openData(o: CommonOptions): Promise<OpenedData> {
   if (o.workers) process.env.UV_THREADPOOL_SIZE = String(o.workers);
   const device = o.device;
+  const synthetic = o.data === undefined || o.data === 'synthetic';
   const progress = (what: string) => (done: number, total: number) => {
     if (o.progress && done === total) console.log(`${what}: ${total} images decoded`);
   };
-  let train = await openDataset(o.data, { split: 'train', device, onProgress: progress('train'), synthetic: { perClass: synthetic.perClass, seed: 0 } });
-  let test = await openDataset(o.data, { split: 'test', device, onProgress: progress('test'), synthetic: { perClass: synthetic.perClass ? Math.max(1, Math.floor(synthetic.perClass / 5)) : undefined, seed: 0 } });
-  if (o.subset) train = subsetImageSet(train, { perClass: o.subset, seed: o.seed });
-  if (o.testSubset) test = subsetImageSet(test, { perClass: o.testSubset, seed: o.seed });
-  console.log(`data: ${o.data ?? 'synthetic'} (${train.format}), ${imageCount(train)} train / ${imageCount(test)} test images, ${train.classes.length} classes`);
+  let train = await openDataset(o.data, { split: 'train', device, onProgress: progress('train'), synthetic: { perClass: o.subset, seed: 0 } });
+  let test = await openDataset(o.data, { split: 'test', device, onProgress: progress('test'), synthetic: { perClass: o.testSubset, seed: 0 } });
+  if (o.subset && !synthetic) train = subsetImageSet(train, { perClass: o.subset, seed: o.seed });
+  if (o.testSubset && !synthetic) test = subsetImageSet(test, { perClass: o.testSubset, seed: o.seed });
+  if (o.progress) console.log(`data: ${o.data ?? 'synthetic'} (${train.format}), ${imageCount(train)} train / ${imageCount(test)} test images, ${train.classes.length} classes`);
   return { train, test, classes: train.classes.length };
 }
 

@@ -10,7 +10,7 @@ import { MoCo } from '../lib/ssl/moco';
 import { Trainer } from '../lib/train/trainer';
 import { addCommonOptions, applyPreset, CommonOptions, knnMonitor, openData, parse, run } from './common';
 
-interface MoCoCifarOptions extends CommonOptions {
+export interface MoCoCifarOptions extends CommonOptions {
   arch: 'resnet18' | 'resnet34' | 'resnet50';
   width: number;
   lr: number;
@@ -37,6 +37,24 @@ interface MoCoCifarOptions extends CommonOptions {
 
 /** A narrow ResNet-18 on 200 images per class: a few minutes on 2 CPU cores, and it still learns. */
 const SMOKE: Partial<MoCoCifarOptions> = { width: 16, epochs: 12, batchSize: 64, bnSplits: 4, mocoK: 1024, subset: 200, testSubset: 50, lr: 0.06, knnK: 50 };
+
+/** The MoCo of these options (also used by knn_eval.ts / linear_eval.ts to rebuild a trained run from args.json). */
+export function buildMoCo(o: MoCoCifarOptions): MoCo {
+  return new MoCo({
+    preset: 'cifar',
+    arch: o.arch,
+    width: o.width,
+    dim: o.mocoDim,
+    K: o.mocoK,
+    m: o.mocoM,
+    T: o.mocoT,
+    bnSplits: o.bnSplits,
+    symmetric: o.symmetric,
+    mixedForwards: o.mixedForwards,
+    unmix: { enabled: o.unmix, prob: o.prob, beta: o.beta },
+    device: o.device,
+  });
+}
 
 export function mocoCifarMain(name: string, resultsDir: string): void {
   const program = new Command(name)
@@ -73,22 +91,9 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
   run(async () => {
     u.manualSeed(o.seed);
     console.log(`unmix: ${name}: ${o.unmix ? 'MoCo + Un-Mix' : 'MoCo'} (${o.symmetric ? 'symmetric' : 'asymmetric'}), ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}, ${o.device}`);
-    const data = await openData(o, { perClass: o.preset === 'smoke' ? o.subset : undefined });
+    const data = await openData(o);
     const loader = new Loader(data.train, { batchSize: o.batchSize, views: mocoCifar(), seed: o.seed, device: o.device });
-    const method = new MoCo({
-      preset: 'cifar',
-      arch: o.arch,
-      width: o.width,
-      dim: o.mocoDim,
-      K: o.mocoK,
-      m: o.mocoM,
-      T: o.mocoT,
-      bnSplits: o.bnSplits,
-      symmetric: o.symmetric,
-      mixedForwards: o.mixedForwards,
-      unmix: { enabled: o.unmix, prob: o.prob, beta: o.beta },
-      device: o.device,
-    });
+    const method = buildMoCo(o);
     // The reference: SGD over model.parameters() (the key encoder has no grads), wd on everything.
     const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: 0.9, weightDecay: o.wd });
     // adjust_learning_rate(epoch) with 1-indexed epochs: cosine, or ×0.1 at each milestone passed

@@ -1,0 +1,34 @@
+// The weighted kNN monitor (spec §2.5) on a trained run: bank = the training images under the test
+// transform, k 200, t 0.1, on the projection (the reference) or the backbone features.
+//   npx tsx examples/knn_eval.ts --checkpoint UnMix_symmetric_C10/checkpoint.safetensors --data cifar-10-binary.tar.gz
+//   npx tsx examples/knn_eval.ts --checkpoint model_last.pth --data ...      (the reference demo's checkpoint)
+import { Command, Option } from 'commander';
+import * as u from '../lib';
+import { evalCifar } from '../lib/data/presets';
+import { CommonOptions, knnMonitor, openData, parse, run } from './common';
+import { loadTrained } from './trained';
+
+const program = new Command('knn_eval.ts')
+  .description('kNN accuracy of a trained encoder (the MoCo CIFAR demo\'s monitor)')
+  .requiredOption('--checkpoint <file>', 'an unmix checkpoint.safetensors (args.json beside it) or the reference\'s model_last.pth')
+  .option('--data <path>', 'dataset (see unmix_c10.ts --help); default: the embedded synthetic set')
+  .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').default(u.cuda.isAvailable() ? 'cuda' : 'cpu'))
+  .option('--batch-size <n>', 'images per batch', parse.int, 512)
+  .option('--knn-k <k>', 'neighbours', parse.int, 200)
+  .option('--knn-t <t>', 'temperature', parse.num, 0.1)
+  .addOption(new Option('--features <which>', 'projection (the reference) or backbone').choices(['projection', 'backbone']).default('projection'))
+  .option('--subset <n>', 'bank of n training images per class', parse.int)
+  .option('--test-subset <n>', 'n test images per class', parse.int)
+  .option('--seed <n>', 'seed of the subsets', parse.int, 0)
+  .option('--json', 'print one JSON object');
+program.parse();
+const o = program.opts<{ checkpoint: string; data?: string; device: u.Device; batchSize: number; knnK: number; knnT: number; features: 'projection' | 'backbone'; subset?: number; testSubset?: number; seed: number; json?: boolean }>();
+
+run(async () => {
+  const { method } = loadTrained(o.checkpoint, o.device);
+  const common: CommonOptions = { data: o.data, device: o.device, seed: o.seed, resultsDir: '', progress: !o.json, subset: o.subset, testSubset: o.testSubset };
+  const data = await openData(common);
+  const acc1 = await knnMonitor(method, data, { batchSize: o.batchSize, pipeline: evalCifar(), k: o.knnK, t: o.knnT, features: o.features })();
+  if (o.json) console.log(JSON.stringify({ checkpoint: o.checkpoint, features: o.features, k: o.knnK, t: o.knnT, 'test_acc@1': acc1 }));
+  else console.log(`kNN (k ${o.knnK}, t ${o.knnT}, ${o.features} features): top-1 ${acc1.toFixed(2)}%`);
+});
