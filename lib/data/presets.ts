@@ -35,12 +35,12 @@ export function swavCifar(o: Stats & { size?: number } = {}): ViewSpec[] {
 }
 
 /** MoCo v1 ImageNet (spec §4.1): RRC(224, 0.2–1), gray 0.2, jitter(0.4,0.4,0.4,0.4) always, flip. */
-export function mocoV1Imagenet(o: Stats = {}): ViewSpec[] {
+export function mocoV1Imagenet(o: Stats & { size?: number } = {}): ViewSpec[] {
   return [
     {
       count: 2,
       pipeline: [
-        { op: 'randomResizedCrop', size: 224, scale: [0.2, 1] },
+        { op: 'randomResizedCrop', size: o.size ?? 224, scale: [0.2, 1] },
         { op: 'horizontalFlip', p: 0.5 },
         { op: 'grayscale', p: 0.2 },
         { op: 'colorJitter', brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.4, p: 1 },
@@ -55,24 +55,31 @@ export function mocoV1Imagenet(o: Stats = {}): ViewSpec[] {
  * Gaussian blur σ ∈ [0.1, 2] p 0.5, flip. The reference blurs with PIL's GaussianBlur(radius=σ); we use
  * torchvision's Gaussian kernel of size 23 (≈ 10% of 224, SimCLR's choice) with the same σ range.
  */
-export function mocoV2Imagenet(o: Stats = {}): ViewSpec[] {
+export function mocoV2Imagenet(o: Stats & { size?: number } = {}): ViewSpec[] {
+  const size = o.size ?? 224;
   return [
     {
       count: 2,
       pipeline: [
-        { op: 'randomResizedCrop', size: 224, scale: [0.2, 1] },
+        { op: 'randomResizedCrop', size, scale: [0.2, 1] },
         { op: 'horizontalFlip', p: 0.5 },
         { op: 'colorJitter', brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, p: 0.8 },
         { op: 'grayscale', p: 0.2 },
-        { op: 'gaussianBlur', kernelSize: 23, sigma: [0.1, 2], p: 0.5 },
+        { op: 'gaussianBlur', kernelSize: blurKernel(size), sigma: [0.1, 2], p: 0.5 },
         norm(o, IMAGENET_MEAN, IMAGENET_STD),
       ],
     },
   ];
 }
 
+/** An odd kernel of about 10% of the crop, as SimCLR (23 for 224, 9 for 96), at least 3. */
+export function blurKernel(size: number): number {
+  const k = Math.max(3, Math.floor(size / 10));
+  return k % 2 ? k : k + 1;
+}
+
 /** SwAV ImageNet multi-crop (spec §4.2): 2×224 (scale 0.14–1) + 6×96 (0.05–0.14), jitter 0.8/0.2 p 0.8, gray 0.2, blur p 0.5. */
-export function swavImagenet(o: Stats & { largeCrops?: number; smallCrops?: number } = {}): ViewSpec[] {
+export function swavImagenet(o: Stats & { largeCrops?: number; smallCrops?: number; largeSize?: number; smallSize?: number } = {}): ViewSpec[] {
   const crop = (size: number, scale: [number, number], kernelSize: number): Pipeline => [
     { op: 'randomResizedCrop', size, scale },
     { op: 'horizontalFlip', p: 0.5 },
@@ -82,8 +89,8 @@ export function swavImagenet(o: Stats & { largeCrops?: number; smallCrops?: numb
     norm(o, IMAGENET_MEAN, SWAV_IMAGENET_STD),
   ];
   return [
-    { count: o.largeCrops ?? 2, pipeline: crop(224, [0.14, 1], 23) },
-    { count: o.smallCrops ?? 6, pipeline: crop(96, [0.05, 0.14], 9) },
+    { count: o.largeCrops ?? 2, pipeline: crop(o.largeSize ?? 224, [0.14, 1], blurKernel(o.largeSize ?? 224)) },
+    { count: o.smallCrops ?? 6, pipeline: crop(o.smallSize ?? 96, [0.05, 0.14], blurKernel(o.smallSize ?? 96)) },
   ];
 }
 
