@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The `unmix` command line: `unmix info [--json]`.
+// The `unmix` command line: `unmix info`, `unmix inspect FILE`, `unmix dataset PATH` (each with --json).
+import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
+import { describeDataset, formatDescription } from '../data/describe';
 import { inspectFile } from '../io/inspect';
 import { info } from '../runtime';
 
@@ -37,6 +39,41 @@ program
     const width = Math.max(4, ...result.tensors.map((t) => t.name.length));
     for (const t of result.tensors) console.log(`  ${t.name.padEnd(width)}  ${t.dtype.padEnd(8)}  [${t.shape.join(', ')}]`);
     if (Object.keys(result.metadata).length) console.log(`metadata: ${JSON.stringify(result.metadata)}`);
+  });
+
+program
+  .command('dataset')
+  .description('describe a dataset (CIFAR binary folder/.tar.gz, image folder/.tar/.tar.gz): format, splits, image and class counts, image size, per-channel mean and std in [0, 1]')
+  .argument('<path>')
+  .option('--json', 'print one JSON object')
+  .option('--cache-dir <dir>', 'where decoded image folders are cached (default: $UNMIX_CACHE_DIR or ~/.cache/unmix)')
+  .option('--no-cache', 'decode without reading or writing the cache')
+  .option('--skip-corrupt', 'skip images that cannot be decoded (and list them) instead of failing')
+  .action(async (source: string, options: { json?: boolean; cacheDir?: string; cache: boolean; skipCorrupt?: boolean }) => {
+    // A bar on a terminal only: piped output stays clean.
+    const bar = process.stderr.isTTY ? new SingleBar({ format: 'decoding {split} [{bar}] {value}/{total} images, {eta}s left', stream: process.stderr, hideCursor: true }) : undefined;
+    let current: string | undefined;
+    const onProgress = bar && ((split: string, done: number, total: number) => {
+      if (split !== current) {
+        if (current !== undefined) bar.stop();
+        current = split;
+        bar.start(total, 0, { split });
+      }
+      bar.update(done, { split });
+    });
+    let result;
+    try {
+      result = await describeDataset(source, { cacheDir: options.cache ? options.cacheDir : false, skipCorrupt: options.skipCorrupt, onProgress });
+    } finally {
+      if (current !== undefined) bar?.stop();
+    }
+    if (!options.json) {
+      console.log(formatDescription(result));
+      return;
+    }
+    console.log(JSON.stringify(result.description));
+    for (const w of result.details.warnings) console.error(`unmix: warning: ${w}`);
+    if (result.details.skipped.length) console.error(`unmix: skipped ${result.details.skipped.length} images that could not be decoded`);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
