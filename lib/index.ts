@@ -69,3 +69,7 @@ export { subsetImageSet, subsetIndices } from './data/subset';
 export type { SubsetOptions } from './data/subset';
 export { describeDataset, formatDescription } from './data/describe';
 export type { DatasetDescription, SplitDescription, DescribeDetails, DescribeOptions } from './data/describe';
+export { syntheticDataset, SYNTHETIC_CLASSES } from './data/synthetic';
+export type { SyntheticOptions, SyntheticSet } from './data/synthetic';
+export { downloadFile, downloadCifar, CIFAR_ARCHIVES, progressReporter } from './data/download';
+export type { DownloadOptions, DownloadProgress, CifarDownloadOptions } from './data/download';

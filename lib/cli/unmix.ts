@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The `unmix` command line: `unmix info`, `unmix inspect FILE`, `unmix dataset PATH` (each with --json).
+// The `unmix` command line: `unmix info`, `unmix inspect FILE`, `unmix dataset PATH` (each with --json), `unmix download cifar10|cifar100`.
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
+import { downloadCommand } from '../data/download';
 import { describeDataset, formatDescription } from '../data/describe';
 import { inspectFile } from '../io/inspect';
 import { info } from '../runtime';
@@ -74,6 +75,16 @@ program
     console.log(JSON.stringify(result.description));
     for (const w of result.details.warnings) console.error(`unmix: warning: ${w}`);
     if (result.details.skipped.length) console.error(`unmix: skipped ${result.details.skipped.length} images that could not be decoded`);
+  });
+
+program
+  .command('download')
+  .description('download CIFAR-10/100 (official binary archive): progress, resume, MD5 check; loadCifar reads the .tar.gz')
+  .argument('<dataset>', 'cifar10 or cifar100')
+  .option('--dir <dir>', 'folder for the archive', 'data')
+  .option('--url <url>', 'a mirror of the official archive (still checked against the official MD5)')
+  .action(async (dataset: string, options: { dir: string; url?: string }) => {
+    await downloadCommand(dataset, options);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
