@@ -1,11 +1,10 @@
 #!/usr/bin/python3
-"""The reference's two-view CIFAR pipeline (spec §2.3: PIL transforms per image in DataLoader workers),
-timed on the same images as bench/augment.ts. Prints one JSON line: images per second.
-
-    /usr/bin/python3 bench/augment.py IMAGES.u8 N BATCH WORKERS BATCHES
+"""Python twin of bench/cases/augment.ts: the reference's two-view CIFAR pipeline (unmix_c10.py's
+CIFAR10Pair and train_transform: PIL transforms per image in DataLoader workers; spec 2.3) on the
+images the TypeScript side wrote. Each measure: a fresh epoch (workers start), its first batch untimed,
+the next `batches` timed, answered as {"ms": per batch}; on CUDA each batch is moved to the GPU as the
+reference's training loop does.
 """
-import json
-import sys
 import time
 
 import numpy as np
@@ -13,9 +12,7 @@ import torch
 from PIL import Image
 from torchvision import transforms
 
-path, n, batch, workers, batches = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-data = np.fromfile(path, dtype=np.uint8).reshape(n, 3, 32, 32).transpose(0, 2, 3, 1).copy()  # HWC as torchvision's CIFAR
-torch.set_num_threads(1)
+from twin import serve, sync
 
 train_transform = transforms.Compose([
     transforms.RandomResizedCrop(32),
@@ -27,26 +24,48 @@ train_transform = transforms.Compose([
 
 
 class CIFAR10Pair(torch.utils.data.Dataset):
-    def __len__(self):
-        return n
+    """unmix_c10.py's CIFAR10Pair over uint8 HWC images (torchvision's CIFAR10.data layout)."""
 
-    def __getitem__(self, i):
-        img = Image.fromarray(data[i])
+    def __init__(self, data):
+        self.data = data
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, index):
+        img = Image.fromarray(self.data[index])
         return train_transform(img), train_transform(img)
 
 
-loader = torch.utils.data.DataLoader(CIFAR10Pair(), batch_size=batch, shuffle=True, num_workers=workers,
-                                     drop_last=True, persistent_workers=workers > 0)
-it = iter(loader)
-next(it)  # warm-up: workers started
-start = time.perf_counter()
-seen = 0
-for _ in range(batches):
-    try:
-        x1, x2 = next(it)
-    except StopIteration:
+def setup(config):
+    device, batch, batches = config['device'], int(config['batch']), int(config['batches'])
+    data = np.fromfile(config['file'], dtype=np.uint8).reshape(config['n'], 3, 32, 32).transpose(0, 2, 3, 1).copy()
+    cuda = device.startswith('cuda')
+    # Not persistent: between repeats no worker runs, so none competes with the TypeScript side.
+    loader = torch.utils.data.DataLoader(CIFAR10Pair(data), batch_size=batch, shuffle=True, num_workers=int(config['workers']),
+                                         pin_memory=cuda, drop_last=True)
+
+    def fetch(it):
+        im_1, im_2 = next(it)
+        if cuda:
+            im_1, im_2 = im_1.to(device, non_blocking=True), im_2.to(device, non_blocking=True)
+        return im_1.shape[0]
+
+    def measure():
         it = iter(loader)
-        x1, x2 = next(it)
-    seen += x1.shape[0]
-elapsed = time.perf_counter() - start
-print(json.dumps({"images": seen, "seconds": elapsed, "images_per_s": seen / elapsed}))
+        fetch(it)  # untimed: the workers start
+        sync(device)
+        start = time.perf_counter()
+        seen = sum(fetch(it) for _ in range(batches))
+        sync(device)
+        ms = (time.perf_counter() - start) * 1e3
+        if seen != batch * batches:
+            raise RuntimeError(f'got {seen} images, expected {batch * batches}')
+        del it
+        return {'ms': ms / batches}
+
+    return measure, {}
+
+
+if __name__ == '__main__':
+    serve(setup)

@@ -1,39 +1,52 @@
-"""Python twin of bench/op-overhead.ts: microseconds per call of small-tensor ops in PyTorch.
+#!/usr/bin/python3
+"""Python twin of bench/cases/op-overhead.ts: microseconds per call of small-tensor ops in PyTorch.
 
-Run by `npm run bench -- op-overhead` with Debian's python3-torch (same LibTorch as ours).
-Prints one JSON object: {"op": microseconds, ...}.
+Run by `npm run bench -- op-overhead` (protocol: bench/twin.py). Each measure: `iters` calls of every
+op, answered as {"ms": one call of each op, "<op>": microseconds per call, ...}.
 """
-import json
-import sys
 import time
 
 import torch
 
-torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else torch.get_num_threads())
-iters = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
-a = torch.randn(8)
-b = torch.randn(8)
-m = torch.randn(8, 8)
-x = torch.randn(16, 8)
+from twin import serve, sync
 
-cases = {
-    "add": lambda: a + b,
-    "add_scalar": lambda: a + 1.5,
-    "add_": lambda: a.add_(b),
-    "matmul8x8": lambda: m @ m,
-    "index": lambda: x[3],
-    "slice": lambda: x[2:10, 1:5],
-    "sum": lambda: a.sum(),
-    "relu": lambda: torch.relu(a),
-}
 
-result = {}
-for name, fn in cases.items():
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(iters):
-            fn()
-        best = min(best, (time.perf_counter() - start) / iters * 1e6)
-    result[name] = best
-print(json.dumps(result))
+def setup(config):
+    device, iters = config['device'], int(config['iters'])
+    a = torch.randn(8, device=device)
+    b = torch.randn(8, device=device)
+    m = torch.randn(8, 8, device=device)
+    x = torch.randn(16, 8, device=device)
+    ops = {
+        'add': lambda: a + b,
+        'add_scalar': lambda: a + 1.5,
+        'add_': lambda: a.add_(b),
+        'matmul8x8': lambda: m @ m,
+        'index': lambda: x[3],
+        'slice': lambda: x[2:10, 1:5],
+        'sum': lambda: a.sum(),
+        'relu': lambda: torch.relu(a),
+    }
+    missing = set(config['ops']) ^ set(ops)
+    if missing:
+        raise ValueError(f'the two sides time different ops: {sorted(missing)}')
+
+    def measure():
+        sample = {'ms': 0.0}
+        for name in config['ops']:
+            fn = ops[name]
+            sync(device)
+            start = time.perf_counter()
+            for _ in range(iters):
+                fn()
+            sync(device)
+            us = (time.perf_counter() - start) / iters * 1e6
+            sample[name] = us
+            sample['ms'] += us / 1e3
+        return sample
+
+    return measure, {}
+
+
+if __name__ == '__main__':
+    serve(setup)
