@@ -52,7 +52,7 @@ const SMOKE: Partial<SwavCifarOptions> = { width: 16, epochs: 12, batch_size: 64
 export function buildSwav(o: SwavCifarOptions): SwAV {
   return new SwAV({
     variant: 'cifar',
-    backbone: { ...SWAV_CIFAR.backbone, layers: o.arch === 'resnet50' ? [3, 4, 6, 3] : [2, 2, 2, 2], baseWidth: o.width },
+    backbone: { ...SWAV_CIFAR.backbone, layers: o.arch === 'resnet50' ? [3, 4, 6, 3] : [2, 2, 2, 2], width: o.width },
     hiddenMlp: o.hidden_mlp,
     featDim: o.feat_dim,
     nPrototypes: o.nmb_prototypes,

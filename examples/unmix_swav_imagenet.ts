@@ -112,7 +112,7 @@ run(async () => {
   const loader = new Loader(data.train, { batchSize: o.batch_size, views, seed: o.seed, device: o.device });
   const method = new SwAV({
     variant: 'imagenet',
-    backbone: { ...SWAV_IMAGENET.backbone, layers: o.arch === 'resnet50' ? [3, 4, 6, 3] : [2, 2, 2, 2], baseWidth: o.width },
+    backbone: { ...SWAV_IMAGENET.backbone, layers: o.arch === 'resnet50' ? [3, 4, 6, 3] : [2, 2, 2, 2], width: o.width },
     hiddenMlp: o.hidden_mlp,
     featDim: o.feat_dim,
     nPrototypes: o.nmb_prototypes,

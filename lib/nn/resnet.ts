@@ -19,7 +19,10 @@ export interface ResNetOptions {
   stem?: Stem;
   /** Classifier outputs; 0 (default) ends at the pooled features. */
   numClasses?: number;
+  /** torchvision's width_per_group: the inner width of Bottleneck blocks (64 default) */
   baseWidth?: number;
+  /** channels of the stem and the first stage (64 default; stage i has width·2^i): narrow nets for quick runs */
+  width?: number;
   /** The last BN of each block starts at 0, so blocks start as identities. */
   zeroInitResidual?: boolean;
   /** >1: SplitBatchNorm2d with this many interleaved splits (the MoCo CIFAR demo uses 8). */
@@ -137,19 +140,20 @@ export class ResNet extends Module {
 
   constructor(readonly options: ResNetOptions) {
     super();
-    const { block, layers, stem = 'imagenet', numClasses = 0, baseWidth = 64, bnSplits = 1, device } = options;
+    const { block, layers, stem = 'imagenet', numClasses = 0, baseWidth = 64, width = 64, bnSplits = 1, device } = options;
+    if (!(Number.isInteger(width) && width > 0)) throw new RangeError(`ResNet: width must be a positive integer, got ${width}`);
     this.stem = stem;
     const bnOptions: BatchNormOptions = { device };
     const norm: NormFactory = (c) => (bnSplits > 1 ? new SplitBatchNorm2d(c, bnSplits, bnOptions) : new BatchNorm2d(c, bnOptions));
     const expansion = block === 'basic' ? BasicBlock.expansion : Bottleneck.expansion;
     this.conv1 =
       stem === 'imagenet'
-        ? this.registerModule('conv1', new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false, device }))
-        : this.registerModule('conv1', new Conv2d(3, 64, 3, { stride: 1, padding: 1, bias: false, device }));
-    this.bn1 = this.registerModule('bn1', norm(64));
-    let inplanes = 64;
+        ? this.registerModule('conv1', new Conv2d(3, width, 7, { stride: 2, padding: 3, bias: false, device }))
+        : this.registerModule('conv1', new Conv2d(3, width, 3, { stride: 1, padding: 1, bias: false, device }));
+    this.bn1 = this.registerModule('bn1', norm(width));
+    let inplanes = width;
     this.layers = layers.map((count, i) => {
-      const planes = 64 * 2 ** i;
+      const planes = width * 2 ** i;
       const stride = i === 0 ? 1 : 2;
       const blocks: Block[] = [];
       for (let b = 0; b < count; b++) {
