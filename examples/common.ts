@@ -22,6 +22,7 @@ export interface CommonOptions {
   testSubset?: number;
   itersPerEpoch?: number;
   progress: boolean;
+  evalInit?: boolean;
 }
 
 const int = (v: string) => {
@@ -49,6 +50,7 @@ export function addCommonOptions(program: Command, resultsDir: string): Command 
     .option('--subset <n>', 'train on n images per class (deterministic from the seed)', int)
     .option('--test-subset <n>', 'evaluate on n test images per class', int)
     .option('--iters-per-epoch <n>', 'stop each epoch after n iterations', int)
+    .option('--eval-init', 'also run the monitor before training (the random-initialisation baseline, log.jsonl epoch 0)')
     .option('--no-progress', 'no progress bar');
 }
 

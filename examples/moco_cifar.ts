@@ -36,7 +36,7 @@ export interface MoCoCifarOptions extends CommonOptions {
 }
 
 /** A narrow ResNet-18 on 200 images per class: a few minutes on 2 CPU cores, and it still learns. */
-const SMOKE: Partial<MoCoCifarOptions> = { width: 16, epochs: 12, batchSize: 64, bnSplits: 4, mocoK: 1024, subset: 200, testSubset: 50, lr: 0.06, knnK: 50 };
+const SMOKE: Partial<MoCoCifarOptions> = { evalInit: true, width: 16, epochs: 12, batchSize: 64, bnSplits: 4, mocoK: 1024, subset: 200, testSubset: 50, lr: 0.06, knnK: 50 };
 
 /** The MoCo of these options (also used by knn_eval.ts / linear_eval.ts to rebuild a trained run from args.json). */
 export function buildMoCo(o: MoCoCifarOptions): MoCo {
@@ -111,6 +111,7 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
       itersPerEpoch: o.itersPerEpoch,
       progress: o.progress ? 'auto' : false,
       evaluate: knnMonitor(method, data, { batchSize: Math.max(o.batchSize, 256), pipeline: evalCifar(), k: o.knnK, t: o.knnT, features: o.knnFeatures }),
+      evaluateFirst: o.evalInit,
       evaluateEvery: o.knnEvery,
       args: { ...o, example: name },
     });

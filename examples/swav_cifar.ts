@@ -46,7 +46,7 @@ export interface SwavCifarOptions extends CommonOptions {
   knnT: number;
 }
 
-const SMOKE: Partial<SwavCifarOptions> = { width: 16, epochs: 12, batch_size: 64, nmb_prototypes: 30, freeze_prototypes_niters: 30, warmup_epochs: 1, subset: 200, testSubset: 50, knnEvery: 1, knnK: 50 };
+const SMOKE: Partial<SwavCifarOptions> = { evalInit: true, width: 16, epochs: 12, batch_size: 64, nmb_prototypes: 30, freeze_prototypes_niters: 30, warmup_epochs: 1, subset: 200, testSubset: 50, knnEvery: 1, knnK: 50 };
 
 /** The SwAV of these options (also used by knn_eval.ts / linear_eval.ts to rebuild a trained run from args.json). */
 export function buildSwav(o: SwavCifarOptions): SwAV {
@@ -136,6 +136,7 @@ export function swavCifarMain(name: string, resultsDir: string): void {
       itersPerEpoch: o.itersPerEpoch,
       progress: o.progress ? 'auto' : false,
       evaluate: o.knnEvery > 0 ? knnMonitor(method, data, { batchSize: 256, pipeline: evalCifar(), k: o.knnK, t: o.knnT, features: 'backbone' }) : undefined,
+      evaluateFirst: o.evalInit,
       evaluateEvery: o.knnEvery || undefined,
       args: { ...o, example: name },
     });

@@ -38,7 +38,7 @@ interface Options extends CommonOptions {
   knnK: number;
 }
 
-const SMOKE: Partial<Options> = { arch: 'resnet18', width: 16, epochs: 8, batchSize: 32, mocoK: 1024, crop: 64, subset: 100, testSubset: 30, knnEvery: 1, knnK: 50, lr: 0.03 };
+const SMOKE: Partial<Options> = { evalInit: true, arch: 'resnet18', width: 16, epochs: 8, batchSize: 32, mocoK: 1024, crop: 64, subset: 100, testSubset: 30, knnEvery: 1, knnK: 50, lr: 0.03 };
 
 const program = new Command('unmix_moco_imagenet.ts')
   .description('MoCo v1/v2 + Un-Mix on an ImageNet-style folder (the reference\'s main_moco_unmix.py)')

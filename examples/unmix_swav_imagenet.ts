@@ -48,7 +48,7 @@ interface Options extends CommonOptions {
 }
 
 const nums = (v: string) => v.split(',').map(Number);
-const SMOKE: Partial<Options> = {
+const SMOKE: Partial<Options> = { evalInit: true,
   arch: 'resnet18', width: 16, nmb_prototypes: 30, nmb_crops: [2, 2], size_crops: [64, 32], queue_length: 0, epochs: 8, batch_size: 32,
   freeze_prototypes_niters: 20, subset: 100, testSubset: 30, knnEvery: 1, knnK: 50, hidden_mlp: 256,
 };

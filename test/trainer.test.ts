@@ -41,6 +41,16 @@ test('log.csv (epoch,train_loss,test_acc@1), log.jsonl, args.json and a checkpoi
   expect(fs.existsSync(result.checkpoint)).toBe(true);
 });
 
+test('evaluateFirst: the random-initialisation baseline is epoch 0 of log.jsonl, not of log.csv', async () => {
+  const dir = tmp();
+  const seen: number[] = [];
+  await trainer(dir, 1, { evaluate: async (e) => (seen.push(e), 10), evaluateFirst: true }).trainer.run();
+  expect(seen).toEqual([0, 1]);
+  const jsonl = fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(jsonl.map((r) => r.epoch)).toEqual([0, 1]);
+  expect(fs.readFileSync(path.join(dir, 'log.csv'), 'utf8').trim().split('\n').map((l) => l.split(',')[0])).toEqual(['epoch', '1']);
+});
+
 test('2 epochs, then a new process resumes for 2 more: the same weights as 4 straight epochs', async () => {
   const straight = trainer(tmp(), 4);
   await straight.trainer.run();

@@ -43,6 +43,8 @@ export interface TrainerOptions {
   evaluate?: (epoch: number) => Promise<number>;
   /** evaluate every N epochs (and after the last); default 1 */
   evaluateEvery?: number;
+  /** also evaluate before the first step (the random-initialisation baseline; log.jsonl epoch 0) */
+  evaluateFirst?: boolean;
   /** written to args.json */
   args?: Record<string, unknown>;
   /** true: continue from resultsDir/checkpoint.safetensors when it exists; a path: from that file */
@@ -112,6 +114,12 @@ export class Trainer {
     }
     writeText(path.join(o.resultsDir, 'args.json'), JSON.stringify({ ...o.args, seed: o.seed ?? 0, method: o.method.name }, null, 2) + '\n');
 
+    if (o.evaluate && o.evaluateFirst && pos.iteration === 0 && history.length === 0) {
+      const acc = await o.evaluate(0);
+      const record: EpochRecord = { epoch: 0, train_loss: NaN, 'test_acc@1': acc, lr: 0, seconds: 0, images_per_s: 0, terms: {} };
+      history.push(record);
+      this.log(`epoch 0 (before training): test acc@1 ${acc.toFixed(2)}%`);
+    }
     const onSigint = () => {
       if (this.stopRequested) return;
       this.stopRequested = true;
@@ -222,7 +230,7 @@ export class Trainer {
   /** log.csv exactly as the reference's pandas writes it, and log.jsonl with everything. */
   private writeLogs(history: EpochRecord[]): void {
     const dir = this.options.resultsDir;
-    const csv = ['epoch,train_loss,test_acc@1', ...history.map((r) => `${r.epoch},${r.train_loss},${r['test_acc@1'] ?? ''}`)].join('\n') + '\n';
+    const csv = ['epoch,train_loss,test_acc@1', ...history.filter((r) => r.epoch > 0).map((r) => `${r.epoch},${r.train_loss},${r['test_acc@1'] ?? ''}`)].join('\n') + '\n';
     writeText(path.join(dir, 'log.csv'), csv);
     writeText(path.join(dir, 'log.jsonl'), history.map((r) => JSON.stringify(r)).join('\n') + '\n');
   }
