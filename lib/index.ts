@@ -73,3 +73,7 @@ export { syntheticDataset, SYNTHETIC_CLASSES } from './data/synthetic';
 export type { SyntheticOptions, SyntheticSet } from './data/synthetic';
 export { downloadFile, downloadCifar, CIFAR_ARCHIVES, progressReporter } from './data/download';
 export type { DownloadOptions, DownloadProgress, CifarDownloadOptions } from './data/download';
+export { MoCo, MoCoEncoder, MOCO_PRESETS, fromReferenceStateDict } from './ssl/moco';
+export type { MoCoOptions, MoCoConfig, MoCoPreset, MoCoArch, MoCoChoices } from './ssl/moco';
+export { buildFeatureBank, knnScores, knnPredict, knnAccuracy } from './eval/knn';
+export type { FeatureBank, KnnOptions, KnnAccuracy, LabelledBatch, Batches, Embed } from './eval/knn';
