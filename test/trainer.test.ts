@@ -154,3 +154,31 @@ test('Ctrl-C (a real SIGINT) saves and exits cleanly; kill -9 loses only the cur
   const b = u.loadSafetensors(path.join(dir, 'final.safetensors')).tensors;
   expect(weights(b)).toEqual(weights(a));
 }, 120000);
+
+test('MoCo + Un-Mix: 4 epochs straight equal 2 epochs, a fresh process-like restart, and 2 more (weights, key encoder, queue, pointer)', async () => {
+  const { MoCo } = await import('../lib/ssl/moco');
+  const { presets } = await import('../lib');
+  const { Loader } = await import('../lib/data/loader');
+  const make = (dir: string, epochs: number, resume: boolean) => {
+    u.manualSeed(7);
+    const n = 32;
+    const images = u.rand([n, 3, 8, 8], { device }).mul(255).to('uint8');
+    const set = { kind: 'tensor' as const, format: 'synthetic' as const, split: 'train', images, labels: u.zeros([n], { dtype: 'int64', device }), classes: ['a'] };
+    const loader = new Loader(set, { batchSize: 8, views: presets.mocoCifar({ size: 8 }), seed: 1 });
+    const method = new MoCo({ preset: 'cifar', width: 4, dim: 8, K: 32, bnSplits: 2, device });
+    const optimizer = new u.SGD(method.trainableParameters(), { lr: 0.06, momentum: 0.9, weightDecay: 5e-4 });
+    const t = new Trainer({ method, loader, optimizer, lr: ({ epoch }) => 0.06 * 0.5 * (1 + Math.cos((Math.PI * (epoch + 1)) / 4)), epochs, resultsDir: dir, seed: 3, resume, ...quiet });
+    return { method, trainer: t };
+  };
+  const straight = make(tmp(), 4, false);
+  await straight.trainer.run();
+  const dir = tmp();
+  await make(dir, 2, false).trainer.run();
+  const resumed = make(dir, 4, true);
+  await resumed.trainer.run();
+  expect(resumed.method.extraState()).toEqual(straight.method.extraState());
+  const a = straight.method.stateDict();
+  const b = resumed.method.stateDict();
+  expect(Object.keys(b)).toEqual(Object.keys(a));
+  for (const k of Object.keys(a)) expect([k, a[k].sub(b[k]).abs().max().item()]).toEqual([k, 0]);
+});
