@@ -14,3 +14,20 @@ export const cudaOnly = u.cuda.isAvailable() ? test : (name: string, fn: () => u
 export function values(t: u.Tensor): number[] {
   return Array.from(t.data() as ArrayLike<number | bigint>, (v) => Number(v));
 }
+
+/**
+ * Collects garbage and lets N-API finalizers run, so liveTensors() counts only reachable tensors
+ * (other suites in the same process leave garbage behind that a later GC would free mid-test).
+ */
+export async function settle(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const v8 = require('v8') as typeof import('v8');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const vm = require('vm') as typeof import('vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as u from '../lib';
 import { FeatureBank, LabelledBatch, buildFeatureBank, knnAccuracy, knnPredict, knnScores } from '../lib/eval/knn';
-import { device, values } from './helpers';
+import { device, values, settle } from './helpers';
 
 const python = '/usr/bin/python3';
 const hasTorch = fs.existsSync(python) && spawnSync(python, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
@@ -109,9 +109,11 @@ describe('feature bank and accuracy', () => {
     const bank: FeatureBank = await buildFeatureBank(dataset(20000, 5000, 10, 5), embed);
     const test = dataset(512, 512, 10, 6);
     await knnAccuracy(test, embed, bank, { classes: 10, k: 20, chunkSize: 32 }); // warm up
+    await settle();
     const before = u.liveTensors();
     u.resetPeakMemory();
     await knnAccuracy(test, embed, bank, { classes: 10, k: 20, chunkSize: 32 });
+    await settle();
     const after = u.liveTensors();
     expect(after.count).toBe(before.count);
     const dev = device.startsWith('cuda') ? Object.keys(after.devices).find((d) => d.startsWith('cuda'))! : 'cpu';

@@ -3,7 +3,7 @@
 import * as u from '../lib';
 import { linearProbe } from '../lib/eval/linear';
 import { Linear } from '../lib/nn/layers';
-import { device } from './helpers';
+import { device, settle } from './helpers';
 
 function separable(n: number, seed: number) {
   u.manualSeed(seed);
@@ -27,6 +27,7 @@ test('a frozen identity backbone on separable data: high accuracy, best epoch tr
         batch.labels.dispose();
       }
     };
+  await settle();
   const before = u.liveTensors();
   const seenModes: boolean[] = [];
   const result = await linearProbe({
@@ -47,6 +48,7 @@ test('a frozen identity backbone on separable data: high accuracy, best epoch tr
   expect(result.history[result.bestEpoch - 1].acc1).toBe(result.best);
   expect(seenModes.every((m) => m === false)).toBe(true);
   expect(backbone.training).toBe(true);
+  await settle();
   const after = u.liveTensors();
   expect(after.count).toBe(before.count);
 });

@@ -4,7 +4,7 @@ import * as u from '../lib';
 import { TensorImageSet } from '../lib/data/dataset';
 import { Loader } from '../lib/data/loader';
 import { evalCifar, mocoCifar, swavImagenet } from '../lib/data/presets';
-import { device } from './helpers';
+import { device, settle } from './helpers';
 
 /** Image i is filled with the value i % 256 and labelled i % 10, so batches can be traced back. */
 function tracedSet(n: number, size = 8): TensorImageSet {
@@ -86,8 +86,10 @@ test('no tensors are left behind after many batches', async () => {
   const set = tracedSet(64);
   const loader = new Loader(set, { batchSize: 16, views: mocoCifar({ size: 8 }), seed: 2 });
   await collect(loader, 0);
+  await settle();
   const before = u.liveTensors();
   for (let e = 1; e < 6; e++) await collect(loader, e);
+  await settle();
   const after = u.liveTensors();
   expect(after.count).toBe(before.count);
   expect(after.bytes).toBe(before.bytes);

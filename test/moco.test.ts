@@ -12,7 +12,7 @@ import { Rng } from '../lib/rng';
 import { MixParams, boxLam } from '../lib/ssl/unmix';
 import { MOCO_PRESETS, MoCo, MoCoChoices, MoCoConfig, fromReferenceStateDict } from '../lib/ssl/moco';
 import { StepContext } from '../lib/ssl/method';
-import { device } from './helpers';
+import { device, settle } from './helpers';
 
 const python = '/usr/bin/python3';
 const hasTorchvision = fs.existsSync(python) && spawnSync(python, ['-c', 'import torchvision'], { stdio: 'ignore' }).status === 0;
@@ -193,7 +193,7 @@ describe('training steps', () => {
         moco.trainingStep([x1, x2], ctx(rng)).loss.backward();
         opt.step();
       });
-      await new Promise((r) => setImmediate(r));
+      await settle();
       counts.push(u.liveTensors().count);
     }
     opt.zeroGrad();

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as u from '../lib';
 import { Trainer, TrainerOptions } from '../lib/train/trainer';
-import { device } from './helpers';
+import { device, settle } from './helpers';
 import { toySetup } from './support/toy-setup';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-train-'));
@@ -106,8 +106,10 @@ test('live tensors and bytes do not grow across epochs', async () => {
   const setup = toySetup(device);
   const make = (epochs: number) => new Trainer({ ...setup, lr: () => 0.05, epochs, resultsDir: dir, seed: 3, resume: true, ...quiet });
   await make(1).run(); // creates the momentum buffers
+  await settle();
   const before = u.liveTensors();
   await make(4).run();
+  await settle();
   const after = u.liveTensors();
   expect(after.count).toBe(before.count);
   expect(after.bytes).toBe(before.bytes);
