@@ -117,7 +117,8 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     });
     const result = await trainer.run();
     if (result.interrupted) process.exit(130);
-    const last = result.history[result.history.length - 1];
-    console.log(`done: kNN top-1 ${last?.['test_acc@1']?.toFixed(2) ?? '-'}% after ${result.history.length} epochs; results in ${o.resultsDir}`);
+    const trained = result.history.filter((r) => r.epoch > 0);
+    const last = trained[trained.length - 1];
+    console.log(`done: kNN top-1 ${last?.['test_acc@1']?.toFixed(2) ?? '-'}% after ${trained.length} epochs; results in ${o.resultsDir}`);
   });
 }

@@ -142,6 +142,6 @@ export function swavCifarMain(name: string, resultsDir: string): void {
     });
     const result = await trainer.run();
     if (result.interrupted) process.exit(130);
-    console.log(`done: ${result.history.length} epochs; results in ${o.resultsDir}. Linear evaluation: npx tsx examples/linear_eval.ts --checkpoint ${o.resultsDir}/checkpoint.safetensors --data ${o.data ?? 'synthetic'}`);
+    console.log(`done: ${result.history.filter((r) => r.epoch > 0).length} epochs; results in ${o.resultsDir}. Linear evaluation: npx tsx examples/linear_eval.ts --checkpoint ${o.resultsDir}/checkpoint.safetensors --data ${o.data ?? 'synthetic'}`);
   });
 }

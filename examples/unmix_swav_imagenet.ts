@@ -149,5 +149,5 @@ run(async () => {
   });
   const result = await trainer.run();
   if (result.interrupted) process.exit(130);
-  console.log(`done: ${result.history.length} epochs; results in ${o.resultsDir}`);
+  console.log(`done: ${result.history.filter((r) => r.epoch > 0).length} epochs; results in ${o.resultsDir}`);
 });
