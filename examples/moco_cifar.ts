@@ -35,8 +35,11 @@ export interface MoCoCifarOptions extends CommonOptions {
   knnEvery: number;
 }
 
-/** A narrow ResNet-18 on 200 images per class: a few minutes on 2 CPU cores, and it still learns. */
-const SMOKE: Partial<MoCoCifarOptions> = { evalInit: true, width: 16, epochs: 12, batchSize: 64, bnSplits: 4, mocoK: 1024, subset: 200, testSubset: 50, lr: 0.06, knnK: 50 };
+/**
+ * A narrow ResNet-18 (width 16) on 500 images per class for 6 epochs: about 3 minutes on 2 CPU cores,
+ * and the kNN accuracy still rises clearly above the random-initialisation baseline it prints first.
+ */
+const SMOKE: Partial<MoCoCifarOptions> = { evalInit: true, width: 16, epochs: 6, batchSize: 128, bnSplits: 8, mocoK: 1024, subset: 500, testSubset: 100, lr: 0.06 };
 
 /** The MoCo of these options (also used by knn_eval.ts / linear_eval.ts to rebuild a trained run from args.json). */
 export function buildMoCo(o: MoCoCifarOptions): MoCo {

@@ -46,7 +46,7 @@ export interface SwavCifarOptions extends CommonOptions {
   knnT: number;
 }
 
-const SMOKE: Partial<SwavCifarOptions> = { evalInit: true, width: 16, epochs: 12, batch_size: 64, nmb_prototypes: 30, freeze_prototypes_niters: 30, warmup_epochs: 1, subset: 200, testSubset: 50, knnEvery: 1, knnK: 50 };
+const SMOKE: Partial<SwavCifarOptions> = { evalInit: true, width: 16, epochs: 6, batch_size: 128, nmb_prototypes: 30, freeze_prototypes_niters: 40, warmup_epochs: 1, subset: 500, testSubset: 100, knnEvery: 1 };
 
 /** The SwAV of these options (also used by knn_eval.ts / linear_eval.ts to rebuild a trained run from args.json). */
 export function buildSwav(o: SwavCifarOptions): SwAV {
