@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import * as path from 'path';
 import * as u from '../lib';
 import { CASES } from './cases';
+import { unmixMocoStep } from './cases/unmix-moco-step';
 import { BenchCase, CaseResult, CommonOptions, intArg } from './cases/harness';
 import { Failure, fmt, machineInfo, renderSection, writeSection } from './cases/report';
 
@@ -65,15 +66,22 @@ async function runAll(opts: Opts): Promise<void> {
   const common = commonOptions(opts);
   const results: CaseResult[] = [];
   const failures: Failure[] = [];
-  for (const c of CASES) {
+  // every case with its defaults, then a row per speed option (the Python side stays the reference)
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const runs: [BenchCase<any>, Record<string, unknown>, string][] = [
+    ...CASES.map((c) => [c, {}, c.name] as [BenchCase<any>, Record<string, unknown>, string]),
+    [unmixMocoStep, { mixedForwards: 1 }, 'unmix-moco-step --mixed-forwards 1'],
+    [unmixMocoStep, { channelsLast: true }, 'unmix-moco-step --channels-last'],
+  ];
+  for (const [c, extra, name] of runs) {
     try {
-      const r = await runCase(c, common, {});
+      const r = { ...(await runCase(c, common, extra)), case: name };
       results.push(r);
       if (!opts.json) printResult(r);
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
-      failures.push({ case: c.name, error });
-      process.stderr.write(`bench: ${c.name} failed: ${error}\n`);
+      failures.push({ case: name, error });
+      process.stderr.write(`bench: ${name} failed: ${error}\n`);
     }
   }
   const machine = machineInfo();

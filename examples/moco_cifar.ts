@@ -29,6 +29,7 @@ export interface MoCoCifarOptions extends CommonOptions {
   prob: number;
   beta: number;
   mixedForwards: 1 | 2;
+  channelsLast?: boolean;
   knnK: number;
   knnT: number;
   knnFeatures: 'projection' | 'backbone';
@@ -54,6 +55,7 @@ export function buildMoCo(o: MoCoCifarOptions): MoCo {
     bnSplits: o.bnSplits,
     symmetric: o.symmetric,
     mixedForwards: o.mixedForwards,
+    channelsLast: o.channelsLast ?? false,
     unmix: { enabled: o.unmix, prob: o.prob, beta: o.beta },
     device: o.device,
   });
@@ -82,6 +84,7 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     .option('--prob <p>', 'probability of the global mixture (else region)', parse.num, 0.5)
     .option('--beta <b>', 'λ ~ Beta(beta, beta)', parse.num, 1.0)
     .addOption(new Option('--mixed-forwards <n>', '2: the reference (mixture forwarded per contrastive call); 1: once per step').choices(['1', '2']).default(2).argParser((v) => Number(v) as 1 | 2))
+    .option('--channels-last', 'speed option: channels_last convolutions (same results)')
     .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
     .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1)
     .addOption(new Option('--knn-features <which>', 'projection (the reference) or backbone').choices(['projection', 'backbone']).default('projection'))

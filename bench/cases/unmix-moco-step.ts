@@ -17,6 +17,10 @@ export interface MocoStepOptions {
   mocoK: number;
   /** steps per timed repeat (the figure is per step) */
   steps: number;
+  /** speed option: 1 = one forward of the mixture per step (same loss and gradients); 2 = the reference */
+  mixedForwards: 1 | 2;
+  /** speed option: channels_last convolutions */
+  channelsLast: boolean;
 }
 
 export const ARCHS: MoCoArch[] = ['resnet18', 'resnet34', 'resnet50'];
@@ -31,13 +35,15 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
       .option('--width <n>', 'channels after the stem (64: the reference)', intArg(1))
       .option('--bn-splits <n>', 'SplitBatchNorm splits', intArg(1))
       .option('--moco-k <n>', 'queue size', intArg(1))
-      .option('--steps <n>', 'steps per timed repeat', intArg(1)),
+      .option('--steps <n>', 'steps per timed repeat', intArg(1))
+      .addOption(new Option('--mixed-forwards <n>', 'speed option: 1 forwards the mixture once per step (same gradients); 2 as the reference').choices(['1', '2']).argParser((v) => Number(v) as 1 | 2))
+      .option('--channels-last', 'speed option: channels_last convolutions'),
   defaults: (quick, device) =>
     quick
-      ? { batch: 16, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 2 }
+      ? { batch: 16, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 2, mixedForwards: 2, channelsLast: false }
       : device === 'cpu'
-        ? { batch: 64, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 3 }
-        : { batch: 512, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 5, warmup: 1, repeats: 5 },
+        ? { batch: 64, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 3, mixedForwards: 2, channelsLast: false }
+        : { batch: 512, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 5, warmup: 1, repeats: 5, mixedForwards: 2, channelsLast: false },
   async run(common: CommonOptions, o: MocoStepOptions & Runs): Promise<CaseResult> {
     const { device } = common;
     if (!ARCHS.includes(o.arch)) throw new Error(`unmix-moco-step: --arch must be one of ${ARCHS.join(', ')}, got '${o.arch}'`);
@@ -48,7 +54,7 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
       u.scope(async () => {
         // `width` only where it differs from the reference, so a MoCo without that option still builds the
         // reference network; the parameter count below catches one that ignores it.
-        const mocoConfig: MoCoConfig & { width?: number } = { preset: 'cifar', arch: o.arch, bnSplits: o.bnSplits, K: o.mocoK, symmetric: true, device, ...(o.width !== 64 ? { width: o.width } : {}) };
+        const mocoConfig: MoCoConfig = { preset: 'cifar', arch: o.arch, bnSplits: o.bnSplits, K: o.mocoK, symmetric: true, device, width: o.width, mixedForwards: o.mixedForwards ?? 2, channelsLast: o.channelsLast ?? false };
         const method = new MoCo(mocoConfig);
         const opt = new u.SGD(method.trainableParameters(), { lr: 0.06, momentum: 0.9, weightDecay: 5e-4 });
         try {
@@ -72,7 +78,8 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
             }
           };
           const samples = await alternate(twin, async () => ({ ms: (await timeMs(device, steps)) / o.steps }), o);
-          const unit = `one training step, batch ${o.batch}, ${o.arch} width ${o.width}`;
+          const speed = [o.mixedForwards === 1 && 'one mixed forward', o.channelsLast && 'channels_last'].filter(Boolean).join(', ');
+          const unit = `one training step, batch ${o.batch}, ${o.arch} width ${o.width}${speed ? ` (unmix: ${speed}; PyTorch: the reference)` : ''}`;
           return { ...summarize('unmix-moco-step', unit, common, o, samples, twin, config), parameters: method.numParameters() };
         } finally {
           method.zeroGrad();

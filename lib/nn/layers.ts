@@ -122,13 +122,16 @@ export class SplitBatchNorm2d extends BatchNorm2d {
     const out = scope(() => {
       const mean = this.runningMean?.repeat(s) ?? null;
       const variance = this.runningVar?.repeat(s) ?? null;
-      const result = F.batchNorm(x.view(-1, c * s, h, w), mean, variance, {
+      // The split view needs the NCHW layout; a channels_last input is copied and its layout restored after.
+      const channelsLast = !x.isContiguous() && x.isContiguous('channels_last');
+      const normalized = F.batchNorm(x.reshape([-1, c * s, h, w]), mean, variance, {
         weight: this.weight?.repeat(s) ?? null,
         bias: this.bias?.repeat(s) ?? null,
         training: true,
         momentum: this.momentum,
         eps: this.eps,
       }).view(n, c, h, w);
+      const result = channelsLast ? normalized.contiguous('channels_last') : normalized;
       noGrad(() => {
         if (mean && variance) {
           this.runningMean!.copy_(mean.view(s, c).mean(0));

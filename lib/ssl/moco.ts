@@ -47,6 +47,8 @@ export interface MoCoOptions {
    * forwards, but BN running statistics see the mixture once instead of twice.
    */
   mixedForwards: 1 | 2;
+  /** run both encoders in channels_last memory format (same results; faster convolutions on some hardware) */
+  channelsLast?: boolean;
   /** data parallelism to come: this process's rank and the number of processes (1 for now) */
   rank: number;
   worldSize: number;
@@ -98,9 +100,9 @@ export class MoCoEncoder extends Module {
   readonly backbone: ResNet;
   readonly fc: Module;
 
-  constructor(o: Pick<MoCoOptions, 'arch' | 'stem' | 'dim' | 'bnSplits' | 'mlp' | 'device'> & { width?: number }) {
+  constructor(o: Pick<MoCoOptions, 'arch' | 'stem' | 'dim' | 'bnSplits' | 'mlp' | 'device'> & { width?: number; channelsLast?: boolean }) {
     super();
-    this.backbone = BACKBONES[o.arch]({ stem: o.stem, width: o.width ?? 64, bnSplits: o.bnSplits, stemInit: o.stem === 'cifar' ? 'default' : 'kaiming', device: o.device });
+    this.backbone = BACKBONES[o.arch]({ stem: o.stem, width: o.width ?? 64, channelsLast: o.channelsLast ?? false, bnSplits: o.bnSplits, stemInit: o.stem === 'cifar' ? 'default' : 'kaiming', device: o.device });
     for (const [name, child] of this.backbone.namedChildren()) this.registerModule(name, child);
     const f = this.backbone.featureDim;
     const device = o.device;
