@@ -2,7 +2,7 @@
 // Each sample has its own parameters (drawn in sampling.ts); the arithmetic is torchvision's tensor
 // functional code (torchvision.transforms.functional on float tensors), so a transform with fixed
 // parameters gives torchvision's result for every sample. Callers run these inside a scope().
-import { onesLike, tensor } from '../creation';
+import { tensor } from '../creation';
 import { cat, conv2d, gridSample, pad, stack } from '../functional';
 import { Tensor } from '../tensor';
 
@@ -89,37 +89,31 @@ export function adjustHue(x: Tensor, factors: ArrayLike<number>): Tensor {
   return hsvToRgb(shifted, s, v);
 }
 
+// torchvision's _rgb2hsv / _hsv2rgb for images in [0, 1], with fewer passes over the batch: the
+// masked sums become where() selections (same values), and torchvision's where(eq, 1, d) divisors
+// become d.clamp_min(1e-30) (equal wherever they differ from 1, and 0 / 1e-30 = 0 / 1 elsewhere).
 function rgbToHsv(x: Tensor): [Tensor, Tensor, Tensor] {
   const [r, g, b] = [x.select(1, 0), x.select(1, 1), x.select(1, 2)];
   const maxc = x.amax(1);
-  const minc = x.amin(1);
-  const eqc = maxc.eq(minc);
-  const cr = maxc.sub(minc);
-  const ones = onesLike(maxc);
-  const s = cr.div(ones.where(eqc, maxc));
-  const crDivisor = ones.where(eqc, cr);
+  const cr = maxc.sub(x.amin(1));
+  const s = cr.div(maxc.clamp(1e-30, null));
+  const crDivisor = cr.clamp(1e-30, null);
   const rc = maxc.sub(r).div(crDivisor);
   const gc = maxc.sub(g).div(crDivisor);
   const bc = maxc.sub(b).div(crDivisor);
-  const isR = maxc.eq(r);
-  const isG = maxc.eq(g).logicalAnd(isR.logicalNot());
-  const isB = maxc.ne(g).logicalAnd(isR.logicalNot());
-  const hr = bc.sub(gc).mul(isR);
-  const hg = rc.add(2.0).sub(bc).mul(isG);
-  const hb = gc.add(4.0).sub(rc).mul(isB);
-  const hue = hr.add(hg).add(hb).div(6.0).add(1.0).fmod(1.0);
-  return [hue, s, maxc];
+  const hue = bc.sub(gc).where(maxc.eq(r), rc.add(2.0).sub(bc).where(maxc.eq(g), gc.add(4.0).sub(rc)));
+  return [hue.div(6.0).add(1.0).fmod(1.0), s, maxc];
 }
 
 function hsvToRgb(h: Tensor, s: Tensor, v: Tensor): Tensor {
-  const i = h.mul(6.0).floor();
-  const f = h.mul(6.0).sub(i);
-  const sector = i.to('int64').remainder(6);
+  const h6 = h.mul(6.0);
+  const i = h6.floor();
+  const f = h6.sub(i);
+  const sector = i.remainder(6);
   const p = v.mul(s.rsub(1.0)).clamp(0, 1);
   const q = v.mul(s.mul(f).rsub(1.0)).clamp(0, 1);
   const t = v.mul(s.mul(f.rsub(1.0)).rsub(1.0)).clamp(0, 1);
   // torchvision picks, per sector 0..5: r = (v, q, p, p, t, v), g = (t, v, v, q, p, p), b = (p, p, t, v, v, q).
-  // Selecting with where() gives the same values as its one-hot einsum, with far less memory traffic.
   const is = [0, 1, 2, 3, 4, 5].map((k) => sector.eq(k));
   const pick = (values: Tensor[]) => values.slice(0, 5).reduceRight((acc, value, k) => value.where(is[k], acc), values[5]);
   return stack([pick([v, q, p, p, t, v]), pick([t, v, v, q, p, p]), pick([p, p, t, v, v, q])], 1);
