@@ -55,7 +55,7 @@ export function renderSection(o: { device: string; machine: Machine; results: Ca
     `## ${o.device === 'cpu' ? 'CPU' : `CUDA (${o.device})`}`,
     '',
     `- Machine: ${m.cpu}, ${m.cores} cores${gpu}; ${m.os}; Node ${m.node}`,
-    `- unmix: LibTorch ${m.libtorch} (${m.libtorchSource})${m.cuda ? `, CUDA ${m.cuda}` : ''}; Python: PyTorch ${String(py.torch ?? '?')} (${String(py.executable ?? '?')}); intra-op threads: ${o.threads} on both sides`,
+    `- unmix: LibTorch ${m.libtorch} (${m.libtorchSource})${m.cuda ? `, CUDA ${m.cuda}` : ''}; Python: PyTorch ${String(py.torch ?? '?')} (${String(py.executable ?? '?')}); intra-op threads: ${o.threads} on both sides; OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(unset)'} on both sides (the twin inherits it; unmix sets PASSIVE unless told)`,
     `- Date: ${o.date}`,
     `- Command: \`${o.command}\``,
     '',
