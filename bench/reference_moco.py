@@ -2,6 +2,8 @@
 2.2-2.5 and 5), copied for the Python twins of the benchmarks. Changes: `.cuda()` becomes the
 benchmark's device, and `width` (64 = the reference) narrows every stage of the ResNet.
 """
+import os
+import sys
 from functools import partial
 
 import numpy as np
@@ -10,28 +12,9 @@ import torch.nn as nn
 from torchvision.models import resnet
 
 
-class SplitBatchNorm(nn.BatchNorm2d):
-    """unmix_c10.py's SplitBatchNorm (from cifar10-fast): BN statistics per interleaved split."""
-
-    def __init__(self, num_features, num_splits, **kw):
-        super().__init__(num_features, **kw)
-        self.num_splits = num_splits
-
-    def forward(self, input):
-        N, C, H, W = input.shape
-        if self.training or not self.track_running_stats:
-            running_mean_split = self.running_mean.repeat(self.num_splits)
-            running_var_split = self.running_var.repeat(self.num_splits)
-            outcome = nn.functional.batch_norm(
-                input.view(-1, C * self.num_splits, H, W), running_mean_split, running_var_split,
-                self.weight.repeat(self.num_splits), self.bias.repeat(self.num_splits),
-                True, self.momentum, self.eps).view(N, C, H, W)
-            self.running_mean.data.copy_(running_mean_split.view(self.num_splits, C).mean(dim=0))
-            self.running_var.data.copy_(running_var_split.view(self.num_splits, C).mean(dim=0))
-            return outcome
-        return nn.functional.batch_norm(
-            input, self.running_mean, self.running_var,
-            self.weight, self.bias, False, self.momentum, self.eps)
+# unmix_c10.py's SplitBatchNorm (from cifar10-fast), the one copy the test fixtures also use
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures'))
+from split_batch_norm import SplitBatchNorm  # noqa: E402
 
 
 ARCHS = {'resnet18': (resnet.BasicBlock, [2, 2, 2, 2]), 'resnet34': (resnet.BasicBlock, [3, 4, 6, 3]),
