@@ -114,9 +114,10 @@ function load(): { addon: NativeAddon; record: AddonRecord } {
   const record = readRecord();
   const file = path.resolve(packageRoot, record.addon);
   let addon: NativeAddon;
-  // OpenMP threads that spin while waiting steal the cores from everything else: with another busy
-  // process on the machine, a 2-thread ResNet step went from 167 ms to 2,276 ms. Passive waiting
-  // unless the user chose otherwise (libgomp reads this when LibTorch loads, just below).
+  // OpenMP threads that spin while waiting steal the cores from everything else: with a second
+  // training process on the cores, a ResNet step took 287–3,000 ms spinning and 165–190 ms waiting
+  // passively (`npx tsx bench/omp-wait.ts`). Passive unless the user chose otherwise (libgomp reads
+  // this when LibTorch loads, just below).
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     addon = require(file) as NativeAddon;
