@@ -8,7 +8,8 @@ import { importTorchStateDict } from '../lib/io/torch-file';
 import { SslMethod } from '../lib/ssl/method';
 import { fromReferenceStateDict, MoCo } from '../lib/ssl/moco';
 import { buildMoCo, MoCoCifarOptions } from './moco_cifar';
-import { buildSwav, SwavCifarOptions } from './swav_cifar';
+import { buildMoCoImagenet, MoCoImagenetOptions } from './moco_imagenet';
+import { buildSwav, SwavExampleOptions } from './swav';
 
 export function loadTrained(checkpoint: string, device: u.Device): { method: SslMethod; args: Record<string, unknown> } {
   if (!fs.existsSync(checkpoint)) throw new Error(`${checkpoint} does not exist`);
@@ -17,8 +18,9 @@ export function loadTrained(checkpoint: string, device: u.Device): { method: Ssl
   if (!fs.existsSync(argsFile)) throw new Error(`${argsFile} is missing: it records how ${checkpoint} was trained (method and options)`);
   const args = JSON.parse(fs.readFileSync(argsFile, 'utf8')) as Record<string, unknown>;
   let method: SslMethod;
-  if (args.method === 'moco') method = buildMoCo({ ...(args as unknown as MoCoCifarOptions), device });
-  else if (args.method === 'swav') method = buildSwav({ ...(args as unknown as SwavCifarOptions), device });
+  if (args.method === 'moco' && args.example === 'unmix_moco_imagenet.ts') method = buildMoCoImagenet({ ...(args as unknown as MoCoImagenetOptions), device });
+  else if (args.method === 'moco') method = buildMoCo({ ...(args as unknown as MoCoCifarOptions), device });
+  else if (args.method === 'swav') method = buildSwav({ ...(args as unknown as SwavExampleOptions), device }, args.variant === 'imagenet' ? 'imagenet' : 'cifar');
   else throw new Error(`${argsFile}: method '${String(args.method)}' cannot be rebuilt here (moco and swav can)`);
   loadCheckpoint(checkpoint, { modules: { method } }, { restoreRng: false, device });
   return { method, args };

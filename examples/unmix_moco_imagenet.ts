@@ -8,35 +8,10 @@ import { Command, Option } from 'commander';
 import * as u from '../lib';
 import { Loader } from '../lib/data/loader';
 import { evalImagenet, mocoV1Imagenet, mocoV2Imagenet } from '../lib/data/presets';
-import { MoCo } from '../lib/ssl/moco';
 import { Trainer } from '../lib/train/trainer';
-import { addCommonOptions, applyPreset, CommonOptions, knnMonitor, openData, parse, run } from './common';
+import { addCommonOptions, applyPreset, knnMonitor, openData, parse, run } from './common';
+import { buildMoCoImagenet, MoCoImagenetOptions as Options } from './moco_imagenet';
 
-interface Options extends CommonOptions {
-  arch: 'resnet18' | 'resnet34' | 'resnet50';
-  width: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  schedule: number[];
-  momentum: number;
-  wd: number;
-  mocoDim: number;
-  mocoK: number;
-  mocoM: number;
-  mocoT: number;
-  mocoTm: number;
-  mlp: boolean;
-  augPlus: boolean;
-  cos: boolean;
-  beta: number;
-  unmix_prob: number;
-  unmix: boolean;
-  bnSplits: number;
-  crop: number;
-  knnEvery: number;
-  knnK: number;
-}
 
 const SMOKE: Partial<Options> = { evalInit: true, arch: 'resnet18', width: 16, epochs: 8, batchSize: 32, mocoK: 1024, crop: 64, subset: 100, testSubset: 30, knnEvery: 1, knnK: 50, lr: 0.03 };
 
@@ -76,20 +51,7 @@ run(async () => {
   const data = await openData(o);
   const views = o.augPlus ? mocoV2Imagenet({ size: o.crop }) : mocoV1Imagenet({ size: o.crop });
   const loader = new Loader(data.train, { batchSize: o.batchSize, views, seed: o.seed, device: o.device });
-  const method = new MoCo({
-    preset: o.mlp ? 'imagenet-v2' : 'imagenet-v1',
-    arch: o.arch,
-    width: o.width,
-    dim: o.mocoDim,
-    K: o.mocoK,
-    m: o.mocoM,
-    T: o.mocoT,
-    mlp: o.mlp,
-    bnSplits: o.bnSplits,
-    symmetric: false,
-    unmix: { enabled: o.unmix, prob: o.unmix_prob, beta: o.beta },
-    device: o.device,
-  });
+  const method = buildMoCoImagenet(o);
   const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.wd });
   // main_moco.py's adjust_learning_rate: epochs from 0, cosine or step
   const lr = ({ epoch }: { epoch: number }) => (o.cos ? o.lr * 0.5 * (1 + Math.cos((Math.PI * epoch) / o.epochs)) : o.lr * 0.1 ** o.schedule.filter((m) => epoch >= m).length);

@@ -57,9 +57,12 @@ test.each([
   ['unmix_swav_c10.ts', ['--subset', '16', '--test-subset', '8', '--batch_size', '16', '--knn-k', '5']],
   ['unmix_moco_imagenet.ts', ['--subset', '8', '--test-subset', '4', '--batch-size', '8', '--moco-k', '64', '--crop', '32', '--knn-k', '3', '--mlp', '--aug-plus', '--cos', '--unmix_prob', '0.5']],
   ['unmix_swav_imagenet.ts', ['--subset', '8', '--test-subset', '4', '--batch_size', '8', '--size_crops', '32,16', '--knn-k', '3']],
-])('%s runs a tiny smoke epoch', (name, args) => {
-  const out = example(name, ['--preset', 'smoke', ...args, '--epochs', '1', '--iters-per-epoch', '2', '--no-progress', '--device', device, '--results-dir', tmpDir()]);
+])('%s runs a tiny smoke epoch; knn_eval.ts rebuilds the model from its checkpoint', (name, args) => {
+  const dir = tmpDir();
+  const out = example(name, ['--preset', 'smoke', ...args, '--epochs', '1', '--iters-per-epoch', '2', '--no-progress', '--device', device, '--results-dir', dir]);
   expect(out).toMatch(/epoch 1\/1: loss [\d.]+/);
+  const knn = JSON.parse(example('knn_eval.ts', ['--checkpoint', path.join(dir, 'checkpoint.safetensors'), '--subset', '8', '--test-subset', '4', '--knn-k', '3', '--json', '--device', device]));
+  expect(knn['test_acc@1']).toBeGreaterThanOrEqual(0);
 });
 
 test('bad flags give one clear line and exit 1', () => {

@@ -1,0 +1,148 @@
+// What the SwAV examples share (the reference's CIFAR and ImageNet main_swav_unmix.py take the same
+// flags, with different defaults): the flags, the model, LARC + warmup/cosine, and the training run.
+import { Command, Option } from 'commander';
+import * as u from '../lib';
+import { Loader } from '../lib/data/loader';
+import { Pipeline, ViewSpec } from '../lib/data/pipeline';
+import { LARC } from '../lib/optim/larc';
+import { warmupCosineLr } from '../lib/optim/schedules';
+import { SWAV_CIFAR, SWAV_IMAGENET, SwAV, SwavVariant } from '../lib/ssl/swav';
+import { Trainer } from '../lib/train/trainer';
+import { CommonOptions, knnMonitor, OpenedData, parse } from './common';
+
+export interface SwavExampleOptions extends CommonOptions {
+  arch: 'resnet18' | 'resnet50';
+  width: number;
+  hidden_mlp: number;
+  feat_dim: number;
+  nmb_prototypes: number;
+  nmb_crops: number[];
+  size_crops: number[];
+  min_scale_crops: number[];
+  max_scale_crops: number[];
+  crops_for_assign: number[];
+  temperature: number;
+  epsilon: number;
+  sinkhorn_iterations: number;
+  queue_length: number;
+  epoch_queue_starts: number;
+  epochs: number;
+  batch_size: number;
+  base_lr: number;
+  final_lr: number;
+  freeze_prototypes_niters: number;
+  wd: number;
+  warmup_epochs: number;
+  start_warmup: number;
+  unmix_prob: number;
+  unmix_beta: number;
+  run_swav: boolean;
+  dump_path?: string;
+  knnEvery: number;
+  knnK: number;
+  knnT: number;
+}
+
+type Defaults = Pick<SwavExampleOptions, 'arch' | 'hidden_mlp' | 'nmb_prototypes' | 'nmb_crops' | 'size_crops' | 'min_scale_crops' | 'max_scale_crops' | 'queue_length' | 'epochs' | 'batch_size' | 'warmup_epochs' | 'unmix_prob'>;
+
+/** CIFAR scripts (spec §3.1) and the ImageNet 200-epoch bs-256 script as one process (spec §4.2). */
+export const SWAV_DEFAULTS: Record<SwavVariant, Defaults> = {
+  cifar: { arch: 'resnet18', hidden_mlp: 512, nmb_prototypes: 100, nmb_crops: [2], size_crops: [32], min_scale_crops: [0.14], max_scale_crops: [1], queue_length: 120, epochs: 400, batch_size: 128, warmup_epochs: 5, unmix_prob: 0.5 },
+  imagenet: { arch: 'resnet50', hidden_mlp: 2048, nmb_prototypes: 3000, nmb_crops: [2, 6], size_crops: [224, 96], min_scale_crops: [0.14, 0.05], max_scale_crops: [1, 0.14], queue_length: 3840, epochs: 200, batch_size: 256, warmup_epochs: 0, unmix_prob: 0 },
+};
+
+const nums = (v: string) => v.split(',').map(parse.num);
+
+/** The reference's flags, under its names, with `d`'s defaults; seed 31 as fix_random_seeds(31). */
+export function addSwavOptions(program: Command, d: Defaults): Command {
+  program
+    .addOption(new Option('--arch <arch>', 'Bottleneck ResNet: resnet18 = [2,2,2,2] (the CIFAR reference), resnet50 = [3,4,6,3]').choices(['resnet18', 'resnet50']).default(d.arch))
+    .option('--width <n>', 'channels after the stem (64 = the reference)', parse.int, 64)
+    .option('--hidden_mlp <n>', 'hidden units of the projection head', parse.int, d.hidden_mlp)
+    .option('--feat_dim <n>', 'feature dimension', parse.int, 128)
+    .option('--nmb_prototypes <n>', 'number of prototypes', parse.int, d.nmb_prototypes)
+    .option('--nmb_crops <list>', 'crops per resolution', parse.list, d.nmb_crops)
+    .option('--size_crops <list>', 'crop size per resolution', parse.list, d.size_crops)
+    .option('--min_scale_crops <list>', 'RandomResizedCrop minimum scale per resolution', nums, d.min_scale_crops)
+    .option('--max_scale_crops <list>', 'RandomResizedCrop maximum scale per resolution', nums, d.max_scale_crops)
+    .option('--crops_for_assign <list>', 'crops whose codes are computed', parse.list, [0, 1])
+    .option('--temperature <t>', 'softmax temperature', parse.num, 0.1)
+    .option('--epsilon <e>', 'Sinkhorn regularisation', parse.num, 0.05)
+    .option('--sinkhorn_iterations <n>', 'Sinkhorn iterations', parse.int, 3)
+    .option('--queue_length <n>', 'queue length (rounded down to a multiple of the batch: 120 → 0 at batch 128)', parse.int, d.queue_length)
+    .option('--epoch_queue_starts <n>', 'epoch from which the queue is used', parse.int, 15)
+    .option('--epochs <n>', 'epochs', parse.int, d.epochs)
+    .option('--batch_size <n>', 'images per batch', parse.int, d.batch_size)
+    .option('--base_lr <lr>', 'learning rate after warmup', parse.num, 0.6)
+    .option('--final_lr <lr>', 'learning rate at the end of the cosine', parse.num, 0.0006)
+    .option('--freeze_prototypes_niters <n>', 'iterations during which the prototypes are frozen', parse.int, 5005)
+    .option('--wd <wd>', 'weight decay (inside LARC)', parse.num, 1e-6)
+    .option('--warmup_epochs <n>', 'linear warmup epochs', parse.int, d.warmup_epochs)
+    .option('--start_warmup <lr>', 'learning rate at the start of the warmup', parse.num, 0)
+    .option('--unmix_prob <p>', 'probability of the global mixture (else region)', parse.num, d.unmix_prob)
+    .option('--unmix_beta <b>', 'λ ~ Beta(beta, beta)', parse.num, 1.0)
+    .option('--run_swav', 'plain SwAV (the baseline rows)', false)
+    .option('--dump_path <dir>', 'the reference\'s name for --results-dir')
+    .option('--knn-every <n>', 'a kNN monitor on the backbone features every n epochs (0: off, as the reference)', parse.int, 0)
+    .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
+    .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1);
+  return program;
+}
+
+/** Checks the per-resolution lists agree in length. */
+export function checkCrops(o: SwavExampleOptions): void {
+  const n = o.nmb_crops.length;
+  if ([o.size_crops, o.min_scale_crops, o.max_scale_crops].some((l) => l.length !== n)) {
+    throw new Error('--nmb_crops, --size_crops, --min_scale_crops and --max_scale_crops need one value per resolution');
+  }
+}
+
+/** The SwAV of these options (also used by knn_eval.ts / linear_eval.ts to rebuild a trained run from args.json). */
+export function buildSwav(o: SwavExampleOptions, variant: SwavVariant): SwAV {
+  const preset = variant === 'imagenet' ? SWAV_IMAGENET : SWAV_CIFAR;
+  return new SwAV({
+    variant,
+    backbone: { ...preset.backbone, layers: o.arch === 'resnet50' ? [3, 4, 6, 3] : [2, 2, 2, 2], width: o.width },
+    hiddenMlp: o.hidden_mlp,
+    featDim: o.feat_dim,
+    nPrototypes: o.nmb_prototypes,
+    temperature: o.temperature,
+    epsilon: o.epsilon,
+    sinkhornIterations: o.sinkhorn_iterations,
+    cropsForAssign: o.crops_for_assign,
+    queueLength: o.queue_length,
+    batchSize: o.batch_size,
+    epochQueueStarts: o.epoch_queue_starts,
+    freezePrototypesIters: o.freeze_prototypes_niters,
+    unmix: { enabled: !o.run_swav, prob: o.unmix_prob, beta: o.unmix_beta },
+    device: o.device,
+  });
+}
+
+/** SGD(0.9) inside LARC(0.001, no clip), the per-iteration warmup + cosine, the trainer with an optional kNN monitor. */
+export async function trainSwav(name: string, o: SwavExampleOptions, variant: SwavVariant, data: OpenedData, views: ViewSpec[], evalPipeline: Pipeline): Promise<void> {
+  const loader = new Loader(data.train, { batchSize: o.batch_size, views, seed: o.seed, device: o.device });
+  const method = buildSwav(o, variant);
+  const optimizer = new LARC(new u.SGD(method.trainableParameters(), { lr: o.base_lr, momentum: 0.9, weightDecay: o.wd }), { trustCoefficient: 0.001, clip: false });
+  const itersPerEpoch = Math.min(loader.length, o.itersPerEpoch ?? Infinity);
+  const schedule = warmupCosineLr({ baseLr: o.base_lr, finalLr: o.final_lr, startWarmup: o.start_warmup, warmupEpochs: o.warmup_epochs, epochs: o.epochs, itersPerEpoch });
+  const trainer = new Trainer({
+    method,
+    loader,
+    optimizer,
+    lr: ({ iteration }) => schedule[Math.min(iteration, schedule.length - 1)],
+    epochs: o.epochs,
+    resultsDir: o.resultsDir,
+    seed: o.seed,
+    resume: o.resume,
+    itersPerEpoch: o.itersPerEpoch,
+    progress: o.progress ? 'auto' : false,
+    evaluate: o.knnEvery > 0 ? knnMonitor(method, data, { batchSize: 256, pipeline: evalPipeline, k: o.knnK, t: o.knnT, features: 'backbone' }) : undefined,
+    evaluateFirst: o.evalInit,
+    evaluateEvery: o.knnEvery || undefined,
+    args: { ...o, example: name, variant },
+  });
+  const result = await trainer.run();
+  if (result.interrupted) process.exit(130);
+  console.log(`done: ${result.history.filter((r) => r.epoch > 0).length} epochs; results in ${o.resultsDir}. Linear evaluation: npx tsx examples/linear_eval.ts --checkpoint ${o.resultsDir}/checkpoint.safetensors`);
+}
