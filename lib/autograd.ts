@@ -53,9 +53,9 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   const result = native.autogradGrad(
-    outs.map((t) => t.handleFor('grad')),
-    ins.map((t) => t.handleFor('grad')),
-    options.gradOutputs ? options.gradOutputs.map((t) => (t ? t.handleFor('grad') : null)) : null,
+    outs.map((t) => t.checked('grad')),
+    ins.map((t) => t.checked('grad')),
+    options.gradOutputs ? options.gradOutputs.map((t) => (t ? t.checked('grad') : null)) : null,
     options.retainGraph,
     options.createGraph ?? false,
     options.allowUnused ?? false,
@@ -66,8 +66,8 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
 /** Backward from several tensors at once (torch.autograd.backward). */
 export function backward(tensors: Tensor[], gradTensors?: (Tensor | null)[], options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
   native.backward(
-    tensors.map((t) => t.handleFor('backward')),
-    gradTensors ? gradTensors.map((t) => (t ? t.handleFor('backward') : null)) : null,
+    tensors.map((t) => t.checked('backward')),
+    gradTensors ? gradTensors.map((t) => (t ? t.checked('backward') : null)) : null,
     options.retainGraph,
     options.createGraph ?? false,
   );

@@ -1,25 +1,16 @@
 // Calling ATen ops by name: JS values in, Tensors out. The native side matches arguments to the
-// op's schema; here we only swap Tensors for their handles and back, and cache op ids.
-import { native, NativeValue, TensorHandle } from './native';
+// op's schema and reads each Tensor's handle itself; here we only check that no argument was
+// disposed (for an error naming the op as called), wrap results, and cache op ids.
+import { native, BoxedValue, CallResult, TensorHandle } from './native';
 import { Tensor } from './tensor';
 
 export type OpResult = Tensor | OpResult[] | number | boolean | string | null | undefined;
 
-function toNative(value: unknown, op: string): unknown {
-  if (value instanceof Tensor) return value.handleFor(op);
-  if (Array.isArray(value)) {
-    let out: unknown[] | null = null;
-    for (let i = 0; i < value.length; i++) {
-      const v = value[i];
-      const converted = toNative(v, op);
-      if (converted !== v) {
-        out ??= value.slice();
-        out[i] = converted;
-      }
-    }
-    return out ?? value;
+function checkLive(values: unknown[], op: string): void {
+  for (const v of values) {
+    if (v instanceof Tensor) v.checked(op);
+    else if (Array.isArray(v)) checkLive(v, op);
   }
-  return value;
 }
 
 function findInput(handle: TensorHandle, args: unknown[]): Tensor | undefined {
@@ -33,14 +24,33 @@ function findInput(handle: TensorHandle, args: unknown[]): Tensor | undefined {
   return undefined;
 }
 
-function fromNative(value: NativeValue, args: unknown[]): OpResult {
-  if (value === null || value === undefined) return value;
-  if (typeof value === 'object') {
-    if (Array.isArray(value)) return value.map((v) => fromNative(v, args));
-    // In-place and out= ops hand back an input's handle: return that very Tensor.
-    return findInput(value, args) ?? Tensor.fromHandle(value);
+// Keyword arguments left undefined mean "the default", as if not given; undefined when none is left
+// (the native side looks keyword arguments up by name, so fewer is faster).
+function definedOnly(kwargs: Record<string, unknown>): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const key in kwargs) {
+    if (kwargs[key] === undefined) continue;
+    out ??= {};
+    out[key] = kwargs[key];
   }
-  return value;
+  return out;
+}
+
+// In-place and out= ops hand back an input's handle: return that very Tensor.
+function wrap(handle: TensorHandle, args: unknown[]): Tensor {
+  return findInput(handle, args) ?? Tensor.fromHandle(handle);
+}
+
+function unbox(value: BoxedValue, args: unknown[]): OpResult {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => unbox(v, args));
+  return wrap(value.handle, args);
+}
+
+function fromNative(value: CallResult, args: unknown[]): OpResult {
+  if (typeof value === 'number') return wrap(value, args);
+  if (value === null || value === undefined) return value;
+  return unbox(value.result, args);
 }
 
 /** A caller for one ATen op (e.g. 'add', 'aten::conv2d', 'max.dim'), resolved on first use. */
@@ -48,14 +58,12 @@ export function op(name: string): (args: unknown[], kwargs?: Record<string, unkn
   let id = -1;
   return (args, kwargs) => {
     if (id < 0) id = native.resolveOp(name);
-    let nativeKwargs: Record<string, unknown> | undefined;
-    let inputs = args;
-    if (kwargs) {
-      nativeKwargs = {};
-      for (const key of Object.keys(kwargs)) nativeKwargs[key] = toNative(kwargs[key], name);
-      inputs = args.concat(Object.values(kwargs));
-    }
-    return fromNative(native.callOp(id, toNative(args, name) as unknown[], nativeKwargs), inputs);
+    checkLive(args, name);
+    const given = kwargs && definedOnly(kwargs);
+    if (!given) return fromNative(native.callOp(id, args), args);
+    const inputs = args.concat(Object.values(given));
+    checkLive(inputs, name);
+    return fromNative(native.callOp(id, args, given), inputs);
   };
 }
 

@@ -2,7 +2,7 @@
 // keeps. Scopes follow async context (AsyncLocalStorage), so they work across `await` and two
 // concurrent scopes never free each other's tensors.
 import { AsyncLocalStorage } from 'async_hooks';
-import { native, LiveTensorStats } from './native';
+import { native, LiveTensorStats, TensorHandle } from './native';
 import type { Tensor } from './tensor';
 
 class Scope {
@@ -11,9 +11,12 @@ class Scope {
 
 const current = new AsyncLocalStorage<Scope>();
 
-/** Called for every Tensor created: the innermost scope (if any) owns it. */
-export function track(tensor: Tensor): void {
-  current.getStore()?.created.push(tensor);
+/** Called for every Tensor created: the innermost scope (if any) owns it. False when none does. */
+export function track(tensor: Tensor): boolean {
+  const scope = current.getStore();
+  if (!scope) return false;
+  scope.created.push(tensor);
+  return true;
 }
 
 function isTensor(value: unknown): value is Tensor {
@@ -38,18 +41,28 @@ function finish<T>(scope: Scope, result: T): T {
   const returned = new Set<Tensor>();
   collect(result, returned, new Set());
   const parent = current.getStore();
+  const freed: TensorHandle[] = [];
   for (const t of scope.created) {
     if (returned.has(t) || t.isKept) {
-      if (!t.isKept) parent?.created.push(t);
+      if (t.isKept) continue;
+      if (parent) parent.created.push(t);
+      else t.collectWhenUnreachable();
     } else {
-      t.dispose();
+      const handle = t.takeHandle();
+      if (handle !== null) freed.push(handle);
     }
   }
+  native.disposeTensors(freed);  // one native call for the lot
   return result;
 }
 
 function abandon(scope: Scope): void {
-  for (const t of scope.created) if (!t.isKept) t.dispose();
+  const freed: TensorHandle[] = [];
+  for (const t of scope.created) {
+    const handle = t.isKept ? null : t.takeHandle();
+    if (handle !== null) freed.push(handle);
+  }
+  native.disposeTensors(freed);
 }
 
 /**

@@ -4,19 +4,20 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-/** Opaque owner of one at::Tensor on the native side. */
-export interface TensorHandle {
-  dispose(): void;
-  isDisposed(): boolean;
-  /** [shape, strides, dtype, device, requiresGrad, isLeaf] */
-  meta(): [number[], number[], string, string, boolean, boolean];
-}
+/**
+ * Names one at::Tensor in the native side's table: a number, cheap to make and pass. Tensors go
+ * back to native code as `Tensor` objects, whose `_handle` holds it (see native/common.h).
+ */
+export type TensorHandle = number;
+
+/** A `Tensor` object passed to native code. */
+type TensorArg = object;
 
 export interface GeneratorHandle {
   manualSeed(seed: number | bigint): GeneratorHandle;
   initialSeed(): bigint;
   getState(): TensorHandle;
-  setState(state: TensorHandle): void;
+  setState(state: TensorArg): void;
   device(): string;
 }
 
@@ -35,34 +36,41 @@ export interface LiveTensorStats {
   devices: Record<string, { bytes: number; peakBytes: number }>;
 }
 
-export type NativeValue = TensorHandle | NativeValue[] | number | boolean | string | null | undefined;
+/** A result of callOp other than one Tensor: tensors appear as {handle} objects. */
+export type BoxedValue = { handle: TensorHandle } | BoxedValue[] | number | boolean | string | null;
+/** callOp's result: a handle when the op returns one Tensor, undefined for none, else {result}. */
+export type CallResult = TensorHandle | null | undefined | { result: BoxedValue };
 
 export interface NativeAddon {
-  TensorHandle: new () => TensorHandle;
+  setTensorHandleKey(key: symbol): void;
+  disposeTensor(handle: TensorHandle): void;
+  disposeTensors(handles: TensorHandle[]): void;
+  /** [shape, strides, dtype, device, requiresGrad, isLeaf] */
+  tensorMeta(tensor: TensorArg): [number[], number[], string, string, boolean, boolean];
   Generator: new (device?: string) => GeneratorHandle;
   resolveOp(name: string): number;
-  callOp(id: number, args: unknown[], kwargs?: Record<string, unknown>): NativeValue;
+  callOp(id: number, args: unknown[], kwargs?: Record<string, unknown>): CallResult;
   opSchemas(name: string): string[];
   listOps(): string[];
   fromBuffer(data: ArrayBufferView, sourceDtype: string, shape: number[], dtype: string, device: string): TensorHandle;
-  toBuffer(tensor: TensorHandle, raw?: boolean): ArrayBuffer;
-  toBufferAsync(tensor: TensorHandle): Promise<ArrayBuffer>;
-  item(tensor: TensorHandle): number | boolean;
-  isContiguous(tensor: TensorHandle, memoryFormat?: string): boolean;
-  index(tensor: TensorHandle, indices: unknown[]): TensorHandle;
-  indexPut(tensor: TensorHandle, indices: unknown[], value: TensorHandle | number | boolean): void;
-  backward(tensors: TensorHandle[], grads: (TensorHandle | null)[] | null, retainGraph?: boolean, createGraph?: boolean): void;
+  toBuffer(tensor: TensorArg, raw?: boolean): ArrayBuffer;
+  toBufferAsync(tensor: TensorArg): Promise<ArrayBuffer>;
+  item(tensor: TensorArg): number | boolean;
+  isContiguous(tensor: TensorArg, memoryFormat?: string): boolean;
+  index(tensor: TensorArg, indices: unknown[]): TensorHandle;
+  indexPut(tensor: TensorArg, indices: unknown[], value: TensorArg | number | boolean): void;
+  backward(tensors: TensorArg[], grads: (TensorArg | null)[] | null, retainGraph?: boolean, createGraph?: boolean): void;
   autogradGrad(
-    outputs: TensorHandle[],
-    inputs: TensorHandle[],
-    gradOutputs: (TensorHandle | null)[] | null,
+    outputs: TensorArg[],
+    inputs: TensorArg[],
+    gradOutputs: (TensorArg | null)[] | null,
     retainGraph: boolean | undefined,
     createGraph: boolean,
     allowUnused: boolean,
   ): (TensorHandle | null)[];
-  getGrad(tensor: TensorHandle): TensorHandle | null;
-  setGrad(tensor: TensorHandle, grad: TensorHandle | null): void;
-  setRequiresGrad(tensor: TensorHandle, requiresGrad: boolean): void;
+  getGrad(tensor: TensorArg): TensorHandle | null;
+  setGrad(tensor: TensorArg, grad: TensorArg | null): void;
+  setRequiresGrad(tensor: TensorArg, requiresGrad: boolean): void;
   isGradEnabled(): boolean;
   setGradEnabled(enabled: boolean): void;
   info(): NativeInfo;
@@ -70,7 +78,7 @@ export interface NativeAddon {
   getNumThreads(): number;
   manualSeed(seed: number | bigint): void;
   getRngState(device?: string): TensorHandle;
-  setRngState(state: TensorHandle, device?: string): void;
+  setRngState(state: TensorArg, device?: string): void;
   cudaSynchronize(device?: number): void;
   cudaMemInfo(device?: number): { free: number; total: number };
   liveTensors(): LiveTensorStats;

@@ -13,7 +13,7 @@ export function getRngState(device = 'cpu'): Tensor {
 }
 
 export function setRngState(state: Tensor, device = 'cpu'): void {
-  native.setRngState(state.handleFor('setRngState'), device);
+  native.setRngState(state.checked('setRngState'), device);
 }
 
 /** An independent random stream on one device; pass it as `generator` to random ops. */
@@ -33,7 +33,7 @@ export class Generator {
     return Tensor.fromHandle(this.handle.getState());
   }
   setState(state: Tensor): void {
-    this.handle.setState(state.handleFor('Generator.setState'));
+    this.handle.setState(state.checked('Generator.setState'));
   }
   get device(): string {
     return this.handle.device();

@@ -33,41 +33,70 @@ function dims(d: number | number[] | undefined): number[] | undefined {
   return d === undefined ? undefined : Array.isArray(d) ? d : [d];
 }
 
+// The property under which a Tensor keeps its native handle; native code reads it there (a
+// symbol key is cheaper to look up than a name, and cannot clash with anything else).
+const HANDLE = Symbol('unmix.tensorHandle');
+native.setTensorHandleKey(HANDLE);
+
+// Frees tensors that became unreachable without being disposed. Only tensors no scope owns are
+// registered (a scope frees its own for sure), so the hot path inside scopes pays nothing for it.
+const collector = new FinalizationRegistry<TensorHandle>((handle) => native.disposeTensor(handle));
+
 export class Tensor {
   /** Lets scopes recognise tensors without importing this class. */
   readonly __isTensor = true;
-  private _handle: TensorHandle | null;
+  /** The native handle, null once disposed. The native side reads this property. */
+  private [HANDLE]: TensorHandle | null;
   private _kept = false;
+  private _collectable = false;
 
   private constructor(handle: TensorHandle) {
-    this._handle = handle;
+    this[HANDLE] = handle;
   }
 
-  /** Wraps a native handle; the innermost scope becomes its owner. Internal. */
+  /** Wraps a native handle; the innermost scope becomes its owner, else the garbage collector. Internal. */
   static fromHandle(handle: TensorHandle): Tensor {
     const t = new Tensor(handle);
-    track(t);
+    if (!track(t)) t.collectWhenUnreachable();
     return t;
   }
 
   /** The native handle; throws a clear Error once disposed. Internal. */
   get handle(): TensorHandle {
-    return this.handleFor('Tensor');
+    return this.checked('Tensor')[HANDLE] as TensorHandle;
   }
 
-  handleFor(op: string): TensorHandle {
-    if (this._handle === null) throw new Error(`${op}: the tensor was disposed and can no longer be used`);
-    return this._handle;
+  /** This tensor, for passing to native code; throws "<op>: the tensor was disposed ..." once disposed. Internal. */
+  checked(op: string): this {
+    if (this[HANDLE] === null) throw new Error(`${op}: the tensor was disposed and can no longer be used`);
+    return this;
   }
 
   // ---- lifetime ------------------------------------------------------------------------------
 
   /** Frees the tensor's memory now. Idempotent; any later use throws. */
   dispose(): void {
-    if (this._handle) {
-      this._handle.dispose();
-      this._handle = null;
-    }
+    const handle = this.takeHandle();
+    if (handle !== null) native.disposeTensor(handle);
+  }
+
+  /**
+   * Marks this tensor disposed and hands its handle (null if already disposed) to the caller, who
+   * must free it: scopes free many in one native call. Internal.
+   */
+  takeHandle(): TensorHandle | null {
+    const handle = this[HANDLE];
+    if (handle === null) return null;
+    if (this._collectable) collector.unregister(this);
+    this[HANDLE] = null;
+    return handle;
+  }
+
+  /** Lets the garbage collector free this tensor once it is unreachable (tensors no scope will free). Internal. */
+  collectWhenUnreachable(): void {
+    if (this._collectable || this[HANDLE] === null) return;
+    this._collectable = true;
+    collector.register(this, this[HANDLE], this);
   }
 
   [Symbol.dispose](): void {
@@ -75,7 +104,7 @@ export class Tensor {
   }
 
   get isDisposed(): boolean {
-    return this._handle === null;
+    return this[HANDLE] === null;
   }
 
   /** Exempts this tensor from every scope; see `keep()`. */
@@ -89,12 +118,13 @@ export class Tensor {
 
   markKept(): void {
     this._kept = true;
+    this.collectWhenUnreachable();
   }
 
   // ---- metadata ------------------------------------------------------------------------------
 
   private meta() {
-    return this.handleFor('meta').meta();
+    return native.tensorMeta(this.checked('meta'));
   }
   get shape(): number[] {
     return this.meta()[0];
@@ -134,7 +164,7 @@ export class Tensor {
     return this.device.startsWith('cuda');
   }
   isContiguous(memoryFormat?: MemoryFormat): boolean {
-    return native.isContiguous(this.handleFor('isContiguous'), memoryFormat);
+    return native.isContiguous(this.checked('isContiguous'), memoryFormat);
   }
 
   // ---- autograd ------------------------------------------------------------------------------
@@ -146,7 +176,7 @@ export class Tensor {
     this.requiresGrad_(value);
   }
   requiresGrad_(value = true): this {
-    native.setRequiresGrad(this.handleFor('requiresGrad_'), value);
+    native.setRequiresGrad(this.checked('requiresGrad_'), value);
     return this;
   }
   get isLeaf(): boolean {
@@ -154,17 +184,17 @@ export class Tensor {
   }
   /** The accumulated gradient, or null. Each read returns a new Tensor sharing the gradient's memory. */
   get grad(): Tensor | null {
-    const g = native.getGrad(this.handleFor('grad'));
+    const g = native.getGrad(this.checked('grad'));
     return g ? Tensor.fromHandle(g) : null;
   }
   set grad(value: Tensor | null) {
-    native.setGrad(this.handleFor('grad'), value ? value.handleFor('grad') : null);
+    native.setGrad(this.checked('grad'), value ? value.checked('grad') : null);
   }
   /** Computes gradients of this tensor with respect to graph leaves (accumulated into `.grad`). */
   backward(gradient?: Tensor, options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
     native.backward(
-      [this.handleFor('backward')],
-      gradient ? [gradient.handleFor('backward')] : null,
+      [this.checked('backward')],
+      gradient ? [gradient.checked('backward')] : null,
       options.retainGraph,
       options.createGraph ?? false,
     );
@@ -181,16 +211,16 @@ export class Tensor {
 
   /** A copy of the elements in row-major order (float16/bfloat16 widened to float32). Blocks on a GPU sync. */
   data(): AnyTypedArray {
-    return viewAs(this.dtype, native.toBuffer(this.handleFor('data')));
+    return viewAs(this.dtype, native.toBuffer(this.checked('data')));
   }
   /** Like data(), but the device-to-host copy runs off the JS thread. */
   async dataAsync(): Promise<AnyTypedArray> {
     const dtype = this.dtype;
-    return viewAs(dtype, await native.toBufferAsync(this.handleFor('dataAsync')));
+    return viewAs(dtype, await native.toBufferAsync(this.checked('dataAsync')));
   }
   /** The value of a one-element tensor. */
   item(): number {
-    return Number(native.item(this.handleFor('item')));
+    return Number(native.item(this.checked('item')));
   }
   /** Nested arrays like Python's tolist(): numbers, or booleans for bool tensors. */
   toArray(): NestedArray {
@@ -354,11 +384,11 @@ export class Tensor {
   }
   /** Python-style indexing, one native call: t.index(0, { start: 1 }, null, '...', idx) is t[0, 1:, None, ..., idx]. */
   index(...indices: Index[]): Tensor {
-    return Tensor.fromHandle(native.index(this.handleFor('index'), indices.map(toNativeIndex)));
+    return Tensor.fromHandle(native.index(this.checked('index'), indices.map(toNativeIndex)));
   }
   /** Python-style index assignment, in place: t.indexPut_([mask], 0) is t[mask] = 0. */
   indexPut_(indices: Index[], value: TensorOrScalar): this {
-    native.indexPut(this.handleFor('indexPut_'), indices.map(toNativeIndex), value instanceof Tensor ? value.handleFor('indexPut_') : value);
+    native.indexPut(this.checked('indexPut_'), indices.map(toNativeIndex), value instanceof Tensor ? value.checked('indexPut_') : value);
     return this;
   }
   /** t[indices] += values (accumulating repeated indices) for index tensors; null keeps a dimension whole. */
@@ -708,8 +738,11 @@ function nest(flat: AnyTypedArray, shape: number[], dtype: DType): NestedArray {
   return build(0, 0);
 }
 
+// Slices cross as [start, end, step] arrays: read by position, cheaper than by name.
 function toNativeIndex(i: Index): unknown {
-  return i instanceof Tensor ? i.handleFor('index') : i;
+  if (i instanceof Tensor) return i.checked('index');
+  if (i !== null && typeof i === 'object') return [i.start ?? null, i.end ?? null, i.step ?? null];
+  return i;
 }
 
 export type { OpResult };

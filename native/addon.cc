@@ -4,9 +4,9 @@
 namespace unmix {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData(new EnvData());
+  env.SetInstanceData(new EnvData(env));
   InstallWarningHandler();
-  exports.Set("TensorHandle", TensorHandle::Init(env));
+  InitTensors(env, exports);
   InitDispatch(env, exports);
   InitData(env, exports);
   InitAutograd(env, exports);

@@ -18,9 +18,9 @@ std::vector<at::Tensor> TensorList(const Napi::Env& env, const Napi::Value& valu
       out.emplace_back();
       continue;
     }
-    TensorHandle* h = TensorHandle::Unwrap(v);
-    if (!h) ThrowType(env, "argument '" + what + "' element " + std::to_string(i) + " must be a Tensor");
-    out.push_back(h->Get(env, what.c_str()));
+    at::Tensor* t = FindTensor(env, v, what.c_str());
+    if (!t) ThrowType(env, "argument '" + what + "' element " + std::to_string(i) + " must be a Tensor");
+    out.push_back(*t);
   }
   return out;
 }
@@ -55,7 +55,7 @@ Napi::Value Grad(const Napi::CallbackInfo& info) {
     auto result = torch::autograd::grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused);
     Napi::Array out = Napi::Array::New(env, result.size());
     for (size_t i = 0; i < result.size(); ++i) {
-      out.Set(uint32_t(i), result[i].defined() ? Napi::Value(TensorHandle::Wrap(env, result[i])) : env.Null());
+      out.Set(uint32_t(i), result[i].defined() ? WrapTensor(env, result[i]) : env.Null());
     }
     return out;
   });
@@ -63,23 +63,21 @@ Napi::Value Grad(const Napi::CallbackInfo& info) {
 
 Napi::Value GetGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = RequireTensor(env, info[0], "grad");
   return Guard(env, "grad", [&]() -> Napi::Value {
-    const at::Tensor& g = h->Get(env, "grad").grad();
-    return g.defined() ? Napi::Value(TensorHandle::Wrap(env, g)) : env.Null();
+    const at::Tensor& g = RequireTensor(env, info[0], "grad").grad();
+    return g.defined() ? WrapTensor(env, g) : env.Null();
   });
 }
 
 // setGrad(tensor, grad | null)
 Napi::Value SetGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = RequireTensor(env, info[0], "setGrad");
   return Guard(env, "setGrad", [&]() -> Napi::Value {
-    at::Tensor t = h->Get(env, "setGrad");
+    at::Tensor t = RequireTensor(env, info[0], "setGrad");
     if (info[1].IsNull() || info[1].IsUndefined()) {
       t.mutable_grad() = at::Tensor();
     } else {
-      t.mutable_grad() = RequireTensor(env, info[1], "setGrad")->Get(env, "setGrad");
+      t.mutable_grad() = RequireTensor(env, info[1], "setGrad", "grad");
     }
     return env.Undefined();
   });
@@ -87,10 +85,9 @@ Napi::Value SetGrad(const Napi::CallbackInfo& info) {
 
 Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = RequireTensor(env, info[0], "requiresGrad_");
   if (!info[1].IsBoolean()) ThrowType(env, "requiresGrad_: argument 'requiresGrad' must be a boolean");
   return Guard(env, "requiresGrad_", [&]() -> Napi::Value {
-    at::Tensor t = h->Get(env, "requiresGrad_");
+    at::Tensor t = RequireTensor(env, info[0], "requiresGrad_");
     t.requires_grad_(info[1].As<Napi::Boolean>().Value());
     return env.Undefined();
   });

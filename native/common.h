@@ -9,6 +9,7 @@
 #include <napi.h>
 
 #include <string>
+#include <vector>
 
 namespace unmix {
 
@@ -46,54 +47,66 @@ Napi::Value Guard(const Napi::Env& env, const std::string& op, F&& body) {
   throw Napi::TypeError::New(env, msg);
 }
 
-// Constructors live per JS environment (main thread and each worker thread load the addon).
+// Tensors cross into JS as handles: plain numbers naming a slot of this environment's table. A
+// wrapped JS object per tensor would cost a weak reference and a finalizer, most of a small op's
+// time; a number costs nothing, and a stale or forged one fails the slot's generation check
+// instead of reaching freed memory. JS passes tensors back as its Tensor objects, whose property
+// under a symbol key (given at load) holds the number, null once disposed: so a tensor is never
+// mistaken for an integer argument, and a symbol key is cheaper to look up than a string. Tensors JS forgets without disposing are freed through a
+// FinalizationRegistry on the JS side (lib/tensor.ts).
+class TensorTable {
+ public:
+  explicit TensorTable(napi_env env) : env_(env) {}
+  ~TensorTable();  // at environment teardown: frees what is still live
+  double Add(at::Tensor tensor);
+  at::Tensor* Find(double handle);
+  void Release(double handle);  // no-op for a handle that is not live
+
+ private:
+  struct Slot {
+    at::Tensor tensor;
+    const void* storage = nullptr;  // what the accounting counted, even if the tensor is re-pointed
+    uint32_t generation = 0;
+    bool live = false;
+  };
+  void ReportExternal(int64_t bytes);
+  napi_env env_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;
+  int64_t unreported_bytes_ = 0;
+};
+
+// Per JS environment (the main thread and each worker thread load the addon).
 struct EnvData {
-  Napi::FunctionReference tensor_ctor;
+  explicit EnvData(napi_env env) : tensors(env) {}
+  TensorTable tensors;
+  napi_ref handle_key = nullptr;  // the Symbol under which a JS Tensor keeps its handle
   Napi::FunctionReference generator_ctor;
 };
 inline EnvData* GetEnvData(const Napi::Env& env) { return env.GetInstanceData<EnvData>(); }
 
-// A JS object owning one at::Tensor. Freed by dispose() or by the GC finalizer, whichever
-// comes first; live counts and bytes are tracked so leaks are visible from JS.
-class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
- public:
-  static Napi::Function Init(Napi::Env env);
-  static Napi::Object Wrap(Napi::Env env, at::Tensor tensor);
-  // The tensor behind a JS value, or nullptr when the value is not a handle.
-  static TensorHandle* Unwrap(const Napi::Value& value);
-  static bool IsHandle(const Napi::Value& value);
+// A new handle owning `tensor`.
+Napi::Value WrapTensor(const Napi::Env& env, at::Tensor tensor);
+// The tensor of a JS Tensor object, or nullptr when `value` is not one. Throws "<op>: the tensor
+// was disposed ..." for a disposed Tensor. `handle` receives its handle number.
+at::Tensor* FindTensor(const Napi::Env& env, const Napi::Value& value, const char* op, double* handle = nullptr);
+// Whether `value` is a JS Tensor object (disposed or not).
+bool IsTensorObject(const Napi::Value& value);
+// The same, or a TypeError "<op>: argument '<arg>' must be a Tensor".
+at::Tensor& RequireTensor(const Napi::Env& env, const Napi::Value& value, const std::string& op,
+                          const std::string& arg = "tensor");
 
-  explicit TensorHandle(const Napi::CallbackInfo& info);
-  ~TensorHandle() override;
-
-  // The tensor; throws a JS Error naming `op` when it was disposed.
-  const at::Tensor& Get(const Napi::Env& env, const char* op) const;
-  bool disposed() const { return released_; }
-
-  struct DeviceBytes {
-    int64_t bytes = 0;
-    int64_t peak = 0;
-  };
-  static int64_t LiveCount();
-  static int64_t LiveBytes();
-  static std::vector<std::pair<std::string, DeviceBytes>> BytesByDevice();
-  static void ResetPeaks();
-
- private:
-  void Set(Napi::Env env, at::Tensor tensor);
-  void Release();
-
-  Napi::Value Dispose(const Napi::CallbackInfo& info);
-  Napi::Value IsDisposed(const Napi::CallbackInfo& info);
-  Napi::Value Meta(const Napi::CallbackInfo& info);
-
-  at::Tensor tensor_;
-  bool was_set_ = false;
-  bool released_ = false;
-  const void* storage_key_ = nullptr;
-  int64_t external_bytes_ = 0;
-  napi_env env_ = nullptr;
+struct DeviceBytes {
+  int64_t bytes = 0;
+  int64_t peak = 0;
 };
+struct LiveStats {
+  int64_t count = 0;
+  int64_t bytes = 0;
+  std::vector<std::pair<std::string, DeviceBytes>> devices;
+};
+LiveStats LiveTensorStats();
+void ResetPeakBytes();
 
 // Conversions shared by several files.
 c10::Device ParseDevice(const Napi::Env& env, const Napi::Value& value);
@@ -101,16 +114,9 @@ c10::ScalarType ParseDtype(const Napi::Env& env, const Napi::Value& value);
 std::string DtypeName(c10::ScalarType type);
 std::vector<int64_t> ToIntVector(const Napi::Env& env, const Napi::Value& value, const std::string& what);
 
-// The tensor handle in `value`, or a TypeError "<op>: argument '<arg>' must be a Tensor".
-inline TensorHandle* RequireTensor(const Napi::Env& env, const Napi::Value& value, const std::string& op,
-                                   const std::string& arg = "tensor") {
-  TensorHandle* h = TensorHandle::Unwrap(value);
-  if (!h) ThrowType(env, op + ": argument '" + arg + "' must be a Tensor");
-  return h;
-}
-
 bool UnwrapGenerator(const Napi::Value& value, at::Generator* out);
 
+void InitTensors(Napi::Env env, Napi::Object exports);
 void InitDispatch(Napi::Env env, Napi::Object exports);
 void InitData(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);

@@ -108,7 +108,7 @@ Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
     }
     const uint8_t* src = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
     if (bytes) std::memcpy(host.data_ptr(), src, bytes);
-    return TensorHandle::Wrap(env, host.to(device, dtype));
+    return WrapTensor(env, host.to(device, dtype));
   });
 }
 
@@ -128,10 +128,9 @@ Napi::ArrayBuffer ToArrayBuffer(const Napi::Env& env, const at::Tensor& host) {
 // toBuffer(tensor, raw?): with raw, the exact bytes of the dtype (float16 stays 2 bytes), for files.
 Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = RequireTensor(env, info[0], "toBuffer");
   bool raw = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   return Guard(env, "data", [&]() -> Napi::Value {
-    const at::Tensor& t = h->Get(env, "data");
+    const at::Tensor& t = RequireTensor(env, info[0], "data");
     return ToArrayBuffer(env, raw ? t.detach().to(c10::kCPU).contiguous() : HostCopy(t));
   });
 }
@@ -173,8 +172,7 @@ class ReadbackWorker : public Napi::AsyncWorker {
 
 Napi::Value ToBufferAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = RequireTensor(env, info[0], "toBufferAsync");
-  auto* worker = new ReadbackWorker(env, h->Get(env, "dataAsync"));
+  auto* worker = new ReadbackWorker(env, RequireTensor(env, info[0], "dataAsync"));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -182,9 +180,8 @@ Napi::Value ToBufferAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value Item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = RequireTensor(env, info[0], "item");
   return Guard(env, "item", [&]() -> Napi::Value {
-    c10::Scalar s = h->Get(env, "item").item();
+    c10::Scalar s = RequireTensor(env, info[0], "item").item();
     if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
     if (s.isIntegral(false)) return Napi::Number::New(env, double(s.toLong()));
     return Napi::Number::New(env, s.toDouble());
@@ -194,10 +191,9 @@ Napi::Value Item(const Napi::CallbackInfo& info) {
 // isContiguous(tensor, memoryFormat?)
 Napi::Value IsContiguous(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = RequireTensor(env, info[0], "isContiguous");
   std::string format = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "contiguous_format";
   return Guard(env, "isContiguous", [&]() -> Napi::Value {
-    const at::Tensor& t = h->Get(env, "isContiguous");
+    const at::Tensor& t = RequireTensor(env, info[0], "isContiguous");
     c10::MemoryFormat mf = c10::MemoryFormat::Contiguous;
     if (format == "channels_last") mf = c10::MemoryFormat::ChannelsLast;
     else if (format == "channels_last_3d") mf = c10::MemoryFormat::ChannelsLast3d;

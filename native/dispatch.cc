@@ -3,7 +3,10 @@
 // so autograd, autocast and device dispatch work exactly as in PyTorch.
 #include <ATen/core/dispatch/Dispatcher.h>
 
+#include <c10/util/SmallVector.h>
+
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <mutex>
 #include <sstream>
@@ -25,9 +28,12 @@ struct OpEntry {
 };
 
 // Shared by every thread that loaded the addon. Entries never move (deque) and are never
-// removed, so a reference obtained under the lock stays valid after it.
+// removed. Resolution runs under the lock; calls read an entry through g_op_table without it,
+// and an id is handed out only after its entry is published there.
+constexpr int kMaxOps = 16384;
 std::mutex g_ops_mutex;
 std::deque<OpEntry> g_ops;                            // indexed by op id
+std::atomic<const OpEntry*> g_op_table[kMaxOps];
 std::unordered_map<std::string, int> g_op_ids;        // requested name -> id
 std::unordered_map<std::string, std::vector<c10::OperatorName>> g_by_base;  // "aten::add" -> names
 
@@ -119,19 +125,17 @@ int ResolveOp(const Napi::Env& env, std::string name) {
     return a.schema->overload_name() < b.schema->overload_name();
   });
   int id = static_cast<int>(g_ops.size());
+  if (id >= kMaxOps) throw Napi::Error::New(env, "too many distinct operators resolved");
   g_ops.push_back(std::move(entry));
+  g_op_table[id].store(&g_ops.back(), std::memory_order_release);
   g_op_ids[name] = id;
   return id;
 }
 
-int OpCount() {
-  std::lock_guard<std::mutex> lock(g_ops_mutex);
-  return static_cast<int>(g_ops.size());
-}
-
-const OpEntry& OpById(int id) {
-  std::lock_guard<std::mutex> lock(g_ops_mutex);
-  return g_ops[id];
+// The entry of a resolved id, or nullptr.
+const OpEntry* OpById(int id) {
+  if (id < 0 || id >= kMaxOps) return nullptr;
+  return g_op_table[id].load(std::memory_order_acquire);
 }
 
 // ---- JS -> IValue --------------------------------------------------------------------------
@@ -145,7 +149,7 @@ struct Fit {
 };
 
 std::string JsTypeName(const Napi::Value& v) {
-  if (TensorHandle::IsHandle(v)) return "Tensor";
+  if (IsTensorObject(v)) return "Tensor";
   if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
   if (v.IsBoolean()) return "boolean";
@@ -184,14 +188,15 @@ c10::optional<c10::MemoryFormat> ParseMemoryFormat(const std::string& s) {
 
 struct TensorInput {
   const c10::TensorImpl* impl;
-  Napi::Value js;
+  double handle;
 };
+using TensorInputs = c10::SmallVector<TensorInput, 4>;
 
 class Converter {
  public:
   // With `explain` false, mismatches are reported without building messages: overload
   // resolution tries candidates that fail routinely, and strings would dominate the call.
-  Converter(const Napi::Env& env, const std::string& op, std::vector<TensorInput>* inputs, bool explain)
+  Converter(const Napi::Env& env, const std::string& op, TensorInputs* inputs, bool explain)
       : env_(env), op_(op), inputs_(inputs), explain_(explain) {}
 
   Fit Convert(const c10::TypePtr& type, c10::optional<int32_t> n, const Napi::Value& v, c10::IValue* out) {
@@ -209,11 +214,11 @@ class Converter {
         }
         return Convert(type->castRaw<c10::OptionalType>()->getElementType(), n, v, out);
       case c10::TypeKind::TensorType: {
-        TensorHandle* h = TensorHandle::Unwrap(v);
-        if (!h) return fail("Tensor");
-        const at::Tensor& t = h->Get(env_, op_.c_str());
-        inputs_->push_back({t.unsafeGetTensorImpl(), v});
-        *out = t;
+        double handle;
+        at::Tensor* t = FindTensor(env_, v, op_.c_str(), &handle);
+        if (!t) return fail("Tensor");
+        inputs_->push_back({t->unsafeGetTensorImpl(), handle});
+        *out = *t;
         return fit;
       }
       case c10::TypeKind::IntType:
@@ -384,21 +389,30 @@ class Converter {
 
   const Napi::Env& env_;
   const std::string& op_;
-  std::vector<TensorInput>* inputs_;
+  TensorInputs* inputs_;
   bool explain_;
 };
 
 // ---- IValue -> JS --------------------------------------------------------------------------
 
-Napi::Value ToJs(const Napi::Env& env, const c10::IValue& v, const std::vector<TensorInput>& inputs) {
+// A tensor result's handle. In-place and out= ops return an input: its own handle, not a second
+// owner.
+Napi::Value TensorToJs(const Napi::Env& env, const at::Tensor& t, const TensorInputs& inputs) {
+  if (!t.defined()) return env.Null();
+  for (const TensorInput& in : inputs) {
+    if (in.impl == t.unsafeGetTensorImpl()) return Napi::Number::New(env, in.handle);
+  }
+  return WrapTensor(env, t);
+}
+
+// Any other result: tensors become {handle} objects, so JS tells them from integers.
+Napi::Value ToJs(const Napi::Env& env, const c10::IValue& v, const TensorInputs& inputs) {
   if (v.isTensor()) {
-    const at::Tensor& t = v.toTensor();
-    if (!t.defined()) return env.Null();
-    // In-place and out= ops return an input: hand back the same JS object, not a second owner.
-    for (const TensorInput& in : inputs) {
-      if (in.impl == t.unsafeGetTensorImpl()) return in.js;
-    }
-    return TensorHandle::Wrap(env, t);
+    Napi::Value handle = TensorToJs(env, v.toTensor(), inputs);
+    if (handle.IsNull()) return handle;
+    Napi::Object boxed = Napi::Object::New(env);
+    boxed.Set("handle", handle);
+    return boxed;
   }
   if (v.isNone()) return env.Null();
   if (v.isBool()) return Napi::Boolean::New(env, v.toBool());
@@ -423,17 +437,64 @@ Napi::Value ToJs(const Napi::Env& env, const c10::IValue& v, const std::vector<T
 
 // ---- calling -------------------------------------------------------------------------------
 
+// The arguments of one call, read from JS once and shared by every overload tried.
+struct CallArgs {
+  c10::SmallVector<Napi::Value, 8> values;  // positional
+  c10::SmallVector<napi_valuetype, 8> types;
+  const Napi::Object* kwargs = nullptr;
+};
+
+// Whether a JS value of this type could convert to `type`. A check without conversions that turns
+// most wrong overloads away before Prepare builds anything; it never rejects what Prepare accepts.
+bool MayFit(const c10::TypePtr& type, napi_valuetype js) {
+  switch (type->kind()) {
+    case c10::TypeKind::OptionalType:
+      return js == napi_null || js == napi_undefined || MayFit(type->castRaw<c10::OptionalType>()->getElementType(), js);
+    case c10::TypeKind::TensorType:
+    case c10::TypeKind::GeneratorType:
+      return js == napi_object;
+    case c10::TypeKind::IntType:
+    case c10::TypeKind::SymIntType:
+      return js == napi_number || js == napi_bigint;
+    case c10::TypeKind::FloatType:
+      return js == napi_number;
+    case c10::TypeKind::BoolType:
+      return js == napi_boolean;
+    case c10::TypeKind::NumberType:
+      return js == napi_number || js == napi_boolean || js == napi_bigint;
+    case c10::TypeKind::StringType:
+    case c10::TypeKind::ScalarTypeType:
+    case c10::TypeKind::LayoutType:
+    case c10::TypeKind::MemoryFormatType:
+    case c10::TypeKind::DeviceObjType:
+      return js == napi_string;
+    case c10::TypeKind::ListType:  // an array, or one int standing for an int list
+      return js == napi_object || js == napi_number || js == napi_bigint;
+    default:
+      return true;  // Prepare explains
+  }
+}
+
+bool MayFit(const c10::FunctionSchema& schema, const CallArgs& a) {
+  const auto& params = schema.arguments();
+  if (a.values.size() > params.size()) return false;
+  for (size_t i = 0; i < a.values.size(); ++i) {
+    if (params[i].kwarg_only() || !MayFit(params[i].real_type(), a.types[i])) return false;
+  }
+  return true;
+}
+
 struct Prepared {
   Fit fit;
   std::vector<c10::IValue> stack;
-  std::vector<TensorInput> inputs;
+  TensorInputs inputs;
 };
 
-Prepared Prepare(const Napi::Env& env, const c10::FunctionSchema& schema, const Napi::Array& args,
-                 const Napi::Object* kwargs, bool explain) {
+Prepared Prepare(const Napi::Env& env, const c10::FunctionSchema& schema, const CallArgs& a, bool explain) {
   Prepared p;
+  const Napi::Object* kwargs = a.kwargs;
   const auto& params = schema.arguments();
-  uint32_t given = args.Length();
+  uint32_t given = static_cast<uint32_t>(a.values.size());
   size_t positional = 0;
   for (const auto& a : params) positional += a.kwarg_only() ? 0 : 1;
   if (given > positional) {
@@ -449,7 +510,7 @@ Prepared Prepare(const Napi::Env& env, const c10::FunctionSchema& schema, const 
     Napi::Value v = env.Undefined();
     bool present = false;
     if (i < given) {
-      v = args.Get(uint32_t(i));
+      v = a.values[i];
       present = true;
     } else if (kwargs && kwargs->Has(param.name())) {
       v = kwargs->Get(param.name());
@@ -505,10 +566,10 @@ std::string SchemaString(const c10::FunctionSchema& schema) {
 }
 
 // The TypeError text when no overload accepts the arguments, naming the offending argument.
-std::string ExplainMismatch(const Napi::Env& env, const OpEntry& entry, const Napi::Array& args, const Napi::Object* kwargs) {
+std::string ExplainMismatch(const Napi::Env& env, const OpEntry& entry, const CallArgs& args) {
   std::vector<std::pair<std::string, std::string>> reasons;  // schema, why
   for (const Overload& o : entry.overloads) {
-    Prepared p = Prepare(env, *o.schema, args, kwargs, true);
+    Prepared p = Prepare(env, *o.schema, args, true);
     reasons.emplace_back(SchemaString(*o.schema), p.fit.why);
   }
   std::string msg = entry.name + ": ";
@@ -518,20 +579,26 @@ std::string ExplainMismatch(const Napi::Env& env, const OpEntry& entry, const Na
   return msg;
 }
 
-// callOp(id, args, kwargs?) -> result
+// callOp(id, args, kwargs?) -> a handle (or null) when the op returns one Tensor, undefined when it
+// returns nothing, else {result}. Tensors in args and kwargs are JS Tensor objects.
 Napi::Value CallOp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) ThrowType(env, "callOp: op id must be a number");
-  int id = info[0].As<Napi::Number>().Int32Value();
-  if (id < 0 || id >= OpCount()) ThrowType(env, "callOp: unknown op id");
-  const OpEntry& entry = OpById(id);
+  const OpEntry* found = OpById(info[0].As<Napi::Number>().Int32Value());
+  if (!found) ThrowType(env, "callOp: unknown op id");
+  const OpEntry& entry = *found;
   if (!info[1].IsArray()) ThrowType(env, entry.name + ": arguments must be an array");
-  Napi::Array args = info[1].As<Napi::Array>();
+  Napi::Array array = info[1].As<Napi::Array>();
+  CallArgs args;
+  uint32_t given = array.Length();
+  for (uint32_t i = 0; i < given; ++i) {
+    args.values.push_back(array.Get(i));
+    args.types.push_back(args.values.back().Type());
+  }
   Napi::Object kwargs_obj;
-  const Napi::Object* kwargs = nullptr;
   if (info.Length() > 2 && info[2].IsObject()) {
     kwargs_obj = info[2].As<Napi::Object>();
-    kwargs = &kwargs_obj;
+    args.kwargs = &kwargs_obj;
   }
   return Guard(env, entry.name, [&]() -> Napi::Value {
     // Candidates in their fixed order; the first exact match wins, else the least loose one.
@@ -539,7 +606,8 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     Prepared best;
     size_t chosen = n;
     for (size_t i = 0; i < n; ++i) {
-      Prepared p = Prepare(env, *entry.overloads[i].schema, args, kwargs, false);
+      if (!MayFit(*entry.overloads[i].schema, args)) continue;
+      Prepared p = Prepare(env, *entry.overloads[i].schema, args, false);
       if (!p.fit.ok) continue;
       if (chosen == n || p.fit.loose < best.fit.loose) {
         best = std::move(p);
@@ -547,15 +615,24 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
         if (best.fit.loose == 0) break;
       }
     }
-    if (chosen == n) ThrowType(env, ExplainMismatch(env, entry, args, kwargs));
+    if (chosen == n) ThrowType(env, ExplainMismatch(env, entry, args));
     const Overload* overload = &entry.overloads[chosen];
     overload->handle.callBoxed(&best.stack);
     const auto& returns = overload->schema->returns();
     if (returns.empty()) return env.Undefined();
-    if (returns.size() == 1) return ToJs(env, best.stack[0], best.inputs);
-    Napi::Array out = Napi::Array::New(env, best.stack.size());
-    for (size_t i = 0; i < best.stack.size(); ++i) out.Set(uint32_t(i), ToJs(env, best.stack[i], best.inputs));
-    return out;
+    // One Tensor, by far the most common result: its handle (or null), nothing to unpack.
+    if (returns.size() == 1 && best.stack[0].isTensor()) return TensorToJs(env, best.stack[0].toTensor(), best.inputs);
+    Napi::Value value;
+    if (returns.size() == 1) {
+      value = ToJs(env, best.stack[0], best.inputs);
+    } else {
+      Napi::Array out = Napi::Array::New(env, best.stack.size());
+      for (size_t i = 0; i < best.stack.size(); ++i) out.Set(uint32_t(i), ToJs(env, best.stack[i], best.inputs));
+      value = out;
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("result", value);
+    return result;
   });
 }
 
@@ -572,7 +649,7 @@ Napi::Value OpSchemas(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) ThrowType(env, "opSchemas: name must be a string");
   std::string name = info[0].As<Napi::String>().Utf8Value();
   return Guard(env, "opSchemas", [&]() -> Napi::Value {
-    const OpEntry& entry = OpById(ResolveOp(env, name));
+    const OpEntry& entry = *OpById(ResolveOp(env, name));
     Napi::Array out = Napi::Array::New(env, entry.overloads.size());
     for (size_t i = 0; i < entry.overloads.size(); ++i) {
       out.Set(uint32_t(i), Napi::String::New(env, SchemaString(*entry.overloads[i].schema)));

@@ -7,8 +7,11 @@
 namespace unmix {
 namespace {
 
-c10::optional<int64_t> OptionalInt(const Napi::Env& env, const Napi::Object& slice, const char* key) {
-  Napi::Value v = slice.Get(key);
+// Element k of a [start, end, step] slice.
+c10::optional<int64_t> OptionalInt(const Napi::Env& env, const Napi::Array& slice, uint32_t k) {
+  static const char* const kNames[] = {"start", "end", "step"};
+  const char* key = kNames[k];
+  Napi::Value v = slice.Get(k);
   if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
   if (!v.IsNumber()) ThrowType(env, std::string("index: slice '") + key + "' must be an integer");
   double d = v.As<Napi::Number>().DoubleValue();
@@ -16,7 +19,7 @@ c10::optional<int64_t> OptionalInt(const Napi::Env& env, const Napi::Object& sli
   return static_cast<int64_t>(d);
 }
 
-// number: select; null: new axis; '...': ellipsis; boolean; {start, end, step}: slice; Tensor.
+// number: select; null: new axis; '...': ellipsis; boolean; [start, end, step]: slice; Tensor.
 std::vector<at::indexing::TensorIndex> ToIndices(const Napi::Env& env, const Napi::Value& value) {
   if (!value.IsArray()) ThrowType(env, "index: indices must be an array");
   Napi::Array arr = value.As<Napi::Array>();
@@ -34,13 +37,13 @@ std::vector<at::indexing::TensorIndex> ToIndices(const Napi::Env& env, const Nap
       out.emplace_back(v.As<Napi::Boolean>().Value());
     } else if (v.IsString() && v.As<Napi::String>().Utf8Value() == "...") {
       out.emplace_back(at::indexing::Ellipsis);
-    } else if (TensorHandle* h = TensorHandle::Unwrap(v)) {
-      out.emplace_back(h->Get(env, "index"));
-    } else if (v.IsObject() && !v.IsArray()) {
-      Napi::Object slice = v.As<Napi::Object>();
-      c10::optional<int64_t> step = OptionalInt(env, slice, "step");
+    } else if (v.IsArray() && v.As<Napi::Array>().Length() == 3) {
+      Napi::Array slice = v.As<Napi::Array>();
+      c10::optional<int64_t> step = OptionalInt(env, slice, 2);
       if (step && *step <= 0) throw Napi::RangeError::New(env, "index: slice step must be positive");
-      out.emplace_back(at::indexing::Slice(OptionalInt(env, slice, "start"), OptionalInt(env, slice, "end"), step));
+      out.emplace_back(at::indexing::Slice(OptionalInt(env, slice, 0), OptionalInt(env, slice, 1), step));
+    } else if (at::Tensor* t = FindTensor(env, v, "index")) {
+      out.emplace_back(*t);
     } else {
       ThrowType(env, "index: index " + std::to_string(i) + " must be an integer, null, '...', a boolean, a slice {start, end, step} or a Tensor");
     }
@@ -51,24 +54,22 @@ std::vector<at::indexing::TensorIndex> ToIndices(const Napi::Env& env, const Nap
 // index(tensor, indices) -> tensor[indices]
 Napi::Value Index(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* self = RequireTensor(env, info[0], "index");
   return Guard(env, "index", [&]() -> Napi::Value {
+    const at::Tensor& t = RequireTensor(env, info[0], "index");
     auto indices = ToIndices(env, info[1]);
-    const at::Tensor& t = self->Get(env, "index");
-    if (indices.empty()) return TensorHandle::Wrap(env, t.alias());
-    return TensorHandle::Wrap(env, t.index(indices));
+    if (indices.empty()) return WrapTensor(env, t.alias());
+    return WrapTensor(env, t.index(indices));
   });
 }
 
 // indexPut(tensor, indices, value): tensor[indices] = value (a Tensor or a number), in place.
 Napi::Value IndexPut(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* self = RequireTensor(env, info[0], "indexPut_");
   return Guard(env, "indexPut_", [&]() -> Napi::Value {
+    at::Tensor t = RequireTensor(env, info[0], "indexPut_");
     auto indices = ToIndices(env, info[1]);
-    at::Tensor t = self->Get(env, "indexPut_");
-    if (TensorHandle* v = TensorHandle::Unwrap(info[2])) {
-      t.index_put_(indices, v->Get(env, "indexPut_"));
+    if (at::Tensor* v = FindTensor(env, info[2], "indexPut_")) {
+      t.index_put_(indices, *v);
     } else if (info[2].IsNumber()) {
       t.index_put_(indices, c10::Scalar(info[2].As<Napi::Number>().DoubleValue()));
     } else if (info[2].IsBoolean()) {

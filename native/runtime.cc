@@ -70,15 +70,15 @@ class GeneratorHandle : public Napi::ObjectWrap<GeneratorHandle> {
     Napi::Env env = info.Env();
     return Guard(env, "Generator.getState", [&]() -> Napi::Value {
       std::lock_guard<std::mutex> lock(generator_.mutex());
-      return TensorHandle::Wrap(env, generator_.get_state());
+      return WrapTensor(env, generator_.get_state());
     });
   }
   Napi::Value SetState(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    TensorHandle* h = RequireTensor(env, info[0], "Generator.setState", "state");
     return Guard(env, "Generator.setState", [&]() -> Napi::Value {
+      const at::Tensor& state = RequireTensor(env, info[0], "Generator.setState", "state");
       std::lock_guard<std::mutex> lock(generator_.mutex());
-      generator_.set_state(h->Get(env, "Generator.setState"));
+      generator_.set_state(state);
       return env.Undefined();
     });
   }
@@ -176,17 +176,17 @@ Napi::Value GetRngState(const Napi::CallbackInfo& info) {
   return Guard(env, "getRngState", [&]() -> Napi::Value {
     at::Generator gen = at::globalContext().defaultGenerator(DeviceArg(env, info[0]));
     std::lock_guard<std::mutex> lock(gen.mutex());
-    return TensorHandle::Wrap(env, gen.get_state());
+    return WrapTensor(env, gen.get_state());
   });
 }
 
 Napi::Value SetRngState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TensorHandle* h = RequireTensor(env, info[0], "setRngState", "state");
   return Guard(env, "setRngState", [&]() -> Napi::Value {
+    const at::Tensor& state = RequireTensor(env, info[0], "setRngState", "state");
     at::Generator gen = at::globalContext().defaultGenerator(DeviceArg(env, info[1]));
     std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(h->Get(env, "setRngState"));
+    gen.set_state(state);
     return env.Undefined();
   });
 }
@@ -233,10 +233,11 @@ Napi::Value CudaMemInfo(const Napi::CallbackInfo& info) {
 Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
-  out.Set("count", Napi::Number::New(env, double(TensorHandle::LiveCount())));
-  out.Set("bytes", Napi::Number::New(env, double(TensorHandle::LiveBytes())));
+  LiveStats stats = LiveTensorStats();
+  out.Set("count", Napi::Number::New(env, double(stats.count)));
+  out.Set("bytes", Napi::Number::New(env, double(stats.bytes)));
   Napi::Object by_device = Napi::Object::New(env);
-  for (const auto& kv : TensorHandle::BytesByDevice()) {
+  for (const auto& kv : stats.devices) {
     Napi::Object d = Napi::Object::New(env);
     d.Set("bytes", Napi::Number::New(env, double(kv.second.bytes)));
     d.Set("peakBytes", Napi::Number::New(env, double(kv.second.peak)));
@@ -247,7 +248,7 @@ Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
-  TensorHandle::ResetPeaks();
+  ResetPeakBytes();
   return info.Env().Undefined();
 }
 

@@ -1,12 +1,19 @@
-// The tensor handle: ownership, disposal, live-memory accounting, metadata.
-#include "common.h"
+// Tensor handles: the per-environment slot table, live-memory accounting, dispose and metadata.
+#include <c10/util/flat_hash_map.h>
 
 #include <algorithm>
+#include <cmath>
 #include <mutex>
-#include <unordered_map>
+
+#include "common.h"
 
 namespace unmix {
 namespace {
+
+// A handle is generation * 2^24 + slot index: exact in a double, and a slot reused for a new
+// tensor gets a new generation, so an old handle to it no longer matches.
+constexpr double kSlots = 16777216.0;  // 2^24
+constexpr uint32_t kMaxGeneration = 1u << 28;
 
 // Process-wide accounting, shared by every thread that loaded the addon: guarded by g_mutex.
 // Storages are shared by views, so bytes are counted once per storage.
@@ -15,155 +22,237 @@ struct StorageUse {
   int64_t bytes = 0;
   c10::Device device{c10::kCPU};
 };
-std::unordered_map<c10::Device, TensorHandle::DeviceBytes> g_device_bytes;
-std::unordered_map<const void*, StorageUse> g_storages;
+ska::flat_hash_map<const void*, StorageUse> g_storages;
+std::vector<std::pair<c10::Device, DeviceBytes>> g_devices;  // a handful of entries
 int64_t g_live_count = 0;
 int64_t g_live_bytes = 0;
 std::mutex g_mutex;
 
-}  // namespace
-
-Napi::Function TensorHandle::Init(Napi::Env env) {
-  Napi::Function ctor = DefineClass(env, "TensorHandle",
-                                    {
-                                        InstanceMethod("dispose", &TensorHandle::Dispose),
-                                        InstanceMethod("isDisposed", &TensorHandle::IsDisposed),
-                                        InstanceMethod("meta", &TensorHandle::Meta),
-                                    });
-  GetEnvData(env)->tensor_ctor = Napi::Persistent(ctor);
-  return ctor;
+DeviceBytes& DeviceEntry(c10::Device device) {
+  for (auto& d : g_devices) {
+    if (d.first == device) return d.second;
+  }
+  g_devices.emplace_back(device, DeviceBytes{});
+  return g_devices.back().second;
 }
 
-// Tags mark our tensor objects; checking one is much cheaper than `instanceof`.
-const napi_type_tag kTensorTag = {0x756e6d6978746e73ULL, 0x3c1d7e0a92b54f61ULL};
-
-TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {
-  env_ = info.Env();
-  info.This().As<Napi::Object>().TypeTag(&kTensorTag);
-}
-
-TensorHandle::~TensorHandle() { Release(); }
-
-Napi::Object TensorHandle::Wrap(Napi::Env env, at::Tensor tensor) {
-  Napi::Object obj = GetEnvData(env)->tensor_ctor.New({});
-  TensorHandle::Unwrap(obj)->Set(env, std::move(tensor));
-  return obj;
-}
-
-bool TensorHandle::IsHandle(const Napi::Value& value) {
-  return value.IsObject() && value.As<Napi::Object>().CheckTypeTag(&kTensorTag);
-}
-
-TensorHandle* TensorHandle::Unwrap(const Napi::Value& value) {
-  if (!IsHandle(value)) return nullptr;
-  return Napi::ObjectWrap<TensorHandle>::Unwrap(value.As<Napi::Object>());
-}
-
-void TensorHandle::Set(Napi::Env env, at::Tensor tensor) {
-  tensor_ = std::move(tensor);
-  was_set_ = true;
+// Counts a new handle; returns the storage it counted and the host bytes it added (V8 is told
+// about host memory so that forgotten tensors weigh on its collection heuristics).
+const void* Count(const at::Tensor& tensor, int64_t* host_bytes) {
   std::lock_guard<std::mutex> lock(g_mutex);
   ++g_live_count;
-  if (!tensor_.defined() || !tensor_.has_storage()) return;
-  const auto& storage = tensor_.storage();
-  storage_key_ = storage.unsafeGetStorageImpl();
-  StorageUse& use = g_storages[storage_key_];
+  if (!tensor.defined() || !tensor.has_storage()) return nullptr;
+  const auto& storage = tensor.storage();
+  const void* key = storage.unsafeGetStorageImpl();
+  StorageUse& use = g_storages[key];
   if (use.handles++ == 0) {
     use.bytes = static_cast<int64_t>(storage.nbytes());
-    use.device = tensor_.device();
+    use.device = tensor.device();
     g_live_bytes += use.bytes;
-    DeviceBytes& d = g_device_bytes[use.device];
+    DeviceBytes& d = DeviceEntry(use.device);
     d.bytes += use.bytes;
     d.peak = std::max(d.peak, d.bytes);
-    // Only host memory is visible to V8's heuristics; GPU memory is freed deterministically.
-    if (tensor_.device().is_cpu()) {
-      external_bytes_ = use.bytes;
-      Napi::MemoryManagement::AdjustExternalMemory(env, external_bytes_);
-    }
+    if (use.device.is_cpu()) *host_bytes += use.bytes;
   }
+  return key;
 }
 
-void TensorHandle::Release() {
-  if (!was_set_ || released_) return;
-  released_ = true;
-  std::unique_lock<std::mutex> lock(g_mutex);
+void Uncount(const void* key, int64_t* host_bytes) {
+  std::lock_guard<std::mutex> lock(g_mutex);
   --g_live_count;
-  if (storage_key_) {
-    auto it = g_storages.find(storage_key_);
-    if (it != g_storages.end() && --it->second.handles == 0) {
-      g_live_bytes -= it->second.bytes;
-      g_device_bytes[it->second.device].bytes -= it->second.bytes;
-      g_storages.erase(it);
-    }
-    storage_key_ = nullptr;
-  }
-  lock.unlock();
-  if (external_bytes_ && env_) {
-    Napi::MemoryManagement::AdjustExternalMemory(env_, -external_bytes_);
-  }
-  external_bytes_ = 0;
-  tensor_ = at::Tensor();
+  if (!key) return;
+  auto it = g_storages.find(key);
+  if (it == g_storages.end() || --it->second.handles > 0) return;
+  g_live_bytes -= it->second.bytes;
+  DeviceEntry(it->second.device).bytes -= it->second.bytes;
+  if (it->second.device.is_cpu()) *host_bytes -= it->second.bytes;
+  g_storages.erase(it);
 }
 
-const at::Tensor& TensorHandle::Get(const Napi::Env& env, const char* op) const {
-  if (released_) {
-    throw Napi::Error::New(env, std::string(op) + ": the tensor was disposed and can no longer be used");
+}  // namespace
+
+// ---- the table -----------------------------------------------------------------------------
+
+double TensorTable::Add(at::Tensor tensor) {
+  uint32_t index;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+  } else {
+    if (slots_.size() >= static_cast<size_t>(kSlots)) throw std::runtime_error("more than 2^24 live tensors");
+    index = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
   }
-  if (!was_set_) throw Napi::Error::New(env, std::string(op) + ": this TensorHandle holds no tensor");
-  return tensor_;
+  Slot& slot = slots_[index];
+  slot.generation = slot.generation % kMaxGeneration + 1;
+  slot.live = true;
+  int64_t host_bytes = 0;
+  slot.storage = Count(tensor, &host_bytes);
+  slot.tensor = std::move(tensor);
+  ReportExternal(host_bytes);
+  return slot.generation * kSlots + index;
 }
 
-int64_t TensorHandle::LiveCount() {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  return g_live_count;
-}
-int64_t TensorHandle::LiveBytes() {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  return g_live_bytes;
+at::Tensor* TensorTable::Find(double handle) {
+  if (!(handle >= kSlots) || handle != std::floor(handle)) return nullptr;
+  double generation = std::floor(handle / kSlots);
+  double index = handle - generation * kSlots;
+  if (index >= static_cast<double>(slots_.size())) return nullptr;
+  Slot& slot = slots_[static_cast<size_t>(index)];
+  if (!slot.live || slot.generation != generation) return nullptr;
+  return &slot.tensor;
 }
 
-std::vector<std::pair<std::string, TensorHandle::DeviceBytes>> TensorHandle::BytesByDevice() {
-  std::vector<std::pair<std::string, DeviceBytes>> out;
+void TensorTable::Release(double handle) {
+  if (!Find(handle)) return;
+  uint32_t index = static_cast<uint32_t>(handle - std::floor(handle / kSlots) * kSlots);
+  Slot& slot = slots_[index];
+  slot.live = false;
+  int64_t host_bytes = 0;
+  Uncount(slot.storage, &host_bytes);
+  slot.storage = nullptr;
+  slot.tensor = at::Tensor();  // frees the memory now, as Python's refcount would
+  free_.push_back(index);
+  ReportExternal(host_bytes);
+}
+
+// Reported in steps of 1 MiB: V8 only needs the trend, and one report per small tensor would
+// cost more than the tensor.
+void TensorTable::ReportExternal(int64_t bytes) {
+  unreported_bytes_ += bytes;
+  if (std::abs(unreported_bytes_) < (1 << 20)) return;
+  int64_t total = 0;
+  napi_adjust_external_memory(env_, unreported_bytes_, &total);
+  unreported_bytes_ = 0;
+}
+
+TensorTable::~TensorTable() {
+  for (Slot& slot : slots_) {
+    if (!slot.live) continue;
+    int64_t ignored = 0;
+    Uncount(slot.storage, &ignored);
+  }
+}
+
+// ---- lookups -------------------------------------------------------------------------------
+
+Napi::Value WrapTensor(const Napi::Env& env, at::Tensor tensor) {
+  return Napi::Number::New(env, GetEnvData(env)->tensors.Add(std::move(tensor)));
+}
+
+at::Tensor* FindTensor(const Napi::Env& env, const Napi::Value& value, const char* op, double* handle) {
+  if (!value.IsObject()) return nullptr;
+  napi_value key, field;
+  napi_get_reference_value(env, GetEnvData(env)->handle_key, &key);
+  if (napi_get_property(env, value, key, &field) != napi_ok) {
+    throw Napi::Error::New(env, std::string(op) + ": could not read a Tensor's handle");
+  }
+  napi_valuetype type;
+  napi_typeof(env, field, &type);
+  if (type == napi_null) throw Napi::Error::New(env, std::string(op) + ": the tensor was disposed and can no longer be used");
+  if (type != napi_number) return nullptr;
+  double h;
+  napi_get_value_double(env, field, &h);
+  at::Tensor* tensor = GetEnvData(env)->tensors.Find(h);
+  // A number that names no live slot: the tensor was disposed (or freed by the GC) meanwhile.
+  if (!tensor) throw Napi::Error::New(env, std::string(op) + ": the tensor was disposed and can no longer be used");
+  if (handle) *handle = h;
+  return tensor;
+}
+
+bool IsTensorObject(const Napi::Value& value) {
+  if (!value.IsObject()) return false;
+  napi_value key;
+  bool has = false;
+  napi_get_reference_value(value.Env(), GetEnvData(value.Env())->handle_key, &key);
+  napi_has_property(value.Env(), value, key, &has);
+  return has;
+}
+
+at::Tensor& RequireTensor(const Napi::Env& env, const Napi::Value& value, const std::string& op, const std::string& arg) {
+  at::Tensor* t = FindTensor(env, value, op.c_str());
+  if (!t) ThrowType(env, op + ": argument '" + arg + "' must be a Tensor");
+  return *t;
+}
+
+LiveStats LiveTensorStats() {
+  LiveStats out;
   std::lock_guard<std::mutex> lock(g_mutex);
-  for (const auto& kv : g_device_bytes) out.emplace_back(kv.first.str(), kv.second);
+  out.count = g_live_count;
+  out.bytes = g_live_bytes;
+  for (const auto& d : g_devices) out.devices.emplace_back(d.first.str(), d.second);
   return out;
 }
 
-void TensorHandle::ResetPeaks() {
+void ResetPeakBytes() {
   std::lock_guard<std::mutex> lock(g_mutex);
-  for (auto& kv : g_device_bytes) kv.second.peak = kv.second.bytes;
+  for (auto& d : g_devices) d.second.peak = d.second.bytes;
 }
 
-Napi::Value TensorHandle::Dispose(const Napi::CallbackInfo& info) {
-  Release();
-  return info.Env().Undefined();
+// ---- exported functions --------------------------------------------------------------------
+
+namespace {
+
+// setTensorHandleKey(symbol): once, at load, before any tensor is made.
+Napi::Value SetTensorHandleKey(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsSymbol()) ThrowType(env, "setTensorHandleKey: expected a Symbol");
+  EnvData* data = GetEnvData(env);
+  if (data->handle_key) napi_delete_reference(env, data->handle_key);
+  napi_create_reference(env, info[0], 1, &data->handle_key);
+  return env.Undefined();
 }
 
-Napi::Value TensorHandle::IsDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), released_);
+// disposeTensor(handle): frees the tensor now; idempotent, and a stale handle is ignored.
+Napi::Value DisposeTensor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info[0].IsNumber()) GetEnvData(env)->tensors.Release(info[0].As<Napi::Number>().DoubleValue());
+  return env.Undefined();
 }
 
-// [shape, strides, dtype, device, requiresGrad, isLeaf] in one call: metadata is read often and
-// one crossing is cheaper than six.
-Napi::Value TensorHandle::Meta(const Napi::CallbackInfo& info) {
+// disposeTensors(handles): many in one call (what a scope frees when it ends).
+Napi::Value DisposeTensors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) ThrowType(env, "disposeTensors: expected an array of handles");
+  Napi::Array handles = info[0].As<Napi::Array>();
+  TensorTable& table = GetEnvData(env)->tensors;
+  for (uint32_t i = 0, n = handles.Length(); i < n; ++i) {
+    Napi::Value h = handles.Get(i);
+    if (h.IsNumber()) table.Release(h.As<Napi::Number>().DoubleValue());
+  }
+  return env.Undefined();
+}
+
+// tensorMeta(tensor) -> [shape, strides, dtype, device, requiresGrad, isLeaf] in one call:
+// metadata is read often and one crossing is cheaper than six.
+Napi::Value TensorMeta(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "meta", [&]() -> Napi::Value {
-  const at::Tensor& t = Get(env, "meta");
-  Napi::Array out = Napi::Array::New(env, 6);
-  Napi::Array shape = Napi::Array::New(env, t.dim());
-  Napi::Array strides = Napi::Array::New(env, t.dim());
-  for (int64_t i = 0; i < t.dim(); ++i) {
-    shape.Set(uint32_t(i), Napi::Number::New(env, double(t.size(i))));
-    strides.Set(uint32_t(i), Napi::Number::New(env, double(t.stride(i))));
-  }
-  out.Set(0u, shape);
-  out.Set(1u, strides);
-  out.Set(2u, Napi::String::New(env, DtypeName(t.scalar_type())));
-  out.Set(3u, Napi::String::New(env, t.device().str()));
-  out.Set(4u, Napi::Boolean::New(env, t.requires_grad()));
-  out.Set(5u, Napi::Boolean::New(env, t.is_leaf()));
-  return out;
+    const at::Tensor& t = RequireTensor(env, info[0], "meta");
+    Napi::Array out = Napi::Array::New(env, 6);
+    Napi::Array shape = Napi::Array::New(env, t.dim());
+    Napi::Array strides = Napi::Array::New(env, t.dim());
+    for (int64_t i = 0; i < t.dim(); ++i) {
+      shape.Set(uint32_t(i), Napi::Number::New(env, double(t.size(i))));
+      strides.Set(uint32_t(i), Napi::Number::New(env, double(t.stride(i))));
+    }
+    out.Set(0u, shape);
+    out.Set(1u, strides);
+    out.Set(2u, Napi::String::New(env, DtypeName(t.scalar_type())));
+    out.Set(3u, Napi::String::New(env, t.device().str()));
+    out.Set(4u, Napi::Boolean::New(env, t.requires_grad()));
+    out.Set(5u, Napi::Boolean::New(env, t.is_leaf()));
+    return out;
   });
+}
+
+}  // namespace
+
+void InitTensors(Napi::Env env, Napi::Object exports) {
+  exports.Set("setTensorHandleKey", Napi::Function::New(env, SetTensorHandleKey));
+  exports.Set("disposeTensor", Napi::Function::New(env, DisposeTensor));
+  exports.Set("disposeTensors", Napi::Function::New(env, DisposeTensors));
+  exports.Set("tensorMeta", Napi::Function::New(env, TensorMeta));
 }
 
 }  // namespace unmix

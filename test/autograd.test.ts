@@ -104,13 +104,16 @@ test('grad mode is per thread: a worker thread keeps its own mode', async () => 
   const code = `
     const { parentPort, workerData } = require('worker_threads');
     const n = require(workerData.addon);
+    const key = Symbol('handle');
+    n.setTensorHandleKey(key);
+    const tensor = (handle) => ({ [key]: handle });
     const mul = n.resolveOp('mul');
-    const x = n.callOp(n.resolveOp('ones'), [[2]]);
+    const x = tensor(n.callOp(n.resolveOp('ones'), [[2]]));
     n.setRequiresGrad(x, true);
     const before = n.isGradEnabled();
-    const recorded = n.callOp(mul, [x, 2]).meta()[4];
+    const recorded = n.tensorMeta(tensor(n.callOp(mul, [x, 2])))[4];
     n.setGradEnabled(false);
-    const notRecorded = n.callOp(mul, [x, 2]).meta()[4];
+    const notRecorded = n.tensorMeta(tensor(n.callOp(mul, [x, 2])))[4];
     parentPort.postMessage({ before, recorded, notRecorded });
   `;
   const run = () =>

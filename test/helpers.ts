@@ -16,8 +16,11 @@ export function values(t: u.Tensor): number[] {
 }
 
 /**
- * Collects garbage and lets N-API finalizers run, so liveTensors() counts only reachable tensors
- * (other suites in the same process leave garbage behind that a later GC would free mid-test).
+ * Collects garbage and lets FinalizationRegistry callbacks free what it found, so liveTensors()
+ * counts only reachable tensors (other suites in the same process leave garbage behind that a
+ * later GC would free mid-test). V8 cleans one registry per task, and in a jest worker the
+ * registries of earlier test files (their own contexts) queue too: turn the event loop until the
+ * count has held for three turns.
  */
 export async function settle(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -26,8 +29,13 @@ export async function settle(): Promise<void> {
   const vm = require('vm') as typeof import('vm');
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
-  for (let i = 0; i < 3; i++) {
+  let last = -1;
+  let held = 0;
+  for (let i = 0; i < 300 && held < 3; i++) {
     gc();
     await new Promise((resolve) => setImmediate(resolve));
+    const now = u.liveTensors().count;
+    held = now === last ? held + 1 : 0;
+    last = now;
   }
 }

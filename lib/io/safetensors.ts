@@ -69,7 +69,7 @@ export function saveSafetensors(file: string, tensors: Record<string, Tensor>, m
   for (const name of Object.keys(tensors).sort()) {
     if (name === '__metadata__') throw new Error("saveSafetensors: '__metadata__' is reserved and cannot name a tensor");
     const t = tensors[name];
-    const bytes = new Uint8Array(native.toBuffer(t.handleFor('saveSafetensors'), true));
+    const bytes = new Uint8Array(native.toBuffer(t.checked('saveSafetensors'), true));
     header[name] = { dtype: CODES[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
     chunks.push(bytes);
     offset += bytes.byteLength;

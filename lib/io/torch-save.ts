@@ -64,7 +64,7 @@ export function saveTorchStateDict(file: string, state: Record<string, Tensor>):
   p.byte(0x28); // MARK
   Object.entries(state).forEach(([name, t], i) => {
     const contiguous = t.contiguous();
-    const data = new Uint8Array(native.toBuffer(contiguous.handleFor('saveTorchStateDict'), true));
+    const data = new Uint8Array(native.toBuffer(contiguous.checked('saveTorchStateDict'), true));
     if (contiguous !== t) contiguous.dispose();
     entries[`${archive}/data/${i}`] = data;
     p.str(name);
