@@ -7,6 +7,9 @@ import type { Tensor } from './tensor';
 
 class Scope {
   readonly created: Tensor[] = [];
+  /** Set when the scope has freed its tensors: work it started and left running (a promise not
+   * awaited) still sees it as the current scope, but can no longer hand it tensors. */
+  finished = false;
 }
 
 const current = new AsyncLocalStorage<Scope>();
@@ -14,7 +17,7 @@ const current = new AsyncLocalStorage<Scope>();
 /** Called for every Tensor created: the innermost scope (if any) owns it. False when none does. */
 export function track(tensor: Tensor): boolean {
   const scope = current.getStore();
-  if (!scope) return false;
+  if (!scope || scope.finished) return false;
   scope.created.push(tensor);
   return true;
 }
@@ -38,9 +41,11 @@ function collect(value: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
 }
 
 function finish<T>(scope: Scope, result: T): T {
+  scope.finished = true;
   const returned = new Set<Tensor>();
   collect(result, returned, new Set());
-  const parent = current.getStore();
+  const store = current.getStore();
+  const parent = store && !store.finished ? store : undefined;
   const freed: TensorHandle[] = [];
   for (const t of scope.created) {
     if (returned.has(t) || t.isKept) {
@@ -57,6 +62,7 @@ function finish<T>(scope: Scope, result: T): T {
 }
 
 function abandon(scope: Scope): void {
+  scope.finished = true;
   const freed: TensorHandle[] = [];
   for (const t of scope.created) {
     const handle = t.isKept ? null : t.takeHandle();

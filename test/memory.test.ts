@@ -141,6 +141,21 @@ test('tensors leaving the outermost scope, or kept, are freed by the GC once unr
   expect(u.liveTensors().count).toBeLessThanOrEqual(before + 100);
 });
 
+test('work a scope left running hands its tensors to the GC, not to the finished scope', async () => {
+  await settle();
+  const before = u.liveTensors().count;
+  let late: Promise<void> | undefined;
+  u.scope(() => {
+    late = (async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 500; i++) u.ones([4], { device }); // after the scope has ended
+    })();
+  });
+  await late;
+  for (let i = 0; i < 100 && u.liveTensors().count > before + 50; i++) await settle();
+  expect(u.liveTensors().count).toBeLessThanOrEqual(before + 50);
+});
+
 test('a handle outlives nothing: a disposed tensor stays disposed when its slot is reused', () => {
   const a = u.ones([2], { device });
   a.dispose();

@@ -1,5 +1,6 @@
 // LARC and the schedules against their closed forms (apex LARC; the MoCo demo's and SwAV's
-// schedules as the spec writes them). Tolerance: 1e-6 relative on float32 values.
+// schedules as the spec writes them; tolerance 1e-6 relative on float32 values), SGD's
+// per-parameter loop against its closed form, and SGD's foreach kernels against that loop.
 import * as u from '../lib';
 import { device } from './helpers';
 
@@ -97,5 +98,45 @@ describe('schedules', () => {
     const opt = new u.SGD([{ params: [] }, { params: [], lr: 0.5 }], { lr: 0.1 });
     u.setLr(opt, 0.02);
     expect(opt.paramGroups.map((g) => g.lr)).toEqual([0.02, 0.02]);
+  });
+});
+
+describe('SGD foreach (speed option)', () => {
+  // Three steps of every branch (weight decay, momentum with its first-step clone, dampening,
+  // Nesterov), with foreach kernels and with torch.optim.SGD's per-parameter loop.
+  const run = (foreach: boolean, options: Partial<u.SGDOptions>) => {
+    u.manualSeed(1);
+    const params = [u.randn([3, 2], { device, dtype: 'float64', requiresGrad: true }), u.randn([4], { device, dtype: 'float64', requiresGrad: true })];
+    const opt = new u.SGD(params, { lr: 0.1, ...options, foreach });
+    for (let step = 0; step < 3; step++) {
+      opt.zeroGrad();
+      params[0].mul(params[0]).sum().add(params[1].pow(3).sum()).backward();
+      opt.step();
+    }
+    return params.map((p) => p.toArray() as unknown);
+  };
+  test.each([
+    ['plain', {}],
+    ['momentum, dampening, weight decay', { momentum: 0.9, dampening: 0.1, weightDecay: 1e-2 }],
+    ['Nesterov', { momentum: 0.9, nesterov: true, weightDecay: 5e-4 }],
+  ])('%s: the same parameters either way', (_name, options) => {
+    expect(run(false, options)).toEqual(run(true, options));
+  });
+
+  test('the per-parameter loop follows the closed form', () => {
+    // p = 1, g = 2p (loss p²), lr 0.1, momentum 0.5, wd 0.1: d = g + 0.1p; buf1 = d; buf2 = 0.5·buf1 + d
+    const p = u.tensor([1], { device, dtype: 'float64', requiresGrad: true });
+    const opt = new u.SGD([p], { lr: 0.1, momentum: 0.5, weightDecay: 0.1, foreach: false });
+    let expected = 1;
+    let buf = 0;
+    for (let step = 0; step < 2; step++) {
+      opt.zeroGrad();
+      p.mul(p).sum().backward();
+      opt.step();
+      const d = 2 * expected + 0.1 * expected;
+      buf = step === 0 ? d : 0.5 * buf + d;
+      expected -= 0.1 * buf;
+    }
+    expect(p.item()).toBeCloseTo(expected, 12);
   });
 });

@@ -11,9 +11,14 @@ export interface SGDOptions {
   dampening?: number;
   weightDecay?: number;
   nesterov?: boolean;
+  /**
+   * Speed option, default true: LibTorch's multi-tensor (_foreach_) kernels, a handful of calls per
+   * group. false: the per-parameter loop of torch.optim.SGD(foreach=False), the same numbers.
+   */
+  foreach?: boolean;
 }
 
-export interface ParamGroup extends Required<SGDOptions> {
+export interface ParamGroup extends Required<Omit<SGDOptions, 'foreach'>> {
   params: Tensor[];
 }
 
@@ -21,9 +26,11 @@ export class SGD {
   readonly paramGroups: ParamGroup[];
   /** Momentum buffers, one per parameter once it has had a step. */
   readonly momentumBuffers = new Map<Tensor, Tensor>();
+  readonly foreach: boolean;
 
   /** `params`: tensors, or groups `{ params, lr?, weightDecay?, ... }` overriding the defaults. */
   constructor(params: Tensor[] | (Partial<SGDOptions> & { params: Tensor[] })[], defaults: SGDOptions) {
+    this.foreach = defaults.foreach ?? true;
     const groups = params.length && !(params[0] instanceof Tensor) ? (params as (Partial<SGDOptions> & { params: Tensor[] })[]) : [{ params: params as Tensor[] }];
     this.paramGroups = groups.map((g) => {
       const group: ParamGroup = {
@@ -42,16 +49,17 @@ export class SGD {
     });
   }
 
-  /**
-   * One update of every parameter that has a gradient, with LibTorch's multi-tensor (_foreach_)
-   * kernels: a handful of calls per group instead of several per parameter.
-   */
+  /** One update of every parameter that has a gradient. */
   step(): void {
     noGrad(() =>
       scope(() => {
         for (const group of this.paramGroups) {
           const params = group.params.filter((p) => p.grad !== null);
           if (!params.length) continue;
+          if (!this.foreach) {
+            for (const p of params) this.stepOne(p, group);
+            continue;
+          }
           const grads = params.map((p) => p.grad!);
           let d = group.weightDecay !== 0 ? (call('_foreach_add.List', [grads, params], { alpha: group.weightDecay }) as Tensor[]) : grads;
           if (group.momentum !== 0) {
@@ -71,6 +79,22 @@ export class SGD {
         }
       }),
     );
+  }
+
+  /** torch.optim.SGD's single-tensor update of one parameter. */
+  private stepOne(p: Tensor, group: ParamGroup): void {
+    let d = group.weightDecay !== 0 ? p.grad!.add(p, group.weightDecay) : p.grad!;
+    if (group.momentum !== 0) {
+      let buf = this.momentumBuffers.get(p);
+      if (!buf) {
+        buf = keep(d.clone());
+        this.momentumBuffers.set(p, buf);
+      } else {
+        buf.mul_(group.momentum).add_(d, 1 - group.dampening);
+      }
+      d = group.nesterov ? d.add(buf, group.momentum) : buf;
+    }
+    p.add_(d, -group.lr);
   }
 
   /** Drops the gradients of every parameter this optimizer updates. */
