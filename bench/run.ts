@@ -72,6 +72,7 @@ async function runAll(opts: Opts): Promise<void> {
     ...CASES.map((c) => [c, {}, c.name] as [BenchCase<any>, Record<string, unknown>, string]),
     [unmixMocoStep, { mixedForwards: 1 }, 'unmix-moco-step --mixed-forwards 1'],
     [unmixMocoStep, { channelsLast: true }, 'unmix-moco-step --channels-last'],
+    [unmixMocoStep, { foreach: false }, 'unmix-moco-step --no-foreach'],
   ];
   for (const [c, extra, name] of runs) {
     try {

@@ -21,6 +21,8 @@ export interface MocoStepOptions {
   mixedForwards: 1 | 2;
   /** speed option: channels_last convolutions */
   channelsLast: boolean;
+  /** speed option (on by default): multi-tensor momentum update and SGD step; false: per-parameter loops as the reference */
+  foreach: boolean;
 }
 
 export const ARCHS: MoCoArch[] = ['resnet18', 'resnet34', 'resnet50'];
@@ -37,13 +39,14 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
       .option('--moco-k <n>', 'queue size', intArg(1))
       .option('--steps <n>', 'steps per timed repeat', intArg(1))
       .addOption(new Option('--mixed-forwards <n>', 'speed option: 1 forwards the mixture once per step (same gradients); 2 as the reference').choices(['1', '2']).argParser((v) => Number(v) as 1 | 2))
-      .option('--channels-last', 'speed option: channels_last convolutions'),
+      .option('--channels-last', 'speed option: channels_last convolutions')
+      .option('--no-foreach', 'per-parameter momentum update and SGD step, as the reference (foreach kernels are the default)'),
   defaults: (quick, device) =>
     quick
-      ? { batch: 16, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 2, mixedForwards: 2, channelsLast: false }
+      ? { batch: 16, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 2, mixedForwards: 2, channelsLast: false, foreach: true }
       : device === 'cpu'
-        ? { batch: 64, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 3, mixedForwards: 2, channelsLast: false }
-        : { batch: 512, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 5, warmup: 1, repeats: 5, mixedForwards: 2, channelsLast: false },
+        ? { batch: 64, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 3, mixedForwards: 2, channelsLast: false, foreach: true }
+        : { batch: 512, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 5, warmup: 1, repeats: 5, mixedForwards: 2, channelsLast: false, foreach: true },
   async run(common: CommonOptions, o: MocoStepOptions & Runs): Promise<CaseResult> {
     const { device } = common;
     if (!ARCHS.includes(o.arch)) throw new Error(`unmix-moco-step: --arch must be one of ${ARCHS.join(', ')}, got '${o.arch}'`);
@@ -54,9 +57,9 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
       u.scope(async () => {
         // `width` only where it differs from the reference, so a MoCo without that option still builds the
         // reference network; the parameter count below catches one that ignores it.
-        const mocoConfig: MoCoConfig = { preset: 'cifar', arch: o.arch, bnSplits: o.bnSplits, K: o.mocoK, symmetric: true, device, width: o.width, mixedForwards: o.mixedForwards ?? 2, channelsLast: o.channelsLast ?? false };
+        const mocoConfig: MoCoConfig = { preset: 'cifar', arch: o.arch, bnSplits: o.bnSplits, K: o.mocoK, symmetric: true, device, width: o.width, mixedForwards: o.mixedForwards ?? 2, channelsLast: o.channelsLast ?? false, foreach: o.foreach ?? true };
         const method = new MoCo(mocoConfig);
-        const opt = new u.SGD(method.trainableParameters(), { lr: 0.06, momentum: 0.9, weightDecay: 5e-4 });
+        const opt = new u.SGD(method.trainableParameters(), { lr: 0.06, momentum: 0.9, weightDecay: 5e-4, foreach: o.foreach ?? true });
         try {
           const hint = o.width !== 64 ? ' (does lib/ssl/moco.ts take a width option?)' : '';
           checkSameModel(`MoCo models (${o.arch}, width ${o.width})`, method.numParameters(), twin.info.parameters, hint);
@@ -78,7 +81,7 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
             }
           };
           const samples = await alternate(twin, async () => ({ ms: (await timeMs(device, steps)) / o.steps }), o);
-          const speed = [o.mixedForwards === 1 && 'one mixed forward', o.channelsLast && 'channels_last'].filter(Boolean).join(', ');
+          const speed = [o.mixedForwards === 1 && 'one mixed forward', o.channelsLast && 'channels_last', o.foreach === false && 'per-parameter updates'].filter(Boolean).join(', ');
           const unit = `one training step, batch ${o.batch}, ${o.arch} width ${o.width}${speed ? ` (unmix: ${speed}; PyTorch: the reference)` : ''}`;
           return { ...summarize('unmix-moco-step', unit, common, o, samples, twin, config), parameters: method.numParameters() };
         } finally {

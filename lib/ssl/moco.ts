@@ -49,6 +49,11 @@ export interface MoCoOptions {
   mixedForwards: 1 | 2;
   /** run both encoders in channels_last memory format (same results; faster convolutions on some hardware) */
   channelsLast?: boolean;
+  /**
+   * Speed option, default true: the momentum update as two multi-tensor (_foreach_) calls. false:
+   * the reference's per-parameter loop (the same numbers).
+   */
+  foreach?: boolean;
   /** data parallelism to come: this process's rank and the number of processes (1 for now) */
   rank: number;
   worldSize: number;
@@ -270,8 +275,13 @@ export class MoCo extends SslMethod {
     const m = this.options.m;
     noGrad(() => {
       const ks = this.encoderK.parameters();
+      const qs = this.encoderQ.parameters();
+      if (this.options.foreach === false) {
+        ks.forEach((k, i) => k.mul_(m).add_(qs[i], 1 - m));
+        return;
+      }
       call('_foreach_mul_.Scalar', [ks, m]);
-      call('_foreach_add_.List', [ks, this.encoderQ.parameters()], { alpha: 1 - m });
+      call('_foreach_add_.List', [ks, qs], { alpha: 1 - m });
     });
   }
 
