@@ -4,6 +4,7 @@
       "target_name": "unmix",
       "sources": [
         "native/addon.cc",
+        "native/autocast.cc",
         "native/autograd.cc",
         "native/data.cc",
         "native/dispatch.cc",

@@ -7,6 +7,8 @@ export * from './creation';
 export * from './functional';
 export { call, opSchemas, listOps } from './dispatch';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, grad, backward } from './autograd';
+export { autocast } from './autocast';
+export type { AutocastDtype, AutocastOptions } from './autocast';
 export { manualSeed, getRngState, setRngState, Generator } from './random';
 export { scope, keep, liveTensors, resetPeakMemory } from './memory';
 export * as cuda from './cuda';

@@ -72,6 +72,8 @@ export interface NativeAddon {
   setGrad(tensor: TensorArg, grad: TensorArg | null): void;
   setRequiresGrad(tensor: TensorArg, requiresGrad: boolean): void;
   isGradEnabled(): boolean;
+  setAutocast(deviceType: 'cpu' | 'cuda', enabled: boolean, dtype: string): { enabled: boolean; dtype: string };
+  autocastNesting(delta: 1 | -1): number;
   setGradEnabled(enabled: boolean): void;
   info(): NativeInfo;
   setNumThreads(n: number): void;

@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitAutograd(env, exports);
   InitRuntime(env, exports);
   InitIndexing(env, exports);
+  InitAutocast(env, exports);
   return exports;
 }
 

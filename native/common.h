@@ -117,6 +117,7 @@ std::vector<int64_t> ToIntVector(const Napi::Env& env, const Napi::Value& value,
 bool UnwrapGenerator(const Napi::Value& value, at::Generator* out);
 
 void InitTensors(Napi::Env env, Napi::Object exports);
+void InitAutocast(Napi::Env env, Napi::Object exports);
 void InitDispatch(Napi::Env env, Napi::Object exports);
 void InitData(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);

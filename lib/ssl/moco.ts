@@ -4,6 +4,7 @@
 // (a fresh permutation of the key batch around the key encoder), which only changes BN statistics
 // when the key encoder uses SplitBatchNorm (bnSplits > 1); with plain BN it is a no-op.
 import { noGrad } from '../autograd';
+import { autocast, AutocastDtype } from '../autocast';
 import { call } from '../dispatch';
 import { randn, tensor, zeros } from '../creation';
 import * as F from '../functional';
@@ -54,6 +55,11 @@ export interface MoCoOptions {
    * the reference's per-parameter loop (the same numbers).
    */
   foreach?: boolean;
+  /**
+   * Speed option for CUDA: the encoder forwards under autocast in this dtype (as torch.autocast);
+   * features return to float32 before the loss, and backward runs outside the region. null: off.
+   */
+  amp?: AutocastDtype | null;
   /** data parallelism to come: this process's rank and the number of processes (1 for now) */
   rank: number;
   worldSize: number;
@@ -202,7 +208,7 @@ export class MoCo extends SslMethod {
       const mixture = choices.mix ? mixWithParams(x1, choices.mix) : null;
       let shared: Tensor | null = null;
       const mixedOutput = mixture
-        ? () => (o.mixedForwards === 1 ? (shared ??= this.encoderQ.forward(mixture.mixed)) : this.encoderQ.forward(mixture.mixed))
+        ? () => (o.mixedForwards === 1 ? (shared ??= this.encode(this.encoderQ, mixture.mixed)) : this.encode(this.encoderQ, mixture.mixed))
         : null;
       const perm = (i: number) => (o.shuffleBn ? choices.shufflePerms[i] : null);
       const first = this.contrastive(x1, x2, mixedOutput, perm(0), queue);
@@ -287,7 +293,7 @@ export class MoCo extends SslMethod {
 
   /** The reference's contrastive_loss: InfoNCE of q, and of the mixture and its reversal, against the same key. */
   private contrastive(imQ: Tensor, imK: Tensor, mixedOutput: (() => Tensor) | null, perm: Int32Array | null, queue: Tensor) {
-    const q = F.normalize(this.encoderQ.forward(imQ), { dim: 1 });
+    const q = F.normalize(this.encode(this.encoderQ, imQ), { dim: 1 });
     const qm = mixedOutput ? F.normalize(mixedOutput(), { dim: 1 }) : null;
     const key = this.keyForward(imK, perm);
     const loss = this.infoNce(q, key, F.mm(q, queue));
@@ -295,6 +301,13 @@ export class MoCo extends SslMethod {
     const negatives = F.mm(qm, queue);
     // The reversed mixture's features are the reversed features of the mixture (no second forward).
     return { loss, mixed: this.infoNce(qm, key, negatives), flipped: this.infoNce(qm.flip(0), key, negatives.flip(0)), key };
+  }
+
+  /** An encoder's forward, under autocast when `amp` is set; the features come back in float32. */
+  private encode(encoder: MoCoEncoder, x: Tensor): Tensor {
+    const amp = this.options.amp;
+    if (!amp) return encoder.forward(x);
+    return scope(() => autocast({ device: x.device, dtype: amp }, () => encoder.forward(x)).float());
   }
 
   /** Cross entropy of [q·k, q·queue] / T with the positive at index 0. */
@@ -307,11 +320,11 @@ export class MoCo extends SslMethod {
   private keyForward(x: Tensor, perm: Int32Array | null): Tensor {
     return noGrad(() =>
       scope(() => {
-        if (!perm) return F.normalize(this.encoderK.forward(x), { dim: 1 });
+        if (!perm) return F.normalize(this.encode(this.encoderK, x), { dim: 1 });
         const inverse = new Int32Array(perm.length);
         perm.forEach((p, i) => (inverse[p] = i));
         const shuffled = x.indexSelect(0, tensor(perm, { dtype: 'int64', device: x.device }));
-        return F.normalize(this.encoderK.forward(shuffled), { dim: 1 }).indexSelect(0, tensor(inverse, { dtype: 'int64', device: x.device }));
+        return F.normalize(this.encode(this.encoderK, shuffled), { dim: 1 }).indexSelect(0, tensor(inverse, { dtype: 'int64', device: x.device }));
       }),
     );
   }
@@ -373,6 +386,7 @@ function checkOptions(o: MoCoOptions): void {
   if (o.mixedForwards !== 1 && o.mixedForwards !== 2) throw new RangeError(`MoCo: mixedForwards must be 1 or 2, got ${o.mixedForwards}`);
   if (!(o.unmix.prob >= 0 && o.unmix.prob <= 1)) throw new RangeError(`MoCo: unmix.prob must be in [0, 1], got ${o.unmix.prob}`);
   if (!(o.unmix.beta > 0)) throw new RangeError(`MoCo: unmix.beta must be > 0, got ${o.unmix.beta}`);
+  if (o.amp != null && o.amp !== 'bfloat16' && o.amp !== 'float16') throw new RangeError(`MoCo: amp must be 'bfloat16', 'float16' or null, got '${String(o.amp)}'`);
   if (o.worldSize !== 1 || o.rank !== 0) throw new Error(`MoCo: data-parallel training is not implemented yet (worldSize ${o.worldSize}, rank ${o.rank}); use worldSize 1, rank 0`);
 }
 
