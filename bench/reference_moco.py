@@ -175,8 +175,9 @@ def rand_bbox(size, lam):
     return bbx1, bby1, bbx2, bby2
 
 
-def train_step(net, train_optimizer, im_1, im_2, prob, beta=1.0):
-    """One iteration of unmix_c10.py's train(): the Un-Mix mixture of im_1, the loss, the SGD step."""
+def train_step(net, train_optimizer, im_1, im_2, prob, beta=1.0, amp=None):
+    """One iteration of unmix_c10.py's train(): the Un-Mix mixture of im_1, the loss, the SGD step.
+    With `amp` (a torch dtype) the forward runs under torch.autocast, as a PyTorch user adds it."""
     r = np.random.rand(1)
     lam = np.random.beta(beta, beta)
     images_reverse = torch.flip(im_1, (0,))
@@ -189,7 +190,11 @@ def train_step(net, train_optimizer, im_1, im_2, prob, beta=1.0):
         mixed_images[:, :, bbx1:bbx2, bby1:bby2] = images_reverse[:, :, bbx1:bbx2, bby1:bby2]
         mixed_images_flip = torch.flip(mixed_images, (0,))
         lam = 1 - ((bbx2 - bbx1) * (bby2 - bby1) / (im_1.size()[-1] * im_1.size()[-2]))
-    loss = net(im_1, im_2, mixed_images, mixed_images_flip, lam)
+    if amp is None:
+        loss = net(im_1, im_2, mixed_images, mixed_images_flip, lam)
+    else:
+        with torch.autocast(im_1.device.type, dtype=amp):
+            loss = net(im_1, im_2, mixed_images, mixed_images_flip, lam)
     train_optimizer.zero_grad()
     loss.backward()
     train_optimizer.step()

@@ -73,6 +73,8 @@ async function runAll(opts: Opts): Promise<void> {
     [unmixMocoStep, { mixedForwards: 1 }, 'unmix-moco-step --mixed-forwards 1'],
     [unmixMocoStep, { channelsLast: true }, 'unmix-moco-step --channels-last'],
     [unmixMocoStep, { foreach: false }, 'unmix-moco-step --no-foreach'],
+    // bf16 autocast is a GPU option (CPUs without bf16 units emulate it slowly)
+    ...(common.device.startsWith('cuda') ? [[unmixMocoStep, { amp: 'bfloat16' }, 'unmix-moco-step --amp bfloat16'] as [BenchCase<any>, Record<string, unknown>, string]] : []),
   ];
   for (const [c, extra, name] of runs) {
     try {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Python twin of bench/cases/unmix-moco-step.ts: one iteration of the reference MoCo CIFAR demo with
 Un-Mix (unmix_c10.py's ModelMoCo and train() body, copied in reference_moco.py): symmetric loss,
-SplitBatchNorm, shuffle-BN, Un-Mix with prob 0.5, SGD(0.06, momentum 0.9, wd 5e-4), loss.item().
+SplitBatchNorm, shuffle-BN, Un-Mix with prob 0.5, SGD(0.06, momentum 0.9, wd 5e-4), loss.item(); with
+config['amp'] (e.g. 'bfloat16') the forward under torch.autocast in that dtype.
 Each measure: `steps` iterations, answered as {"ms": per iteration}.
 """
 import numpy as np
@@ -21,10 +22,11 @@ def setup(config):
     model.train()
     im_1 = torch.randn(batch, 3, 32, 32, device=device)
     im_2 = torch.randn(batch, 3, 32, 32, device=device)
+    amp = getattr(torch, config['amp']) if config.get('amp') else None
 
     def run():
         for _ in range(steps):
-            train_step(model, optimizer, im_1, im_2, config['prob'])
+            train_step(model, optimizer, im_1, im_2, config['prob'], amp=amp)
 
     return (lambda: {'ms': time_ms(device, run) / steps}), {'parameters': parameter_count(model)}
 

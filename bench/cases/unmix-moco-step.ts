@@ -23,6 +23,8 @@ export interface MocoStepOptions {
   channelsLast: boolean;
   /** speed option (on by default): multi-tensor momentum update and SGD step; false: per-parameter loops as the reference */
   foreach: boolean;
+  /** speed option for CUDA: the forwards under autocast in this dtype, on both sides */
+  amp?: u.AutocastDtype;
 }
 
 export const ARCHS: MoCoArch[] = ['resnet18', 'resnet34', 'resnet50'];
@@ -40,7 +42,8 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
       .option('--steps <n>', 'steps per timed repeat', intArg(1))
       .addOption(new Option('--mixed-forwards <n>', 'speed option: 1 forwards the mixture once per step (same gradients); 2 as the reference').choices(['1', '2']).argParser((v) => Number(v) as 1 | 2))
       .option('--channels-last', 'speed option: channels_last convolutions')
-      .option('--no-foreach', 'per-parameter momentum update and SGD step, as the reference (foreach kernels are the default)'),
+      .option('--no-foreach', 'per-parameter momentum update and SGD step, as the reference (foreach kernels are the default)')
+      .addOption(new Option('--amp <dtype>', 'speed option for CUDA: forwards under autocast in this dtype, on both sides (PyTorch: torch.autocast around the model)').choices(['bfloat16', 'float16'])),
   defaults: (quick, device) =>
     quick
       ? { batch: 16, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 2, mixedForwards: 2, channelsLast: false, foreach: true }
@@ -52,12 +55,12 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
     if (!ARCHS.includes(o.arch)) throw new Error(`unmix-moco-step: --arch must be one of ${ARCHS.join(', ')}, got '${o.arch}'`);
     if (o.batch % o.bnSplits !== 0) throw new Error(`unmix-moco-step: --batch ${o.batch} must be a multiple of --bn-splits ${o.bnSplits}`);
     if (o.mocoK % (2 * o.batch) !== 0) throw new Error(`unmix-moco-step: --moco-k ${o.mocoK} must be a multiple of the 2 × ${o.batch} keys enqueued per step`);
-    const config = { device, threads: common.threads, batch: o.batch, arch: o.arch, width: o.width, bnSplits: o.bnSplits, K: o.mocoK, steps: o.steps, prob: 0.5, symmetric: true };
+    const config = { device, threads: common.threads, batch: o.batch, arch: o.arch, width: o.width, bnSplits: o.bnSplits, K: o.mocoK, steps: o.steps, prob: 0.5, symmetric: true, amp: o.amp ?? null };
     return withTwin('unmix_moco_step.py', config, (twin) =>
       u.scope(async () => {
         // `width` only where it differs from the reference, so a MoCo without that option still builds the
         // reference network; the parameter count below catches one that ignores it.
-        const mocoConfig: MoCoConfig = { preset: 'cifar', arch: o.arch, bnSplits: o.bnSplits, K: o.mocoK, symmetric: true, device, width: o.width, mixedForwards: o.mixedForwards ?? 2, channelsLast: o.channelsLast ?? false, foreach: o.foreach ?? true };
+        const mocoConfig: MoCoConfig = { preset: 'cifar', arch: o.arch, bnSplits: o.bnSplits, K: o.mocoK, symmetric: true, device, width: o.width, mixedForwards: o.mixedForwards ?? 2, channelsLast: o.channelsLast ?? false, foreach: o.foreach ?? true, amp: o.amp ?? null };
         const method = new MoCo(mocoConfig);
         const opt = new u.SGD(method.trainableParameters(), { lr: 0.06, momentum: 0.9, weightDecay: 5e-4, foreach: o.foreach ?? true });
         try {
@@ -82,7 +85,8 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
           };
           const samples = await alternate(twin, async () => ({ ms: (await timeMs(device, steps)) / o.steps }), o);
           const speed = [o.mixedForwards === 1 && 'one mixed forward', o.channelsLast && 'channels_last', o.foreach === false && 'per-parameter updates'].filter(Boolean).join(', ');
-          const unit = `one training step, batch ${o.batch}, ${o.arch} width ${o.width}${speed ? ` (unmix: ${speed}; PyTorch: the reference)` : ''}`;
+          const both = o.amp ? `; both sides: autocast ${o.amp}` : '';
+          const unit = `one training step, batch ${o.batch}, ${o.arch} width ${o.width}${speed ? ` (unmix: ${speed}; PyTorch: the reference)` : ''}${both}`;
           return { ...summarize('unmix-moco-step', unit, common, o, samples, twin, config), parameters: method.numParameters() };
         } finally {
           method.zeroGrad();

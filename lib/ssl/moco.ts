@@ -202,7 +202,7 @@ export class MoCo extends SslMethod {
       for (const p of choices.shufflePerms) checkPermutation(p, n);
     }
     this.momentumUpdate();
-    return scope(() => {
+    const body = () => scope(() => {
       // The queue as it was before this step's enqueue: the graph keeps these negatives for backward.
       const queue = noGrad(() => this.queue.clone());
       const mixture = choices.mix ? mixWithParams(x1, choices.mix) : null;
@@ -242,6 +242,10 @@ export class MoCo extends SslMethod {
       }
       return { loss, logs: out };
     });
+    // With amp, one region around the step, switched off (the loss stays float32) but holding
+    // LibTorch's cache of casted weights, so the query encoder's weights are cast once per step, not
+    // once per forward: each forward then switches autocast on inside it (encode).
+    return o.amp ? autocast({ device: x1.device, dtype: o.amp, enabled: false }, body) : body();
   }
 
   /** Features for evaluation from the query encoder: the head output (not normalized) or the pooled backbone. */
