@@ -1,5 +1,6 @@
 // The MoCo ImageNet example's options and model (unmix_moco_imagenet.ts; also knn_eval.ts and
 // linear_eval.ts, which rebuild a trained run from its args.json).
+import type { AutocastDtype } from '../lib';
 import { MoCo } from '../lib/ssl/moco';
 import { CommonOptions } from './common';
 
@@ -27,6 +28,9 @@ export interface MoCoImagenetOptions extends CommonOptions {
   crop: number;
   knnEvery: number;
   knnK: number;
+  channelsLast?: boolean;
+  foreach?: boolean;
+  amp?: AutocastDtype;
 }
 
 /** MoCo v1 (fc head) or v2 (--mlp), asymmetric, clean keys queued (spec §4.1). */
@@ -43,6 +47,9 @@ export function buildMoCoImagenet(o: MoCoImagenetOptions): MoCo {
     bnSplits: o.bnSplits,
     symmetric: false,
     unmix: { enabled: o.unmix, prob: o.unmix_prob, beta: o.beta },
+    channelsLast: o.channelsLast ?? false,
+    foreach: o.foreach ?? true,
+    amp: o.amp ?? null,
     device: o.device,
   });
 }
