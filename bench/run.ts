@@ -72,7 +72,8 @@ async function runAll(opts: Opts): Promise<void> {
     ...CASES.map((c) => [c, {}, c.name] as [BenchCase<any>, Record<string, unknown>, string]),
     [unmixMocoStep, { mixedForwards: 1 }, 'unmix-moco-step --mixed-forwards 1'],
     [unmixMocoStep, { channelsLast: true }, 'unmix-moco-step --channels-last'],
-    [unmixMocoStep, { foreach: false }, 'unmix-moco-step --no-foreach'],
+    // the update style the device does not default to (multi-tensor on CUDA, per-parameter loops on CPU)
+    common.device.startsWith('cuda') ? [unmixMocoStep, { foreach: false }, 'unmix-moco-step --foreach off'] : [unmixMocoStep, { foreach: true }, 'unmix-moco-step --foreach on'],
     // bf16 autocast is a GPU option (CPUs without bf16 units emulate it slowly)
     ...(common.device.startsWith('cuda') ? [[unmixMocoStep, { amp: 'bfloat16' }, 'unmix-moco-step --amp bfloat16'] as [BenchCase<any>, Record<string, unknown>, string]] : []),
   ];

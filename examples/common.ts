@@ -35,7 +35,10 @@ const num = (v: string) => {
   if (!Number.isFinite(n)) throw new Error(`expected a number, got '${v}'`);
   return n;
 };
-export const parse = { int, num, list: (v: string) => v.split(',').filter(Boolean).map(int) };
+/** --foreach on|off|auto: multi-tensor updates, per-parameter loops, or the device's default (undefined). */
+const foreach = (v: string): boolean | undefined => ({ on: true, off: false, auto: undefined })[v as 'on' | 'off' | 'auto'];
+
+export const parse = { int, num, list: (v: string) => v.split(',').filter(Boolean).map(int), foreach };
 
 /** Adds the shared flags; `resultsDir` is the reference's default results folder. */
 export function addCommonOptions(program: Command, resultsDir: string): Command {

@@ -58,7 +58,7 @@ export function buildMoCo(o: MoCoCifarOptions): MoCo {
     symmetric: o.symmetric,
     mixedForwards: o.mixedForwards,
     channelsLast: o.channelsLast ?? false,
-    foreach: o.foreach ?? true,
+    foreach: o.foreach,
     amp: o.amp ?? null,
     unmix: { enabled: o.unmix, prob: o.prob, beta: o.beta },
     device: o.device,
@@ -90,7 +90,7 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     .addOption(new Option('--mixed-forwards <n>', '2: the reference (mixture forwarded per contrastive call); 1: once per step').choices(['1', '2']).default(2).argParser((v) => Number(v) as 1 | 2))
     .option('--channels-last', 'speed option: channels_last convolutions (same results)')
     .addOption(new Option('--amp <dtype>', 'speed option for CUDA: encoder forwards under autocast in this dtype (the loss stays float32)').choices(['bfloat16', 'float16']))
-    .option('--no-foreach', 'per-parameter momentum and SGD updates (the reference\'s loops) instead of multi-tensor kernels (same results)')
+    .addOption(new Option('--foreach <mode>', 'speed option: momentum and SGD updates as multi-tensor kernels (on), per-parameter loops as the reference (off), or on for CUDA only (auto); same results').choices(['auto', 'on', 'off']).default('auto').argParser(parse.foreach))
     .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
     .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1)
     .addOption(new Option('--knn-features <which>', 'projection (the reference) or backbone').choices(['projection', 'backbone']).default('projection'))
@@ -107,7 +107,7 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     const loader = new Loader(data.train, { batchSize: o.batchSize, views: mocoCifar(), seed: o.seed, device: o.device });
     const method = buildMoCo(o);
     // The reference: SGD over model.parameters() (the key encoder has no grads), wd on everything.
-    const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: 0.9, weightDecay: o.wd, foreach: o.foreach ?? true });
+    const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: 0.9, weightDecay: o.wd, foreach: o.foreach });
     // adjust_learning_rate(epoch) with 1-indexed epochs: cosine, or ×0.1 at each milestone passed
     const lr = ({ epoch }: { epoch: number }) =>
       o.cos ? o.lr * 0.5 * (1 + Math.cos((Math.PI * (epoch + 1)) / o.epochs)) : o.lr * 0.1 ** o.schedule.filter((m) => epoch + 1 >= m).length;

@@ -48,7 +48,7 @@ export function buildMoCoImagenet(o: MoCoImagenetOptions): MoCo {
     symmetric: false,
     unmix: { enabled: o.unmix, prob: o.unmix_prob, beta: o.beta },
     channelsLast: o.channelsLast ?? false,
-    foreach: o.foreach ?? true,
+    foreach: o.foreach,
     amp: o.amp ?? null,
     device: o.device,
   });

@@ -42,7 +42,7 @@ const program = new Command('unmix_moco_imagenet.ts')
   .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
   .option('--channels-last', 'speed option: channels_last convolutions (same results)')
   .addOption(new Option('--amp <dtype>', 'speed option for CUDA: encoder forwards under autocast in this dtype (the loss stays float32)').choices(['bfloat16', 'float16']))
-  .option('--no-foreach', 'per-parameter momentum and SGD updates (the reference\'s loops) instead of multi-tensor kernels (same results)');
+  .addOption(new Option('--foreach <mode>', 'speed option: momentum and SGD updates as multi-tensor kernels (on), per-parameter loops as the reference (off), or on for CUDA only (auto); same results').choices(['auto', 'on', 'off']).default('auto').argParser(parse.foreach));
 addCommonOptions(program, './moco_imagenet');
 program.parse();
 let o = program.opts<Options>();
@@ -55,7 +55,7 @@ run(async () => {
   const views = o.augPlus ? mocoV2Imagenet({ size: o.crop }) : mocoV1Imagenet({ size: o.crop });
   const loader = new Loader(data.train, { batchSize: o.batchSize, views, seed: o.seed, device: o.device });
   const method = buildMoCoImagenet(o);
-  const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.wd, foreach: o.foreach ?? true });
+  const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.wd, foreach: o.foreach });
   // main_moco.py's adjust_learning_rate: epochs from 0, cosine or step
   const lr = ({ epoch }: { epoch: number }) => (o.cos ? o.lr * 0.5 * (1 + Math.cos((Math.PI * epoch) / o.epochs)) : o.lr * 0.1 ** o.schedule.filter((m) => epoch >= m).length);
   const small = o.crop < 224;

@@ -34,6 +34,8 @@ export interface LiveTensorStats {
   count: number;
   bytes: number;
   devices: Record<string, { bytes: number; peakBytes: number }>;
+  /** host bytes of this thread's tensors that only the GC will free, as reported to V8 */
+  gcBytes: number;
 }
 
 /** A result of callOp other than one Tensor: tensors appear as {handle} objects. */
@@ -45,6 +47,7 @@ export interface NativeAddon {
   setTensorHandleKey(key: symbol): void;
   disposeTensor(handle: TensorHandle): void;
   disposeTensors(handles: TensorHandle[]): void;
+  reportToGc(handle: TensorHandle): void;
   /** [shape, strides, dtype, device, requiresGrad, isLeaf] */
   tensorMeta(tensor: TensorArg): [number[], number[], string, string, boolean, boolean];
   Generator: new (device?: string) => GeneratorHandle;

@@ -97,6 +97,7 @@ export class Tensor {
     if (this._collectable || this[HANDLE] === null) return;
     this._collectable = true;
     collector.register(this, this[HANDLE], this);
+    native.reportToGc(this[HANDLE]); // its host memory now weighs on the GC's heuristics
   }
 
   [Symbol.dispose](): void {

@@ -52,8 +52,9 @@ Napi::Value Guard(const Napi::Env& env, const std::string& op, F&& body) {
 // time; a number costs nothing, and a stale or forged one fails the slot's generation check
 // instead of reaching freed memory. JS passes tensors back as its Tensor objects, whose property
 // under a symbol key (given at load) holds the number, null once disposed: so a tensor is never
-// mistaken for an integer argument, and a symbol key is cheaper to look up than a string. Tensors JS forgets without disposing are freed through a
-// FinalizationRegistry on the JS side (lib/tensor.ts).
+// mistaken for an integer argument, and a symbol key is cheaper to look up than a string. Tensors
+// JS forgets without disposing are freed through a FinalizationRegistry on the JS side
+// (lib/tensor.ts), which also reports their host memory to V8.
 class TensorTable {
  public:
   explicit TensorTable(napi_env env) : env_(env) {}
@@ -61,11 +62,14 @@ class TensorTable {
   double Add(at::Tensor tensor);
   at::Tensor* Find(double handle);
   void Release(double handle);  // no-op for a handle that is not live
+  void ReportToGc(double handle);  // counts its host bytes in V8's external memory
+  int64_t ReportedBytes() const { return reported_bytes_; }
 
  private:
   struct Slot {
     at::Tensor tensor;
     const void* storage = nullptr;  // what the accounting counted, even if the tensor is re-pointed
+    int64_t reported_bytes = 0;  // told to V8 (only for tensors the GC frees)
     uint32_t generation = 0;
     bool live = false;
   };
@@ -73,7 +77,8 @@ class TensorTable {
   napi_env env_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
-  int64_t unreported_bytes_ = 0;
+  int64_t reported_bytes_ = 0;    // host bytes of the live tensors reported to V8
+  int64_t unreported_bytes_ = 0;  // of which not passed on yet
 };
 
 // Per JS environment (the main thread and each worker thread load the addon).

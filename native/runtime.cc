@@ -244,6 +244,7 @@ Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
     by_device.Set(kv.first, d);
   }
   out.Set("devices", by_device);
+  out.Set("gcBytes", Napi::Number::New(env, double(GetEnvData(env)->tensors.ReportedBytes())));
   return out;
 }
 

@@ -156,6 +156,23 @@ test('work a scope left running hands its tensors to the GC, not to the finished
   expect(u.liveTensors().count).toBeLessThanOrEqual(before + 50);
 });
 
+test('only tensors the GC frees weigh on its heuristics (V8 external memory)', () => {
+  // Reporting a scope's churn to V8 set off major GCs that took the cores from LibTorch; tensors
+  // no scope owns must still be reported, or forgotten ones would not hasten a collection.
+  const external = () => u.liveTensors().gcBytes;
+  const mib = 1 << 20;
+  const before = external();
+  u.scope(() => {
+    const big = u.zeros([8 * mib], { device: 'cpu', dtype: 'uint8' });
+    expect(external() - before).toBeLessThan(mib);
+    return big.shape;
+  });
+  const kept = u.zeros([8 * mib], { device: 'cpu', dtype: 'uint8' }); // no scope: the GC's
+  expect(external() - before).toBeGreaterThanOrEqual(7 * mib);
+  kept.dispose();
+  expect(external() - before).toBeLessThan(mib);
+});
+
 test('a handle outlives nothing: a disposed tensor stays disposed when its slot is reused', () => {
   const a = u.ones([2], { device });
   a.dispose();

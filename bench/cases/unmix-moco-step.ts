@@ -21,8 +21,8 @@ export interface MocoStepOptions {
   mixedForwards: 1 | 2;
   /** speed option: channels_last convolutions */
   channelsLast: boolean;
-  /** speed option (on by default): multi-tensor momentum update and SGD step; false: per-parameter loops as the reference */
-  foreach: boolean;
+  /** speed option: multi-tensor momentum update and SGD step (true), per-parameter loops as the reference (false); default: on CUDA only */
+  foreach?: boolean;
   /** speed option for CUDA: the forwards under autocast in this dtype, on both sides */
   amp?: u.AutocastDtype;
 }
@@ -42,14 +42,14 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
       .option('--steps <n>', 'steps per timed repeat', intArg(1))
       .addOption(new Option('--mixed-forwards <n>', 'speed option: 1 forwards the mixture once per step (same gradients); 2 as the reference').choices(['1', '2']).argParser((v) => Number(v) as 1 | 2))
       .option('--channels-last', 'speed option: channels_last convolutions')
-      .option('--no-foreach', 'per-parameter momentum update and SGD step, as the reference (foreach kernels are the default)')
+      .addOption(new Option('--foreach <mode>', 'speed option: momentum update and SGD step as multi-tensor kernels (on), per-parameter loops as the reference (off), or on for CUDA only (auto, the default)').choices(['auto', 'on', 'off']).argParser((v) => ({ on: true, off: false, auto: undefined })[v as 'on' | 'off' | 'auto']))
       .addOption(new Option('--amp <dtype>', 'speed option for CUDA: forwards under autocast in this dtype, on both sides (PyTorch: torch.autocast around the model)').choices(['bfloat16', 'float16'])),
   defaults: (quick, device) =>
     quick
-      ? { batch: 16, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 2, mixedForwards: 2, channelsLast: false, foreach: true }
+      ? { batch: 16, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 2, mixedForwards: 2, channelsLast: false }
       : device === 'cpu'
-        ? { batch: 64, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 3, mixedForwards: 2, channelsLast: false, foreach: true }
-        : { batch: 512, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 5, warmup: 1, repeats: 5, mixedForwards: 2, channelsLast: false, foreach: true },
+        ? { batch: 64, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 3, mixedForwards: 2, channelsLast: false }
+        : { batch: 512, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 5, warmup: 1, repeats: 5, mixedForwards: 2, channelsLast: false },
   async run(common: CommonOptions, o: MocoStepOptions & Runs): Promise<CaseResult> {
     const { device } = common;
     if (!ARCHS.includes(o.arch)) throw new Error(`unmix-moco-step: --arch must be one of ${ARCHS.join(', ')}, got '${o.arch}'`);
@@ -60,9 +60,9 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
       u.scope(async () => {
         // `width` only where it differs from the reference, so a MoCo without that option still builds the
         // reference network; the parameter count below catches one that ignores it.
-        const mocoConfig: MoCoConfig = { preset: 'cifar', arch: o.arch, bnSplits: o.bnSplits, K: o.mocoK, symmetric: true, device, width: o.width, mixedForwards: o.mixedForwards ?? 2, channelsLast: o.channelsLast ?? false, foreach: o.foreach ?? true, amp: o.amp ?? null };
+        const mocoConfig: MoCoConfig = { preset: 'cifar', arch: o.arch, bnSplits: o.bnSplits, K: o.mocoK, symmetric: true, device, width: o.width, mixedForwards: o.mixedForwards ?? 2, channelsLast: o.channelsLast ?? false, foreach: o.foreach, amp: o.amp ?? null };
         const method = new MoCo(mocoConfig);
-        const opt = new u.SGD(method.trainableParameters(), { lr: 0.06, momentum: 0.9, weightDecay: 5e-4, foreach: o.foreach ?? true });
+        const opt = new u.SGD(method.trainableParameters(), { lr: 0.06, momentum: 0.9, weightDecay: 5e-4, foreach: o.foreach });
         try {
           const hint = o.width !== 64 ? ' (does lib/ssl/moco.ts take a width option?)' : '';
           checkSameModel(`MoCo models (${o.arch}, width ${o.width})`, method.numParameters(), twin.info.parameters, hint);
@@ -84,7 +84,7 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
             }
           };
           const samples = await alternate(twin, async () => ({ ms: (await timeMs(device, steps)) / o.steps }), o);
-          const speed = [o.mixedForwards === 1 && 'one mixed forward', o.channelsLast && 'channels_last', o.foreach === false && 'per-parameter updates'].filter(Boolean).join(', ');
+          const speed = [o.mixedForwards === 1 && 'one mixed forward', o.channelsLast && 'channels_last', o.foreach === false && 'per-parameter updates', o.foreach === true && 'multi-tensor updates'].filter(Boolean).join(', ');
           const both = o.amp ? `; both sides: autocast ${o.amp}` : '';
           const unit = `one training step, batch ${o.batch}, ${o.arch} width ${o.width}${speed ? ` (unmix: ${speed}; PyTorch: the reference)` : ''}${both}`;
           return { ...summarize('unmix-moco-step', unit, common, o, samples, twin, config), parameters: method.numParameters() };

@@ -51,8 +51,8 @@ export interface MoCoOptions {
   /** run both encoders in channels_last memory format (same results; faster convolutions on some hardware) */
   channelsLast?: boolean;
   /**
-   * Speed option, default true: the momentum update as two multi-tensor (_foreach_) calls. false:
-   * the reference's per-parameter loop (the same numbers).
+   * Speed option. true: the momentum update as two multi-tensor (_foreach_) calls; false: the
+   * reference's per-parameter loop (the same numbers). Default: foreach on CUDA, as SGD.
    */
   foreach?: boolean;
   /**
@@ -286,7 +286,7 @@ export class MoCo extends SslMethod {
     noGrad(() => {
       const ks = this.encoderK.parameters();
       const qs = this.encoderQ.parameters();
-      if (this.options.foreach === false) {
+      if (!(this.options.foreach ?? ks[0].device.startsWith('cuda'))) {
         ks.forEach((k, i) => k.mul_(m).add_(qs[i], 1 - m));
         return;
       }
