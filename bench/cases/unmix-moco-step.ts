@@ -55,7 +55,7 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
     if (!ARCHS.includes(o.arch)) throw new Error(`unmix-moco-step: --arch must be one of ${ARCHS.join(', ')}, got '${o.arch}'`);
     if (o.batch % o.bnSplits !== 0) throw new Error(`unmix-moco-step: --batch ${o.batch} must be a multiple of --bn-splits ${o.bnSplits}`);
     if (o.mocoK % (2 * o.batch) !== 0) throw new Error(`unmix-moco-step: --moco-k ${o.mocoK} must be a multiple of the 2 × ${o.batch} keys enqueued per step`);
-    const config = { device, threads: common.threads, batch: o.batch, arch: o.arch, width: o.width, bnSplits: o.bnSplits, K: o.mocoK, steps: o.steps, prob: 0.5, symmetric: true, amp: o.amp ?? null };
+    const config = { device, threads: common.threads, batch: o.batch, arch: o.arch, width: o.width, bnSplits: o.bnSplits, K: o.mocoK, steps: o.steps, prob: 0.5, symmetric: true, ...(o.amp ? { amp: o.amp } : {}) };
     return withTwin('unmix_moco_step.py', config, (twin) =>
       u.scope(async () => {
         // `width` only where it differs from the reference, so a MoCo without that option still builds the

@@ -14,8 +14,8 @@ export interface SGDOptions {
   /**
    * Speed option. true: LibTorch's multi-tensor (_foreach_) kernels, a handful of calls per group.
    * false: torch.optim.SGD's per-parameter loop. The same numbers either way. Default, as PyTorch 2:
-   * foreach when the parameters are on CUDA (on CPU the loop measured faster: 12 against 14 ms per
-   * ResNet-18 step here).
+   * foreach when the parameters are on CUDA (on CPU the loop is as fast or faster: `npm run bench --
+   * unmix-moco-step --foreach on` against the default).
    */
   foreach?: boolean;
 }
