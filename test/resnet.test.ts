@@ -40,13 +40,16 @@ test('channels_last gives the same outputs and gradients', () => {
     const x = u.randn([4, 3, 16, 16], { dtype: 'float64', device });
     const out = net.forward(x);
     out.sum().backward();
-    return { out, grad: net.stateDict()['layer2.0.conv1.weight'].grad! };
+    const weight = net.stateDict()['layer2.0.conv1.weight'];
+    return { out, grad: weight.grad!, weightNhwc: weight.isContiguous('channels_last') && !weight.isContiguous() };
   };
   const a = run(false);
   const b = run(true);
+  // the weights take the layout too (as model.to(memory_format=channels_last)), also after .to('float64')
+  expect([a.weightNhwc, b.weightNhwc]).toEqual([false, true]);
   expect(a.out.sub(b.out).abs().max().item()).toBeLessThan(1e-10);
   expect(a.grad.sub(b.grad).abs().max().item()).toBeLessThan(1e-10);
-  // The option converts the input; LibTorch's convolutions then keep NHWC all the way down.
+  // The option converts the input and the weights; LibTorch's convolutions then keep NHWC all the way down.
   const nhwc = u.conv2d(u.randn([2, 3, 8, 8], { device }).contiguous('channels_last'), u.randn([4, 3, 3, 3], { device }));
   expect(nhwc.isContiguous('channels_last')).toBe(true);
   expect(nhwc.isContiguous()).toBe(false);

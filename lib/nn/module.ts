@@ -3,7 +3,7 @@
 import { noGrad } from '../autograd';
 import { DType } from '../dtype';
 import { keep } from '../memory';
-import { Device, Tensor } from '../tensor';
+import { Device, MemoryFormat, Tensor } from '../tensor';
 
 export type StateDict = Record<string, Tensor>;
 
@@ -100,14 +100,20 @@ export abstract class Module {
    * Moves parameters and buffers to a device and/or casts floating ones to a dtype. The module
    * gets new tensors (the old ones are freed), so create optimizers after moving, as in PyTorch.
    */
-  to(target: Device | DType | { device?: Device; dtype?: DType }): this {
-    const { device, dtype } = typeof target === 'string' ? (target === 'cpu' || target.startsWith('cuda') ? { device: target as Device } : { dtype: target as DType }) : target;
+  to(target: Device | DType | { device?: Device; dtype?: DType; memoryFormat?: MemoryFormat }): this {
+    const { device, dtype, memoryFormat } = typeof target === 'string' ? (target === 'cpu' || target.startsWith('cuda') ? { device: target as Device } : { dtype: target as DType }) : target;
     for (const [, m] of this.namedModules()) {
       for (const table of [m._parameters, m._buffers]) {
         for (const [key, t] of table) {
           if (!t) continue;
           const floating = t.dtype.startsWith('float') || t.dtype === 'bfloat16';
-          const moved = noGrad(() => t.to({ device: device ?? (t.device as Device), dtype: floating && dtype ? dtype : t.dtype }));
+          let moved = noGrad(() => t.to({ device: device ?? (t.device as Device), dtype: floating && dtype ? dtype : t.dtype }));
+          // as PyTorch's module.to(memory_format=...): 4-d tensors (convolution weights) take the layout
+          if (memoryFormat && t.ndim === 4) {
+            const laidOut = noGrad(() => moved.contiguous(memoryFormat));
+            if (moved !== t && laidOut !== moved) moved.dispose();
+            moved = laidOut;
+          }
           if (moved === t) continue;
           if (table === m._parameters) moved.requiresGrad_(t.requiresGrad);
           keep(moved);

@@ -29,7 +29,7 @@ export interface ResNetOptions {
   bnSplits?: number;
   /** 'default': conv1 keeps torch.nn.Conv2d's default init, as the MoCo demo's replaced conv1. */
   stemInit?: 'kaiming' | 'default';
-  /** Run in channels_last (NHWC) memory format: the input is converted, convolutions follow. */
+  /** Run in channels_last (NHWC) memory format: the input and the convolution weights are converted. */
   channelsLast?: boolean;
   device?: Device;
 }
@@ -170,6 +170,9 @@ export class ResNet extends Module {
     this.featureDim = inplanes;
     this.fc = numClasses > 0 ? this.registerModule('fc', new Linear(inplanes, numClasses, { device })) : null;
     this.initialise();
+    // Convolution weights in the input's layout too, as model.to(memory_format=channels_last): a
+    // channels_last input with NCHW weights makes every convolution convert them, forward and back.
+    if (this.options.channelsLast) this.to({ memoryFormat: 'channels_last' });
   }
 
   /** torchvision: Kaiming-normal (fan_out, relu) convs, BN γ=1 β=0, optional zero-init residual. */
