@@ -31,7 +31,7 @@ export interface MoCoCifarOptions extends CommonOptions {
   mixedForwards: 1 | 2;
   channelsLast?: boolean;
   foreach?: boolean;
-  amp?: u.AutocastDtype;
+  amp?: 'bfloat16';
   knnK: number;
   knnT: number;
   knnFeatures: 'projection' | 'backbone';
@@ -89,7 +89,7 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     .option('--beta <b>', 'λ ~ Beta(beta, beta)', parse.num, 1.0)
     .addOption(new Option('--mixed-forwards <n>', '2: the reference (mixture forwarded per contrastive call); 1: once per step').choices(['1', '2']).default(2).argParser((v) => Number(v) as 1 | 2))
     .option('--channels-last', 'speed option: channels_last convolutions (same results)')
-    .addOption(new Option('--amp <dtype>', 'speed option for CUDA: encoder forwards under autocast in this dtype (the loss stays float32)').choices(['bfloat16', 'float16']))
+    .addOption(new Option('--amp <dtype>', 'speed option for CUDA: encoder forwards under autocast in this dtype (the loss stays float32)').choices(['bfloat16']))
     .addOption(new Option('--foreach <mode>', 'speed option: momentum and SGD updates as multi-tensor kernels (on), per-parameter loops as the reference (off), or on for CUDA only (auto); same results').choices(['auto', 'on', 'off']).default('auto').argParser(parse.foreach))
     .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
     .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1)

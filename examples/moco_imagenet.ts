@@ -1,6 +1,5 @@
 // The MoCo ImageNet example's options and model (unmix_moco_imagenet.ts; also knn_eval.ts and
 // linear_eval.ts, which rebuild a trained run from its args.json).
-import type { AutocastDtype } from '../lib';
 import { MoCo } from '../lib/ssl/moco';
 import { CommonOptions } from './common';
 
@@ -30,7 +29,7 @@ export interface MoCoImagenetOptions extends CommonOptions {
   knnK: number;
   channelsLast?: boolean;
   foreach?: boolean;
-  amp?: AutocastDtype;
+  amp?: 'bfloat16';
 }
 
 /** MoCo v1 (fc head) or v2 (--mlp), asymmetric, clean keys queued (spec §4.1). */

@@ -11,6 +11,7 @@ import { Trainer } from '../lib/train/trainer';
 import { CommonOptions, knnMonitor, OpenedData, parse } from './common';
 
 export interface SwavExampleOptions extends CommonOptions {
+  amp?: 'bfloat16';
   arch: 'resnet18' | 'resnet50';
   width: number;
   hidden_mlp: number;
@@ -85,7 +86,8 @@ export function addSwavOptions(program: Command, d: Defaults): Command {
     .option('--dump_path <dir>', 'the reference\'s name for --results-dir')
     .option('--knn-every <n>', 'a kNN monitor on the backbone features every n epochs (0: off, as the reference)', parse.int, 0)
     .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
-    .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1);
+    .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1)
+    .addOption(new Option('--amp <dtype>', 'speed option for CUDA: backbone and head under autocast in this dtype (the reference uses apex amp O1; Sinkhorn and the loss stay float32)').choices(['bfloat16']));
   return program;
 }
 
@@ -115,6 +117,7 @@ export function buildSwav(o: SwavExampleOptions, variant: SwavVariant): SwAV {
     epochQueueStarts: o.epoch_queue_starts,
     freezePrototypesIters: o.freeze_prototypes_niters,
     unmix: { enabled: !o.run_swav, prob: o.unmix_prob, beta: o.unmix_beta },
+    amp: o.amp ?? null,
     device: o.device,
   });
 }

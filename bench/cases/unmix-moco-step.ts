@@ -24,7 +24,7 @@ export interface MocoStepOptions {
   /** speed option: multi-tensor momentum update and SGD step (true), per-parameter loops as the reference (false); default: on CUDA only */
   foreach?: boolean;
   /** speed option for CUDA: the forwards under autocast in this dtype, on both sides */
-  amp?: u.AutocastDtype;
+  amp?: 'bfloat16';
 }
 
 export const ARCHS: MoCoArch[] = ['resnet18', 'resnet34', 'resnet50'];
@@ -43,7 +43,7 @@ export const unmixMocoStep: BenchCase<MocoStepOptions> = {
       .addOption(new Option('--mixed-forwards <n>', 'speed option: 1 forwards the mixture once per step (same gradients); 2 as the reference').choices(['1', '2']).argParser((v) => Number(v) as 1 | 2))
       .option('--channels-last', 'speed option: channels_last convolutions')
       .addOption(new Option('--foreach <mode>', 'speed option: momentum update and SGD step as multi-tensor kernels (on), per-parameter loops as the reference (off), or on for CUDA only (auto, the default)').choices(['auto', 'on', 'off']).argParser((v) => ({ on: true, off: false, auto: undefined })[v as 'on' | 'off' | 'auto']))
-      .addOption(new Option('--amp <dtype>', 'speed option for CUDA: forwards under autocast in this dtype, on both sides (PyTorch: torch.autocast around the model)').choices(['bfloat16', 'float16'])),
+      .addOption(new Option('--amp <dtype>', 'speed option for CUDA: forwards under autocast in this dtype, on both sides (PyTorch: torch.autocast around the model)').choices(['bfloat16'])),
   defaults: (quick, device) =>
     quick
       ? { batch: 16, arch: 'resnet18', width: 64, bnSplits: 8, mocoK: 4096, steps: 1, warmup: 1, repeats: 2, mixedForwards: 2, channelsLast: false }

@@ -4,7 +4,7 @@
 // (a fresh permutation of the key batch around the key encoder), which only changes BN statistics
 // when the key encoder uses SplitBatchNorm (bnSplits > 1); with plain BN it is a no-op.
 import { noGrad } from '../autograd';
-import { autocast, AutocastDtype } from '../autocast';
+import { autocast } from '../autocast';
 import { call } from '../dispatch';
 import { randn, tensor, zeros } from '../creation';
 import * as F from '../functional';
@@ -56,10 +56,11 @@ export interface MoCoOptions {
    */
   foreach?: boolean;
   /**
-   * Speed option for CUDA: the encoder forwards under autocast in this dtype (as torch.autocast);
+   * Speed option for CUDA: the encoder forwards under bfloat16 autocast (as torch.autocast);
    * features return to float32 before the loss, and backward runs outside the region. null: off.
+   * (float16 would need loss scaling, which unmix does not have yet.)
    */
-  amp?: AutocastDtype | null;
+  amp?: 'bfloat16' | null;
   /** data parallelism to come: this process's rank and the number of processes (1 for now) */
   rank: number;
   worldSize: number;
@@ -390,7 +391,7 @@ function checkOptions(o: MoCoOptions): void {
   if (o.mixedForwards !== 1 && o.mixedForwards !== 2) throw new RangeError(`MoCo: mixedForwards must be 1 or 2, got ${o.mixedForwards}`);
   if (!(o.unmix.prob >= 0 && o.unmix.prob <= 1)) throw new RangeError(`MoCo: unmix.prob must be in [0, 1], got ${o.unmix.prob}`);
   if (!(o.unmix.beta > 0)) throw new RangeError(`MoCo: unmix.beta must be > 0, got ${o.unmix.beta}`);
-  if (o.amp != null && o.amp !== 'bfloat16' && o.amp !== 'float16') throw new RangeError(`MoCo: amp must be 'bfloat16', 'float16' or null, got '${String(o.amp)}'`);
+  if (o.amp != null && o.amp !== 'bfloat16') throw new RangeError(`MoCo: amp must be 'bfloat16' or null (float16 would need loss scaling, which unmix does not have yet), got '${String(o.amp)}'`);
   if (o.worldSize !== 1 || o.rank !== 0) throw new Error(`MoCo: data-parallel training is not implemented yet (worldSize ${o.worldSize}, rank ${o.rank}); use worldSize 1, rank 0`);
 }
 

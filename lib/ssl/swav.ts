@@ -5,6 +5,7 @@
 //   multi-crop with the crops mixed in pairs (0,1), (2,3), ..., queue 3840 from epoch 15.
 // The Un-Mix loss is the code's, not the paper's: the flip term reverses only the code branch of
 // crop 0 (§3.4); `unmixFlipPredictions: true` also reverses the mixtures' predictions (the paper).
+import { autocast } from '../autocast';
 import { noGrad } from '../autograd';
 import * as F from '../functional';
 import { cat } from '../functional';
@@ -45,6 +46,11 @@ export interface SwavOptions {
   unmix: UnmixOptions;
   /** false (default): the code (the flip term reverses only crop 0's codes); true: the paper's formula */
   unmixFlipPredictions: boolean;
+  /**
+   * Speed option for CUDA (the reference trains with apex amp O1): backbone and head under bfloat16
+   * autocast, z and the scores back in float32 for Sinkhorn and the loss. null (default): off.
+   */
+  amp?: 'bfloat16' | null;
 }
 
 /** CIFAR scripts (spec §3.1): script values, parser defaults where the script sets none. */
@@ -179,6 +185,7 @@ export class SwAV extends SslMethod {
     for (const [k, v] of Object.entries({ featDim: o.featDim, nPrototypes: o.nPrototypes, sinkhornIterations: o.sinkhornIterations, worldSize: o.worldSize })) {
       if (!Number.isInteger(v) || v < (k === 'sinkhornIterations' ? 0 : 1)) throw new RangeError(`SwAV: ${k} must be a positive integer, got ${v}`);
     }
+    if (o.amp != null && o.amp !== 'bfloat16') throw new RangeError(`SwAV: amp must be 'bfloat16' or null (float16 would need loss scaling, which unmix does not have yet), got '${String(o.amp)}'`);
     if (!(o.temperature > 0) || !(o.epsilon > 0)) throw new RangeError(`SwAV: temperature and epsilon must be > 0, got ${o.temperature}, ${o.epsilon}`);
     if (!o.cropsForAssign.length || o.cropsForAssign.some((c) => !Number.isInteger(c) || c < 0)) {
       throw new RangeError(`SwAV: cropsForAssign must list crop indices, got [${o.cropsForAssign}]`);
@@ -204,6 +211,15 @@ export class SwAV extends SslMethod {
 
   /** Backbone per group of consecutive equal-width crops, then the head on all of them: (z L2-normalized, scores). */
   forwardCrops(crops: Tensor[]): { z: Tensor; scores: Tensor } {
+    const amp = this.options.amp;
+    if (!amp) return this.forwardCropsIn(crops);
+    return scope(() => {
+      const { z, scores } = autocast({ device: crops[0].device, dtype: amp }, () => this.forwardCropsIn(crops));
+      return { z: z.float(), scores: scores.float() };
+    });
+  }
+
+  private forwardCropsIn(crops: Tensor[]): { z: Tensor; scores: Tensor } {
     return scope(() => {
       const features: Tensor[] = [];
       for (let start = 0; start < crops.length; ) {
