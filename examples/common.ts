@@ -25,6 +25,18 @@ export interface CommonOptions {
   evalInit?: boolean;
 }
 
+/** The Trainer options every example takes from the shared flags (see addCommonOptions). */
+export function commonTrainerOptions(o: CommonOptions) {
+  return {
+    resultsDir: o.resultsDir,
+    seed: o.seed,
+    resume: o.resume,
+    itersPerEpoch: o.itersPerEpoch,
+    progress: o.progress ? ('auto' as const) : (false as const),
+    evaluateFirst: o.evalInit,
+  };
+}
+
 const int = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n)) throw new Error(`expected an integer, got '${v}'`);

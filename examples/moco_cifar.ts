@@ -8,7 +8,7 @@ import { Loader } from '../lib/data/loader';
 import { evalCifar, mocoCifar } from '../lib/data/presets';
 import { MoCo } from '../lib/ssl/moco';
 import { Trainer } from '../lib/train/trainer';
-import { addCommonOptions, applyPreset, CommonOptions, knnMonitor, openData, parse, run } from './common';
+import { addCommonOptions, applyPreset, CommonOptions, commonTrainerOptions, knnMonitor, openData, parse, run } from './common';
 
 export interface MoCoCifarOptions extends CommonOptions {
   arch: 'resnet18' | 'resnet34' | 'resnet50';
@@ -117,13 +117,8 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
       optimizer,
       lr,
       epochs: o.epochs,
-      resultsDir: o.resultsDir,
-      seed: o.seed,
-      resume: o.resume,
-      itersPerEpoch: o.itersPerEpoch,
-      progress: o.progress ? 'auto' : false,
+      ...commonTrainerOptions(o),
       evaluate: knnMonitor(method, data, { batchSize: Math.max(o.batchSize, 256), pipeline: evalCifar(), k: o.knnK, t: o.knnT, features: o.knnFeatures }),
-      evaluateFirst: o.evalInit,
       evaluateEvery: o.knnEvery,
       args: { ...o, example: name },
     });

@@ -8,7 +8,7 @@ import { LARC } from '../lib/optim/larc';
 import { warmupCosineLr } from '../lib/optim/schedules';
 import { SWAV_CIFAR, SWAV_IMAGENET, SwAV, SwavVariant } from '../lib/ssl/swav';
 import { Trainer } from '../lib/train/trainer';
-import { CommonOptions, knnMonitor, OpenedData, parse } from './common';
+import { CommonOptions, commonTrainerOptions, knnMonitor, OpenedData, parse } from './common';
 
 export interface SwavExampleOptions extends CommonOptions {
   amp?: 'bfloat16';
@@ -135,13 +135,8 @@ export async function trainSwav(name: string, o: SwavExampleOptions, variant: Sw
     optimizer,
     lr: ({ iteration }) => schedule[Math.min(iteration, schedule.length - 1)],
     epochs: o.epochs,
-    resultsDir: o.resultsDir,
-    seed: o.seed,
-    resume: o.resume,
-    itersPerEpoch: o.itersPerEpoch,
-    progress: o.progress ? 'auto' : false,
+    ...commonTrainerOptions(o),
     evaluate: o.knnEvery > 0 ? knnMonitor(method, data, { batchSize: 256, pipeline: evalPipeline, k: o.knnK, t: o.knnT, features: 'backbone' }) : undefined,
-    evaluateFirst: o.evalInit,
     evaluateEvery: o.knnEvery || undefined,
     args: { ...o, example: name, variant },
   });

@@ -9,7 +9,7 @@ import * as u from '../lib';
 import { Loader } from '../lib/data/loader';
 import { evalImagenet, mocoV1Imagenet, mocoV2Imagenet } from '../lib/data/presets';
 import { Trainer } from '../lib/train/trainer';
-import { addCommonOptions, applyPreset, knnMonitor, openData, parse, run } from './common';
+import { addCommonOptions, applyPreset, commonTrainerOptions, knnMonitor, openData, parse, run } from './common';
 import { buildMoCoImagenet, MoCoImagenetOptions as Options } from './moco_imagenet';
 
 
@@ -66,11 +66,7 @@ run(async () => {
     optimizer,
     lr,
     epochs: o.epochs,
-    resultsDir: o.resultsDir,
-    seed: o.seed,
-    resume: o.resume,
-    itersPerEpoch: o.itersPerEpoch,
-    progress: o.progress ? 'auto' : false,
+    ...commonTrainerOptions(o),
     evaluate: o.knnEvery > 0 ? knnMonitor(method, data, { batchSize: 128, pipeline: evalPipeline, k: o.knnK, t: 0.1, features: 'projection' }) : undefined,
     evaluateEvery: o.knnEvery || undefined,
     args: { ...o, example: 'unmix_moco_imagenet.ts' },
