@@ -95,16 +95,7 @@ LIBTORCH=${LIBTORCH:-$(python3 -c 'import os, torch; print(os.path.dirname(torch
 UNMIX_BENCH_PYTHON=${UNMIX_BENCH_PYTHON:-$(command -v python3)}
 CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
 export LIBTORCH UNMIX_BENCH_PYTHON CMAKE_BUILD_PARALLEL_LEVEL
-# The fixture tests run /usr/bin/python3; where it lacks torch, lend it python3's packages (same version only).
-if [[ -x /usr/bin/python3 ]] && ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-  if [[ "$(/usr/bin/python3 -c 'import sys; print(sys.version_info[:2])')" == "$(python3 -c 'import sys; print(sys.version_info[:2])')" ]]; then
-    PYTHONPATH=$(python3 -c 'import site; print(":".join(site.getsitepackages()))')${PYTHONPATH:+:$PYTHONPATH}
-    export PYTHONPATH
-    note "fixtures: /usr/bin/python3 has no torch; PYTHONPATH=$PYTHONPATH"
-  else
-    note "fixtures: /usr/bin/python3 has no torch and is another Python version; the fixture tests will say so"
-  fi
-fi
+# The tests take their fixtures and twins from the Python that provided LibTorch (test/support/python.ts).
 
 # --- 1. build ---------------------------------------------------------------------------------
 if ! skipped build; then
@@ -185,8 +176,8 @@ pack_check() {
     const u = require('unmix');
     const i = u.info();
     const sum = u.tensor([1, 2, 3], { device: '$DEVICE' }).add(1).sum().item();
-    console.log(JSON.stringify({ source: i.source, libtorch: i.libtorch, cuda: i.cuda, sum }));
-    if (i.source !== 'prebuilt' || sum !== 9 || ('$DEVICE' !== 'cpu' && !i.cuda)) process.exit(1);
+    console.log(JSON.stringify({ ...i, sum }));
+    if (i.addon !== 'prebuilt' || sum !== 9 || ('$DEVICE' !== 'cpu' && !i.cuda)) process.exit(1);
   ")
   tar -czf "$OUT/prebuild.tar.gz" --exclude=libtorch prebuilds
   tar -tzvf "$OUT/prebuild.tar.gz"

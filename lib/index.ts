@@ -12,7 +12,7 @@ export type { AutocastDtype, AutocastOptions } from './autocast';
 export { manualSeed, getRngState, setRngState, Generator } from './random';
 export { scope, keep, liveTensors, resetPeakMemory } from './memory';
 export * as cuda from './cuda';
-export { info, setNumThreads, getNumThreads } from './runtime';
+export { info, buildConfig, setNumThreads, getNumThreads } from './runtime';
 export type { RuntimeInfo } from './runtime';
 export { Module } from './nn/module';
 export type { StateDict } from './nn/module';

@@ -30,6 +30,18 @@ export interface NativeInfo {
   parallel: string;
 }
 
+/** How the loaded LibTorch was built: the same with or without a GPU. */
+export interface NativeBuildInfo {
+  /** at::show_config(), as torch.__config__.show() prints it */
+  config: string;
+  /** libtorch_cuda is loaded */
+  cudaBuild: boolean;
+  /** NCCL's version from the libnccl LibTorch loaded */
+  nccl: string | null;
+  /** the C++ ABI this addon (and so LibTorch) was compiled with */
+  cxx11Abi: boolean;
+}
+
 export interface LiveTensorStats {
   count: number;
   bytes: number;
@@ -79,6 +91,7 @@ export interface NativeAddon {
   autocastNesting(delta: 1 | -1): number;
   setGradEnabled(enabled: boolean): void;
   info(): NativeInfo;
+  buildInfo(): NativeBuildInfo;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number | bigint): void;
@@ -93,8 +106,18 @@ export interface NativeAddon {
 /** What build/addon.json records: which addon file and which LibTorch it was made for. */
 export interface AddonRecord {
   addon: string;
+  /** 'prebuilt' when a shipped prebuild was chosen, else where the compiled addon's LibTorch came from */
   source: 'env' | 'python' | 'system' | 'prebuilt';
-  libtorch: { version: string; source: string; libDir: string; cuda: boolean; torchDir: string };
+  libtorch: {
+    version: string;
+    source: 'env' | 'python' | 'system';
+    libDir: string;
+    cuda: boolean;
+    torchDir: string;
+    cxx11Abi: string | null;
+    /** the Python interpreter whose torch this LibTorch is (source 'python') */
+    python?: string;
+  };
 }
 
 export const packageRoot = path.resolve(__dirname, '..');
@@ -125,6 +148,11 @@ function readRecord(): AddonRecord {
 
 function load(): { addon: NativeAddon; record: AddonRecord } {
   const record = readRecord();
+  // An addon loaded into another LibTorch than the one it was built for fails on a missing symbol
+  // at best and crashes at worst: check the version where it was found (one file read) first.
+  const { libtorchChanged } = require('../scripts/find-libtorch');
+  const changed = libtorchChanged(record) as string | null;
+  if (changed) throw new Error(`unmix: ${changed}`);
   const file = path.resolve(packageRoot, record.addon);
   let addon: NativeAddon;
   // OpenMP threads that spin while waiting steal the cores from everything else: with a second

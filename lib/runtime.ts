@@ -2,28 +2,67 @@
 import { addonRecord, native } from './native';
 
 export interface RuntimeInfo {
+  /** LibTorch's version (TORCH_VERSION) */
   libtorch: string;
-  /** Where LibTorch came from: LIBTORCH/Torch_DIR, python3's torch, the system's; or a prebuilt addon. */
-  source: 'env' | 'python' | 'system' | 'prebuilt';
+  /** Where LibTorch came from: LIBTORCH/Torch_DIR (env), a Python's torch (python), the system's (system). */
+  source: 'env' | 'python' | 'system';
+  /** The Python whose torch LibTorch is, when source is 'python'. */
+  python: string | null;
+  /** The native addon: a shipped prebuild, or compiled at install. */
+  addon: 'prebuilt' | 'compiled';
+  /** A CUDA device can be used now. */
   cuda: boolean;
+  /** LibTorch was built with CUDA (whether or not a GPU is there). */
+  cudaBuild: boolean;
+  /** The CUDA version LibTorch was built with, else null. */
   cudaVersion: string | null;
+  /** The cuDNN version LibTorch was built with, else null. */
+  cudnnVersion: string | null;
+  /** NCCL's version when LibTorch loaded it, else null. */
+  nccl: string | null;
+  /** CUDA devices available now (0 without a GPU or driver). */
   devices: number;
+  /** LibTorch's C++ ABI: true for the C++11 ABI (_GLIBCXX_USE_CXX11_ABI=1). */
+  cxx11Abi: boolean;
+  /** Intra-op threads. */
   threads: number;
   /** The folder LibTorch's libraries were loaded from. */
   libDir: string;
 }
 
+/** A `KEY=value` of at::show_config()'s build settings, or null. */
+function buildSetting(config: string, key: string): string | null {
+  const match = new RegExp(`(?:^|[\s,])${key}=([^,\s]*)`).exec(config);
+  return match && match[1] !== '' ? match[1] : null;
+}
+
+let build: ReturnType<typeof native.buildInfo> | undefined;
+
 export function info(): RuntimeInfo {
   const n = native.info();
+  build ??= native.buildInfo();
+  const cudaBuild = build.cudaBuild;
   return {
     libtorch: n.libtorch,
-    source: addonRecord.source,
+    source: addonRecord.libtorch.source,
+    python: addonRecord.libtorch.python ?? null,
+    addon: addonRecord.source === 'prebuilt' ? 'prebuilt' : 'compiled',
     cuda: n.cuda,
-    cudaVersion: n.cudaVersion,
+    cudaBuild,
+    cudaVersion: cudaBuild ? (buildSetting(build.config, 'CUDA_VERSION') ?? n.cudaVersion) : null,
+    cudnnVersion: cudaBuild ? buildSetting(build.config, 'CUDNN_VERSION') : null,
+    nccl: build.nccl,
     devices: n.devices,
+    cxx11Abi: build.cxx11Abi,
     threads: n.threads,
     libDir: addonRecord.libtorch.libDir,
   };
+}
+
+/** How LibTorch was built, as `torch.__config__.show()` prints it. */
+export function buildConfig(): string {
+  build ??= native.buildInfo();
+  return build.config;
 }
 
 /** Intra-op threads LibTorch uses (defaults to the machine's cores, or UNMIX_NUM_THREADS). */

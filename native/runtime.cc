@@ -1,5 +1,6 @@
 // Process-wide state: LibTorch version, threads, random generators, CUDA, memory accounting.
 #include <ATen/Parallel.h>
+#include <ATen/Version.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <dlfcn.h>
 #include <link.h>
@@ -114,6 +115,21 @@ void* FindLoadedLibrary(const char* fragment) {
   return dlopen(search.path.c_str(), RTLD_LAZY | RTLD_NOLOAD);
 }
 
+// NCCL's version from the libnccl LibTorch loaded ("2.30.7"), or null when it loaded none.
+Napi::Value NcclVersion(const Napi::Env& env) {
+  void* nccl = FindLoadedLibrary("libnccl");
+  if (!nccl) return env.Null();
+  using GetVersionFn = int (*)(int*);
+  auto get = reinterpret_cast<GetVersionFn>(dlsym(nccl, "ncclGetVersion"));
+  int code = 0;
+  if (!get || get(&code) != 0 || code <= 0) return env.Null();
+  // NCCL_VERSION_CODE: major*10000 + minor*100 + patch since 2.9, major*1000 + minor*100 + patch before.
+  int major = code >= 10000 ? code / 10000 : code / 1000;
+  int minor = code >= 10000 ? (code % 10000) / 100 : (code % 1000) / 100;
+  int patch = code % 100;
+  return Napi::String::New(env, std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch));
+}
+
 // ---- exported functions --------------------------------------------------------------------
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -132,6 +148,21 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     out.Set("devices", Napi::Number::New(env, CudaDeviceCount()));
     out.Set("threads", Napi::Number::New(env, at::get_num_threads()));
     out.Set("parallel", Napi::String::New(env, at::get_parallel_info()));
+    return out;
+  });
+}
+
+// How LibTorch was built, true with or without a GPU (unlike info().cuda): at::show_config()
+// (USE_CUDA, CUDA_VERSION, CUDNN_VERSION, USE_NCCL, ...; lib/runtime.ts reads the fields it
+// needs), whether libtorch_cuda is loaded, NCCL's version and the C++ ABI this addon uses.
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "buildInfo", [&]() -> Napi::Value {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("config", Napi::String::New(env, at::show_config()));
+    out.Set("cudaBuild", Napi::Boolean::New(env, FindLoadedLibrary("libtorch_cuda") != nullptr));
+    out.Set("nccl", NcclVersion(env));
+    out.Set("cxx11Abi", Napi::Boolean::New(env, _GLIBCXX_USE_CXX11_ABI != 0));
     return out;
   });
 }
@@ -264,6 +295,7 @@ bool UnwrapGenerator(const Napi::Value& value, at::Generator* out) {
 void InitRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("Generator", GeneratorHandle::Init(env));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));

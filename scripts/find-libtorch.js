@@ -41,13 +41,15 @@ function fromEnv() {
 function fromPython() {
   if (process.env.UNMIX_SKIP_PYTHON_TORCH) return null;
   try {
-    const out = execFileSync('python3', ['-c', 'import torch; print(torch.utils.cmake_prefix_path)'], {
+    const script = 'import sys, torch; print(torch.utils.cmake_prefix_path); print(sys.executable)';
+    const out = execFileSync('python3', ['-c', script], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 60000,
     });
-    const dir = path.join(out.trim(), 'Torch');
-    return isTorchDir(dir) ? dir : null;
+    const [prefix, python] = out.trim().split('\n');
+    const dir = path.join(prefix.trim(), 'Torch');
+    return isTorchDir(dir) ? { dir, python: (python || '').trim() || null } : null;
   } catch {
     return null;
   }
@@ -75,7 +77,40 @@ function atLeast(version, major, minor) {
   return a > major || (a === major && b >= minor);
 }
 
-function describe(torchDir, source) {
+// What unmix is built and tested against (README "Supported LibTorch"): Debian's 1.13.1, pip's
+// 2.11 (CUDA 13, the GPU machine), 2.13.0+cpu and 2.14.1 (CUDA 13). Older ones lack APIs the
+// addon uses; newer ones are tried with a warning.
+const OLDEST = [1, 13];
+const NEWEST_TESTED = [2, 14];
+const SUPPORTED = 'LibTorch 1.13 and 2.x up to 2.14 with the C++11 ABI, on linux-x64';
+
+// LibTorch's C++ ABI: its CMake flag where it states one (1.x, early 2.x), else whether libc10's
+// symbols carry the [abi:cxx11] tag (mangled "B5cxx11"); 2.7+ wheels are always C++11 ABI.
+function detectCxx11Abi(config, libDir) {
+  const flag = /_GLIBCXX_USE_CXX11_ABI=(\d)/.exec(config);
+  if (flag) return flag[1];
+  try {
+    return fs.readFileSync(path.join(libDir, 'libc10.so')).includes('B5cxx11') ? '1' : '0';
+  } catch {
+    return null;
+  }
+}
+
+// The reason this LibTorch cannot be used, or null. Checked before any compiler runs.
+function unsupported(info) {
+  if (!/^\d+\.\d+/.test(info.version)) return `LibTorch at ${info.torchDir} states no version (TorchConfigVersion.cmake)`;
+  if (!atLeast(info.version, OLDEST[0], OLDEST[1])) return `LibTorch ${info.version} (${info.source}: ${info.libDir}) is too old`;
+  if (info.cxx11Abi === '0') {
+    return `LibTorch ${info.version} (${info.source}: ${info.libDir}) uses the pre-C++11 ABI (_GLIBCXX_USE_CXX11_ABI=0); unmix is built and tested with the C++11 ABI only (Debian's LibTorch, pip's torch since 2.7, LibTorch's cxx11-abi zips)`;
+  }
+  return null;
+}
+
+function untested(info) {
+  return atLeast(info.version, NEWEST_TESTED[0], NEWEST_TESTED[1] + 1) ? `LibTorch ${info.version} is newer than the newest tested (${NEWEST_TESTED.join('.')}); trying it` : null;
+}
+
+function describe(torchDir, source, python = null) {
   torchDir = fs.realpathSync(torchDir);
   const config = fs.readFileSync(path.join(torchDir, 'TorchConfig.cmake'), 'utf8');
   // <prefix>/share/cmake/Torch (wheels, LibTorch zips) or <prefix>/lib/<triplet>/cmake/Torch (Debian).
@@ -85,7 +120,6 @@ function describe(torchDir, source) {
   const libCandidates = [path.join(root, 'lib'), path.resolve(torchDir, '..', '..')];
   const libDir = libCandidates.find((d) => fs.existsSync(path.join(d, 'libtorch.so')) || fs.existsSync(path.join(d, 'libtorch_cpu.so')));
   if (!libDir) throw new NotFound(`LibTorch at ${torchDir} has no libtorch.so next to it. ${FIX}`);
-  const abi = /_GLIBCXX_USE_CXX11_ABI=(\d)/.exec(config);
   const version = readVersion(torchDir);
   const cuda = fs.existsSync(path.join(libDir, 'libtorch_cuda.so'));
   return {
@@ -98,7 +132,8 @@ function describe(torchDir, source) {
     includeDirs: [path.join(root, 'include'), path.join(root, 'include', 'torch', 'csrc', 'api', 'include')],
     libDir,
     cuda,
-    cxx11Abi: abi ? abi[1] : null,
+    cxx11Abi: detectCxx11Abi(config, libDir),
+    ...(python ? { python } : {}),
   };
 }
 
@@ -106,10 +141,28 @@ function findLibtorch() {
   const env = fromEnv();
   if (env) return describe(env, 'env');
   const python = fromPython();
-  if (python) return describe(python, 'python');
+  if (python) return describe(python.dir, 'python', python.python);
   const system = fromSystem();
   if (system) return describe(system, 'system');
   throw new NotFound(FIX);
+}
+
+// Why the addon an install record names cannot be loaded now (its LibTorch was upgraded, moved or
+// removed since), or null. A file read: the loader calls it at every start.
+function libtorchChanged(record) {
+  const { torchDir, version, libDir } = record.libtorch;
+  let now = null;
+  try {
+    now = readVersion(torchDir);
+  } catch {
+    // gone: said below
+  }
+  if (now === version) return null;
+  const found = now ? `now holds LibTorch ${now}` : 'no longer holds a LibTorch';
+  return (
+    `the native addon was built for LibTorch ${version} at ${libDir}, which ${found}. ` +
+    'Run `npm rebuild unmix` to rebuild it (or pick up a matching prebuild) for the LibTorch you have now.'
+  );
 }
 
 function libraries(info) {
@@ -150,6 +203,6 @@ function main(argv) {
   }
 }
 
-module.exports = { findLibtorch, NotFound, FIX };
+module.exports = { findLibtorch, NotFound, FIX, SUPPORTED, unsupported, untested, readVersion, detectCxx11Abi, libtorchChanged };
 
 if (require.main === module) main(process.argv.slice(2));

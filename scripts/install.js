@@ -11,8 +11,8 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { findLibtorch, NotFound } = require('./find-libtorch');
-const { prebuildDir } = require('./prebuild-path');
+const { findLibtorch, NotFound, SUPPORTED, unsupported, untested } = require('./find-libtorch');
+const { prebuildDir, prebuildTag, shippedPrebuilds } = require('./prebuild-path');
 
 const root = path.resolve(__dirname, '..');
 const record = path.join(root, 'build', 'addon.json');
@@ -28,6 +28,38 @@ function linkLibtorch(dir, libDir) {
   const link = path.join(dir, 'libtorch');
   fs.rmSync(link, { force: true, recursive: true });
   fs.symlinkSync(libDir, link);
+}
+
+// A program on PATH, as a shell would find it.
+function onPath(name) {
+  return (process.env.PATH || '').split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir || '.', name), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function describeLibtorch(libtorch) {
+  const from = libtorch.python ? `python: ${libtorch.python}` : `${libtorch.source}: ${libtorch.libDir}`;
+  return `LibTorch ${libtorch.version} (${libtorch.cuda ? 'CUDA' : 'CPU'}; ${from})`;
+}
+
+// Without cmake or a C++ compiler there is nothing to compile with: say so in one line, naming
+// what was found, what is shipped and what to install.
+function refuseWithoutCompiler(libtorch) {
+  const compiler = process.env.CXX ? onPath(process.env.CXX) || fs.existsSync(process.env.CXX) : ['c++', 'g++', 'clang++'].some(onPath);
+  const missing = [onPath('cmake') ? null : 'cmake', compiler ? null : 'a C++ compiler'].filter(Boolean);
+  if (!missing.length) return;
+  const shipped = shippedPrebuilds(root);
+  console.error(
+    `unmix: no prebuilt addon for ${describeLibtorch(libtorch)}, and ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed to compile one. ` +
+      `Prebuilds shipped for ${process.platform}-${process.arch}: ${shipped.length ? shipped.join(', ') : 'none'}. ` +
+      `Install one of those LibTorch builds (for example \`pip install torch==2.14.1\`), or cmake and g++ (\`apt-get install cmake g++\`), then run \`npm rebuild unmix\`.`,
+  );
+  process.exit(1);
 }
 
 function compile(libtorch) {
@@ -54,6 +86,13 @@ function main() {
     }
     throw e;
   }
+  const refused = unsupported(libtorch);
+  if (refused) {
+    console.error(`unmix: ${refused}. unmix supports ${SUPPORTED}; install one of those (see the README's "Supported LibTorch"), or point LIBTORCH at one, then run \`npm rebuild unmix\`.`);
+    process.exit(1);
+  }
+  const warning = untested(libtorch);
+  if (warning) console.warn(`unmix: ${warning}.`);
   if (args[0] === '--record') {
     writeRecord(path.resolve(args[1]), libtorch.source, libtorch);
     return;
@@ -62,9 +101,10 @@ function main() {
   if (!args.includes('--force') && fs.existsSync(prebuilt)) {
     linkLibtorch(path.dirname(prebuilt), libtorch.libDir);
     writeRecord(prebuilt, 'prebuilt', libtorch);
-    console.log(`unmix: using the prebuilt addon ${path.relative(root, prebuilt)} (LibTorch ${libtorch.version}, ${libtorch.source})`);
+    console.log(`unmix: using the prebuilt addon ${path.relative(root, prebuilt)} for ${describeLibtorch(libtorch)}`);
     return;
   }
+  refuseWithoutCompiler(libtorch);
   compile(libtorch);
 }
 

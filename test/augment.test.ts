@@ -2,7 +2,7 @@
 // Debian's python3-torchvision): each transform with fixed parameters equals torchvision's functional
 // transform on float tensors within 5e-6 (float32; measured worst 1e-6, from the crop's sampling grid), and the
 // random draws follow torchvision's distributions.
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,9 +13,9 @@ import * as presets from '../lib/data/presets';
 import { drawJitter, resizedCropBox, roundHalfEven } from '../lib/data/sampling';
 import { Rng } from '../lib/rng';
 import { device } from './helpers';
+import { python, pythonHas } from './support/python';
 
-const python = '/usr/bin/python3';
-const hasTorchvision = fs.existsSync(python) && spawnSync(python, ['-c', 'import torchvision'], { stdio: 'ignore' }).status === 0;
+const hasTorchvision = pythonHas('torchvision');
 const describeWithTorchvision = hasTorchvision ? describe : describe.skip;
 
 interface Case {

@@ -10,6 +10,7 @@ import { MoCo } from '../lib/ssl/moco';
 import { SwAV } from '../lib/ssl/swav';
 import { Rng } from '../lib/rng';
 import { device } from './helpers';
+import { python } from './support/python';
 
 const deviceType = device === 'cpu' ? 'cpu' : 'cuda';
 const mm = () => u.ones([4, 4], { device }).matmul(u.ones([4, 4], { device }));
@@ -47,7 +48,7 @@ test('bad device or dtype: TypeErrors, nothing switched on', () => {
 test('the same dtypes and values as torch.autocast (bfloat16)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-autocast-'));
   try {
-    execFileSync('/usr/bin/python3', [path.join(__dirname, 'fixtures', 'make_autocast_fixtures.py'), dir, deviceType], { stdio: 'pipe' });
+    execFileSync(python, [path.join(__dirname, 'fixtures', 'make_autocast_fixtures.py'), dir, deviceType], { stdio: 'pipe' });
     const expected = JSON.parse(fs.readFileSync(path.join(dir, 'autocast.json'), 'utf8')).dtypes as Record<string, string>;
     const t = u.loadTorchFile(path.join(dir, 'autocast.pt'), { device }).tensors;
     const outputs = u.autocast({ device, dtype: 'bfloat16' }, () => {

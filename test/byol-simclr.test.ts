@@ -2,7 +2,7 @@
 // solo-learn's heads, losses and momentum update, run here with Debian's python3-torch) and closed
 // forms. Tolerances: float64; loss terms within 1e-12 relative, gradients and the state after two SGD
 // steps (BYOL: and two target updates) within 1e-9 of each tensor's largest value (measured ≤ 1e-12).
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,9 +13,9 @@ import { BYOL, byolLoss } from '../lib/ssl/byol';
 import { crossViewInfoNce, ntXent, SimCLR } from '../lib/ssl/simclr';
 import { MixParams } from '../lib/ssl/unmix';
 import { device } from './helpers';
+import { python, pythonHas } from './support/python';
 
-const python = '/usr/bin/python3';
-const hasTorch = fs.existsSync(python) && spawnSync(python, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
+const hasTorch = pythonHas('torch, torchvision');
 const describeWithTorch = hasTorch ? describe : describe.skip;
 
 const TINY = { block: 'basic' as const, layers: [1], stem: 'cifar' as const };

@@ -2,27 +2,56 @@
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 import * as u from '../lib';
+import { python, pythonHas } from './support/python';
 
 const root = path.join(__dirname, '..');
 const unmix = (...args: string[]) =>
   execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), ...args], { cwd: root, encoding: 'utf8' });
 
-test('unmix info --json describes the loaded LibTorch', () => {
+test('unmix info --json describes the loaded LibTorch and how it was built', () => {
   const info = JSON.parse(unmix('info', '--json'));
-  expect(Object.keys(info).sort()).toEqual(['cuda', 'cudaVersion', 'devices', 'libtorch', 'source', 'threads']);
+  const keys = ['libtorch', 'source', 'python', 'addon', 'cuda', 'cudaBuild', 'cudaVersion', 'cudnnVersion', 'nccl', 'devices', 'cxx11Abi', 'threads', 'libDir'];
+  expect(Object.keys(info).sort()).toEqual(keys.sort());
   expect(info.libtorch).toMatch(/^\d+\.\d+\.\d+/);
-  expect(['env', 'python', 'system', 'prebuilt']).toContain(info.source);
+  expect(['env', 'python', 'system']).toContain(info.source);
+  expect(info.python === null).toBe(info.source !== 'python');
+  expect(['prebuilt', 'compiled']).toContain(info.addon);
   expect(typeof info.cuda).toBe('boolean');
-  expect(info.cuda ? typeof info.cudaVersion : info.cudaVersion).toBe(info.cuda ? 'string' : null);
   expect(info.devices).toBe(u.cuda.deviceCount());
+  // Nothing claims a GPU that is not there.
+  if (!info.cuda) expect(info.devices).toBe(0);
+  if (info.cuda) expect(info.cudaBuild).toBe(true);
+  expect(info.cxx11Abi).toBe(true);
   // Intra-op threads default to the machine's cores (Debian's LibTorch alone would use 1).
   expect(info.threads).toBe(Number(process.env.UNMIX_NUM_THREADS) || require('os').availableParallelism());
 });
 
-test('unmix info prints one line', () => {
-  const out = unmix('info').trim();
-  expect(out.split('\n')).toHaveLength(1);
-  expect(out).toMatch(/^unmix: LibTorch \d+\.\d+\.\d+\S* \((env|python|system|prebuilt), .+\), (CUDA .+ with \d+ device\(s\)|CUDA not available), \d+ threads$/);
+const withTorch = pythonHas('torch') ? test : test.skip;
+withTorch(`unmix info's build facts are what the same LibTorch's Python says (${python})${pythonHas('torch') ? '' : ' (skipped: no Python torch)'}`, () => {
+  const info = JSON.parse(unmix('info', '--json'));
+  const script = [
+    'import json, torch',
+    'cudnn = torch.backends.cudnn.version() if torch.version.cuda else None',
+    'nccl = torch.cuda.nccl.version() if torch.version.cuda and torch.distributed.is_nccl_available() else None',
+    'print(json.dumps({"cuda": torch.version.cuda, "cudnn": cudnn, "nccl": nccl, "abi": torch.compiled_with_cxx11_abi(), "available": torch.cuda.is_available()}))',
+  ].join('\n');
+  const py = JSON.parse(execFileSync(python, ['-c', script], { encoding: 'utf8' }));
+  expect(info.cudaBuild).toBe(py.cuda !== null);
+  expect(info.cudaVersion).toBe(py.cuda);
+  // cuDNN 92400 is 9.24.0
+  const cudnn = py.cudnn === null ? null : `${Math.floor(py.cudnn / 10000)}.${Math.floor((py.cudnn % 10000) / 100)}.${py.cudnn % 100}`;
+  expect(info.cudnnVersion).toBe(cudnn);
+  expect(info.nccl).toBe(py.nccl === null ? null : py.nccl.join('.'));
+  expect(info.cxx11Abi).toBe(py.abi);
+  expect(info.cuda).toBe(py.available);
+});
+
+test('unmix info prints where LibTorch came from, how it was built and what is available', () => {
+  const lines = unmix('info').trim().split('\n');
+  expect(lines).toHaveLength(3);
+  expect(lines[0]).toMatch(/^unmix: LibTorch \d+\.\d+\.\d+\S* \((env|python: \S+|system); .+\)$/);
+  expect(lines[1]).toMatch(/^ {2}(built with CUDA \S+, cuDNN \S+, NCCL \S+|CPU-only build); (\d+ CUDA device\(s\) available|no CUDA device available)$/);
+  expect(lines[2]).toMatch(/^ {2}addon (prebuilt|compiled), (C\+\+11|pre-C\+\+11) ABI, \d+ threads$/);
 });
 
 describe('unmix inspect', () => {

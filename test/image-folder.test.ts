@@ -1,6 +1,6 @@
 // ImageFolder datasets (folder, .tar, .tar.gz), the decoder against PIL, the decoded-image cache,
 // subsets, and the real CIFAR-10 JPEGs (../shared/data/cifar10-jpeg.tar.gz, when present).
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,10 +13,10 @@ import type { EncodedImageSet, TensorImageSet } from '../lib/data/dataset';
 import { decodeImageSet, decodeRgb, ImageSizeError, loadImageFolder, openImageFolder, scanImageFolder } from '../lib/data/image-folder';
 import { subsetImageSet, subsetIndices } from '../lib/data/subset';
 import { device, values } from './helpers';
+import { python, pythonHas } from './support/python';
 
 const root = path.join(__dirname, '..');
-const python = '/usr/bin/python3';
-const hasPil = fs.existsSync(python) && spawnSync(python, ['-c', 'import PIL, numpy'], { stdio: 'ignore' }).status === 0;
+const hasPil = pythonHas('PIL, numpy');
 const cifarArchive = path.join(root, '..', 'shared', 'data', 'cifar10-jpeg.tar.gz');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-image-folder-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -1,16 +1,16 @@
 // The weighted kNN monitor (lib/eval/knn.ts) against a closed-form case and the MoCo demo's
 // knn_predict run by PyTorch (test/fixtures/make_moco_fixtures.py knn): the same class scores
 // (rtol 1e-12, float64) and the same rankings; chunked accuracy equals the one-shot computation.
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as u from '../lib';
 import { FeatureBank, LabelledBatch, buildFeatureBank, knnAccuracy, knnPredict, knnScores } from '../lib/eval/knn';
 import { device, values, settle } from './helpers';
+import { python, pythonHas } from './support/python';
 
-const python = '/usr/bin/python3';
-const hasTorch = fs.existsSync(python) && spawnSync(python, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
+const hasTorch = pythonHas('torch, torchvision');
 const describeWithTorch = hasTorch ? describe : describe.skip;
 
 const f64 = (rows: number[][]) => u.tensor(rows, { dtype: 'float64', device });

@@ -3,7 +3,7 @@
 // SplitBatchNorm(2), dim 16, K 64, batch 8 of 8×8, float64). Against the twin, loss terms, every query
 // gradient, running statistics, queue, pointer, and after two SGD steps every weight of both encoders
 // agree within rtol 1e-9 (atol 1e-12 × the tensor's largest magnitude, for entries that cancel to ~0).
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,9 +13,9 @@ import { MixParams, boxLam } from '../lib/ssl/unmix';
 import { MOCO_PRESETS, MoCo, MoCoChoices, MoCoConfig, fromReferenceStateDict } from '../lib/ssl/moco';
 import { StepContext } from '../lib/ssl/method';
 import { device, settle } from './helpers';
+import { python, pythonHas } from './support/python';
 
-const python = '/usr/bin/python3';
-const hasTorchvision = fs.existsSync(python) && spawnSync(python, ['-c', 'import torchvision'], { stdio: 'ignore' }).status === 0;
+const hasTorchvision = pythonHas('torchvision');
 const describeWithTorchvision = hasTorchvision ? describe : describe.skip;
 
 const ctx = (rng: Rng): StepContext => ({ iteration: 0, epoch: 0, itersPerEpoch: 1, totalEpochs: 1, rng });

@@ -1,17 +1,18 @@
 // Modules and SGD against PyTorch (test/fixtures/nn.json, made by
-// `/usr/bin/python3 test/fixtures/make_nn_fixtures.py`). Tolerance: float32 rtol 1e-5, atol 1e-6
+// test/fixtures/make_nn_fixtures.py with the torch of the LibTorch under test; support/python.ts). Tolerance: float32 rtol 1e-5, atol 1e-6
 // (one stated exception below).
 import * as fs from 'fs';
 import * as path from 'path';
 import * as u from '../lib';
 import { device } from './helpers';
+import { torchFixture } from './support/python';
 
 interface T {
   dtype: string;
   shape: number[];
   data: number[];
 }
-const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'nn.json'), 'utf8'));
+const fixture = JSON.parse(fs.readFileSync(torchFixture('nn.json', 'make_nn_fixtures.py'), 'utf8'));
 const load = (t: T) => u.tensor(t.dtype === 'int64' ? new BigInt64Array(t.data.map(BigInt)) : new Float32Array(t.data), { shape: t.shape, device });
 
 function expectClose(actual: u.Tensor, expected: T, what: string, rtol = 1e-5, atol = 1e-6) {

@@ -1,5 +1,5 @@
 // Parity with PyTorch: every case in test/fixtures/ops.json (made by
-// `/usr/bin/python3 test/fixtures/make_op_fixtures.py`) is rebuilt here with the unmix API, run
+// test/fixtures/make_op_fixtures.py with the torch of the LibTorch under test) is rebuilt here with the unmix API, run
 // through the equivalent unmix call (the OPS table below: typed Tensor methods and free functions,
 // as users call them), and compared with PyTorch's forward outputs and its gradients of
 // sum_k (out_k * g_k).sum() with respect to each input that requires grad.
@@ -11,6 +11,7 @@
 // Shapes and dtypes must match exactly, and so must whether each output requires grad.
 import * as fs from 'fs';
 import * as path from 'path';
+import { torchFixture } from './support/python';
 import {
   adaptiveAvgPool2d,
   arange,
@@ -83,7 +84,8 @@ interface Fixture {
   cases: Case[];
 }
 
-const FIXTURE = path.join(__dirname, 'fixtures', 'ops.json');
+// The committed file when the test Python's torch made it, else that torch's own (support/python.ts).
+const FIXTURE = torchFixture('ops.json', 'make_op_fixtures.py');
 const fixture = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as Fixture;
 
 type Inputs = Record<string, Tensor>;
@@ -588,7 +590,7 @@ function runCase(c: Case): void {
   });
 }
 
-describe(`parity with PyTorch ${fixture.torch} (test/fixtures/ops.json)`, () => {
+describe(`parity with PyTorch ${fixture.torch} (${path.relative(path.join(__dirname, '..'), FIXTURE)})`, () => {
   test('the fixture and the OPS table cover the same cases, over at least 70 ops', () => {
     const names = fixture.cases.map((c) => c.name);
     expect(new Set(names).size).toBe(names.length);

@@ -2,15 +2,15 @@
 // Debian's python3-torch and python3-torchvision; weights travel as torch.save files read by
 // unmix's importer). In float64 and train mode: outputs, every parameter's gradient and the
 // running statistics after the step agree within rtol 1e-9, atol 1e-10.
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as u from '../lib';
 import { device } from './helpers';
+import { python, pythonHas } from './support/python';
 
-const python = '/usr/bin/python3';
-const hasTorchvision = fs.existsSync(python) && spawnSync(python, ['-c', 'import torchvision'], { stdio: 'ignore' }).status === 0;
+const hasTorchvision = pythonHas('torchvision');
 const describeWithTorchvision = hasTorchvision ? describe : describe.skip;
 
 test('parameter counts equal the spec and torchvision', () => {

@@ -4,7 +4,7 @@
 // tensor's largest value (measured here: ≤ 5e-13; losses within 1e-12 relative); on CPU, Sinkhorn on
 // the same float32/float64 input is bit-identical to the literal copy, except the float64 old one
 // (the reference builds r and c in float32) within 1e-13 (measured 2.4e-16).
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -15,9 +15,9 @@ import { shootInfs, sinkhornNew, sinkhornOld, swavCodes } from '../lib/ssl/sinkh
 import { drawSwavMixChoices, effectiveQueueLength, SwAV, SwavOptions } from '../lib/ssl/swav';
 import { boxLam, randBbox } from '../lib/ssl/unmix';
 import { device, values } from './helpers';
+import { python, pythonHas } from './support/python';
 
-const python = '/usr/bin/python3';
-const hasTorch = fs.existsSync(python) && spawnSync(python, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
+const hasTorch = pythonHas('torch, torchvision');
 const describeWithTorch = hasTorch ? describe : describe.skip;
 
 /** A stand-in for Rng that returns the twin's scripted draws in order (r, λ, box centres). */

@@ -1,14 +1,14 @@
 // Importing torch.save files: state dicts load with the right values, dtypes and shapes; a
 // pickle that calls a system function is refused and has no effect; broken files fail clearly.
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as u from '../lib';
 import { device } from './helpers';
+import { python, pythonHas } from './support/python';
 
-const python = '/usr/bin/python3';
-const hasTorch = fs.existsSync(python) && spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+const hasTorch = pythonHas('torch');
 const describeWithTorch = hasTorch ? describe : describe.skip;
 
 describeWithTorch(`files written by torch.save${hasTorch ? '' : ` (skipped: ${python} has no torch; apt-get install python3-torch)`}`, () => {

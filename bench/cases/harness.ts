@@ -94,13 +94,14 @@ export async function timeMs(device: u.Device, fn: () => unknown): Promise<numbe
 let pythonChoice: { exe: string; torch: string } | undefined;
 
 /**
- * The Python with PyTorch to compare against: UNMIX_BENCH_PYTHON, else the first of python3 on PATH
- * and /usr/bin/python3 whose torch matches the loaded LibTorch's version, else the first with torch.
+ * The Python with PyTorch to compare against: UNMIX_BENCH_PYTHON, else the first of the Python that
+ * provided LibTorch, python3 on PATH and /usr/bin/python3 whose torch matches the loaded LibTorch's
+ * version, else the first with torch.
  */
 export function findPython(): { exe: string; torch: string } {
   if (pythonChoice) return pythonChoice;
   const fromEnv = process.env.UNMIX_BENCH_PYTHON;
-  const candidates = fromEnv ? [fromEnv] : ['python3', '/usr/bin/python3'];
+  const candidates = fromEnv ? [fromEnv] : [...(u.info().python ? [u.info().python!] : []), 'python3', '/usr/bin/python3'];
   const found: { exe: string; torch: string }[] = [];
   for (const exe of candidates) {
     try {

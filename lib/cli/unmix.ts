@@ -12,17 +12,22 @@ program.name('unmix').description('Un-Mix self-supervised learning on LibTorch')
 
 program
   .command('info')
-  .description('which LibTorch is loaded, from where, CUDA, devices and threads')
+  .description('which LibTorch is loaded and from where, how it was built (CUDA, cuDNN, NCCL, C++ ABI), the CUDA devices available, threads')
   .option('--json', 'print one JSON object')
   .action((options: { json?: boolean }) => {
     const i = info();
     if (options.json) {
-      const { libtorch, source, cuda, cudaVersion, devices, threads } = i;
-      console.log(JSON.stringify({ libtorch, source, cuda, cudaVersion, devices, threads }));
-    } else {
-      const cuda = i.cuda ? `CUDA ${i.cudaVersion ?? '?'} with ${i.devices} device(s)` : 'CUDA not available';
-      console.log(`unmix: LibTorch ${i.libtorch} (${i.source}, ${i.libDir}), ${cuda}, ${i.threads} threads`);
+      console.log(JSON.stringify(i));
+      return;
     }
+    const from = i.source === 'python' ? `python: ${i.python}` : i.source;
+    const built = i.cudaBuild
+      ? `built with CUDA ${i.cudaVersion ?? '?'}, cuDNN ${i.cudnnVersion ?? 'none'}, NCCL ${i.nccl ?? 'none'}`
+      : 'CPU-only build';
+    const devices = i.devices > 0 ? `${i.devices} CUDA device(s) available` : 'no CUDA device available';
+    console.log(`unmix: LibTorch ${i.libtorch} (${from}; ${i.libDir})`);
+    console.log(`  ${built}; ${devices}`);
+    console.log(`  addon ${i.addon}, ${i.cxx11Abi ? 'C++11 ABI' : 'pre-C++11 ABI'}, ${i.threads} threads`);
   });
 
 program
