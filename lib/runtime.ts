@@ -32,8 +32,10 @@ export interface RuntimeInfo {
 
 /** A `KEY=value` of at::show_config()'s build settings, or null. */
 function buildSetting(config: string, key: string): string | null {
-  const match = new RegExp(`(?:^|[\s,])${key}=([^,\s]*)`).exec(config);
-  return match && match[1] !== '' ? match[1] : null;
+  for (const match of config.matchAll(/(?:^|[\s,])([A-Z_]+)=([^,\s]*)/g)) {
+    if (match[1] === key) return match[2] === '' ? null : match[2];
+  }
+  return null;
 }
 
 let build: ReturnType<typeof native.buildInfo> | undefined;

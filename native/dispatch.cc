@@ -574,6 +574,14 @@ std::string ExplainMismatch(const Napi::Env& env, const OpEntry& entry, const Ca
   }
   std::string msg = entry.name + ": ";
   if (reasons.size() == 1) return msg + reasons[0].second + "\n  signature: " + reasons[0].first;
+  // Every overload turned the same argument away for the same reason (aten::mm and its 2.x
+  // mm.dtype): say that once.
+  bool same = std::all_of(reasons.begin(), reasons.end(), [&](const auto& r) { return r.second == reasons[0].second; });
+  if (same) {
+    msg += reasons[0].second + "\n  signatures:";
+    for (const auto& r : reasons) msg += "\n    " + r.first;
+    return msg;
+  }
   msg += "no overload matches these arguments; tried:";
   for (const auto& r : reasons) msg += "\n  " + r.first + "\n      " + r.second;
   return msg;

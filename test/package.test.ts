@@ -21,7 +21,8 @@ function noCompilerPath(): string {
   fs.symlinkSync(process.execPath, path.join(bin, 'node'));
   fs.writeFileSync(path.join(bin, 'npm'), `#!/bin/sh\nexec "${process.execPath}" "${npmCli}" "$@"\n`, { mode: 0o755 });
   fs.symlinkSync('/bin/sh', path.join(bin, 'sh'));
-  if (loaded.python) fs.symlinkSync(loaded.python, path.join(bin, 'python3'));
+  // a wrapper, not a link: a venv's Python finds its packages from where it is called
+  if (loaded.python) fs.writeFileSync(path.join(bin, 'python3'), `#!/bin/sh\nexec "${loaded.python}" "$@"\n`, { mode: 0o755 });
   return bin;
 }
 
