@@ -2,7 +2,7 @@
 # The GPU machine's check, in one run of under 8 minutes (bench/README.md):
 #   1. build: the addon against that machine's PyTorch LibTorch (CUDA),
 #   2. tests: the suite with UNMIX_TEST_DEVICE=cuda,
-#   3. bench: every benchmark on CUDA against Python PyTorch on the same GPU (BENCHMARKS.md's cuda section),
+#   3. bench: every benchmark on CUDA against Python PyTorch on the same GPU (BENCHMARKS.md's section for CUDA and that LibTorch),
 #   4. pack: the CUDA prebuild (npm run prebuild), packed, installed and loaded through the prebuild path.
 # Everything lands in $OUT (default ./gpu-check-out): summary.txt, build.log, jest.log, bench.log,
 # bench.json, BENCHMARKS.md, pack.log, prebuild.tar.gz (8 files: the device tool brings back 8 at most).

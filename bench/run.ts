@@ -8,7 +8,7 @@ import * as u from '../lib';
 import { CASES } from './cases';
 import { unmixMocoStep } from './cases/unmix-moco-step';
 import { BenchCase, CaseResult, CommonOptions, intArg } from './cases/harness';
-import { Failure, fmt, machineInfo, renderSection, writeSection } from './cases/report';
+import { Failure, fmt, machineInfo, renderSection, sectionKey, writeSection } from './cases/report';
 
 const COMMON_KEYS = ['device', 'json', 'quick', 'warmup', 'repeats', 'threads', 'out'];
 
@@ -95,8 +95,9 @@ async function runAll(opts: Opts): Promise<void> {
   const out = (opts.out as string | undefined) ?? (common.quick ? undefined : path.join(__dirname, '..', 'BENCHMARKS.md'));
   if (out) {
     const section = renderSection({ device: common.device, machine, results, failures, command, date, threads: common.threads });
-    writeSection(out, common.device === 'cpu' ? 'cpu' : 'cuda', section);
-    process.stderr.write(`bench: wrote the ${common.device} section of ${out}\n`);
+    const key = sectionKey(common.device, machine.libtorch);
+    writeSection(out, key, section);
+    process.stderr.write(`bench: wrote the ${key} section of ${out}\n`);
   }
   if (opts.json) console.log(JSON.stringify({ machine, date, command, device: common.device, threads: common.threads, results, failures }));
   if (failures.length) process.exitCode = 1;

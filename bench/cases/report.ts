@@ -1,5 +1,5 @@
-// BENCHMARKS.md: one section per device (cpu, cuda), each rewritten whole by `npm run bench -- all`
-// on that device and left alone by runs on the other, with the machine, LibTorch, date and command.
+// BENCHMARKS.md: one section per device (cpu, cuda) and LibTorch version, each rewritten whole by
+// `npm run bench -- all` there and left alone by the others, with the machine, LibTorch, date and command.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as u from '../../lib';
@@ -52,10 +52,10 @@ export function renderSection(o: { device: string; machine: Machine; results: Ca
   const py = results[0]?.python ?? {};
   const gpu = typeof py.gpu === 'string' ? `, GPU ${py.gpu}` : '';
   const lines = [
-    `## ${o.device === 'cpu' ? 'CPU' : `CUDA (${o.device})`}`,
+    `## ${o.device === 'cpu' ? 'CPU' : `CUDA (${o.device})`}, LibTorch ${m.libtorch}${m.cuda ? ` (a CUDA ${m.cuda} build)` : ''}`,
     '',
     `- Machine: ${m.cpu}, ${m.cores} cores${gpu}; ${m.os}; Node ${m.node}`,
-    `- unmix: LibTorch ${m.libtorch} (${m.libtorchSource})${m.cuda ? `, CUDA ${m.cuda}` : ''}; Python: PyTorch ${String(py.torch ?? '?')} (${String(py.executable ?? '?')}); intra-op threads: ${o.threads} on both sides; OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(unset)'} on both sides (the twin inherits it; unmix sets PASSIVE unless told)`,
+    `- unmix: LibTorch ${m.libtorch} (${m.libtorchSource})${m.cuda ? `, built with CUDA ${m.cuda}` : ''}; Python: PyTorch ${String(py.torch ?? '?')} (${String(py.executable ?? '?')}); intra-op threads: ${o.threads} on both sides; OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(unset)'} on both sides (the twin inherits it; unmix sets PASSIVE unless told)`,
     `- Date: ${o.date}`,
     `- Command: \`${o.command}\``,
     '',
@@ -82,10 +82,15 @@ unmix (TypeScript over LibTorch) against the same work in Python PyTorch on the 
 command per device: \`npm run bench -- all\` (see bench/README.md for the cases and how they measure).
 speedup = PyTorch's time ÷ unmix's time: above 1, unmix is faster. Each figure is the median of
 repeats that alternate between the two sides after a warm-up. Each section is rewritten by the
-latest \`all\` run on its device.
+latest \`all\` run on its device and LibTorch.
 `;
 
-/** Replaces (or adds) the section of `key` in `file`, keeping the other devices' sections. */
+/** The section of a device and LibTorch: `cpu-libtorch-2.14.1`. */
+export function sectionKey(device: string, libtorch: string): string {
+  return `${device === 'cpu' ? 'cpu' : 'cuda'}-libtorch-${libtorch}`;
+}
+
+/** Replaces (or adds) the section of `key` in `file`, keeping the other sections. */
 export function writeSection(file: string, key: string, section: string): void {
   const begin = `<!-- bench:${key} -->`;
   const end = `<!-- /bench:${key} -->`;
