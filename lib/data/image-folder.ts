@@ -22,6 +22,7 @@ import { scope } from '../memory';
 import type { Device } from '../tensor';
 import { cachedTensorSet, cacheFile, CachedSet, CacheStatus, defaultCacheDir, fingerprint, readTensorCache } from './cache';
 import type { EncodedImageSet, TensorImageSet } from './dataset';
+import { fileKind } from '../io/files';
 
 const IMAGE = /\.(jpe?g|png)$/i;
 /** wrapper / split / class / image: nothing deeper is listed. */
@@ -228,6 +229,8 @@ export function readSourceTree(source: string): SourceTree {
   let tree: SourceTree;
   if (stat.isDirectory()) {
     tree = folderTree(resolved);
+  } else if (!stat.isFile()) {
+    fail(`${source} is neither a folder nor a regular file (${fileKind(stat)})`);
   } else {
     const head = Buffer.alloc(512);
     const fd = fs.openSync(resolved, 'r');

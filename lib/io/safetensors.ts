@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DType } from '../dtype';
+import { readRegularFile, statRegularFile } from './files';
 import { native } from '../native';
 import { Device, Tensor } from '../tensor';
 
@@ -62,7 +63,7 @@ export function writeFileAtomic(file: string, chunks: Uint8Array[]): void {
 
 /** Saves tensors (any device; copied to host) and string metadata as a .safetensors file. */
 export function saveSafetensors(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
-  const header: Record<string, unknown> = {};
+  const header: Record<string, unknown> = Object.create(null); // `__proto__` names a tensor like any other
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   const chunks: Uint8Array[] = [];
   let offset = 0;
@@ -81,6 +82,8 @@ export function saveSafetensors(file: string, tensors: Record<string, Tensor>, m
   head.write(json, 8, 'utf8');
   writeFileAtomic(file, [head, ...chunks]);
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function fail(file: string, why: string): never {
   throw new Error(`${file}: not a valid safetensors file: ${why}`);
@@ -106,12 +109,13 @@ function parseHeader(file: string, buffer: Buffer, fileSize: number): Parsed {
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(file, 'header is not a JSON object');
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
-  if (typeof metadata !== 'object' || Object.values(metadata).some((v) => typeof v !== 'string')) fail(file, '__metadata__ must map strings to strings');
+  if (!isRecord(metadata) || Object.values(metadata).some((v) => typeof v !== 'string')) fail(file, '__metadata__ must map strings to strings');
   const infos: Parsed['infos'] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
+    if (!isRecord(entry)) fail(file, `tensor '${name}' must be an object {dtype, shape, data_offsets}, got ${entry === null ? 'null' : Array.isArray(entry) ? 'an array' : typeof entry}`);
     const e = entry as { dtype?: string; shape?: unknown; data_offsets?: unknown };
-    const dtype = DTYPE_OF[e.dtype ?? ''];
+    const dtype = Object.hasOwn(DTYPE_OF, String(e.dtype)) ? DTYPE_OF[String(e.dtype)] : undefined;
     if (!dtype) fail(file, `tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)}`);
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(file, `tensor '${name}' has an invalid shape`);
     const offsets = e.data_offsets;
@@ -137,15 +141,12 @@ function parseHeader(file: string, buffer: Buffer, fileSize: number): Parsed {
 }
 
 function readWhole(file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    throw new Error(`${file}: cannot read: ${(e as Error).message}`);
-  }
+  return readRegularFile(file);
 }
 
 /** The header bytes only (plus the file size), for listing without reading the data. */
 function readHead(file: string): { head: Buffer; size: number } {
+  statRegularFile(file);
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -169,7 +170,7 @@ function readHead(file: string): { head: Buffer; size: number } {
 export function loadSafetensors(file: string, options: { device?: Device } = {}): SafetensorsFile {
   const buffer = readWhole(file);
   const { infos, metadata, dataStart } = parseHeader(file, buffer, buffer.byteLength);
-  const tensors: Record<string, Tensor> = {};
+  const tensors: Record<string, Tensor> = Object.create(null); // `__proto__` is a name like any other
   try {
     for (const info of infos) {
       const bytes = buffer.subarray(dataStart + info.begin, dataStart + info.end);

@@ -16,6 +16,7 @@ import { Rng } from '../rng';
 import { Loader } from '../data/loader';
 import { SslMethod, StepContext } from '../ssl/method';
 import { Progress } from './progress';
+import { makeDir } from '../io/files';
 
 export type Optimizer = SGD | LARC;
 
@@ -102,7 +103,7 @@ export class Trainer {
 
   async run(): Promise<TrainResult> {
     const o = this.options;
-    fs.mkdirSync(o.resultsDir, { recursive: true });
+    makeDir(o.resultsDir, 'Trainer: resultsDir');
     const history: EpochRecord[] = [];
     let pos: Position = { epoch: 0, batch: 0, iteration: 0, lossSum: 0, lossCount: 0, termSums: {}, epochSeconds: 0 };
     const resumeFrom = typeof o.resume === 'string' ? o.resume : o.resume && fs.existsSync(this.checkpointPath) ? this.checkpointPath : null;
