@@ -1,6 +1,7 @@
 // The safetensors format: 8-byte little-endian header length, a JSON header
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}}, then the
 // bytes. Files are written atomically (temporary file, fsync, rename) and validated on read.
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DType } from '../dtype';
@@ -61,10 +62,15 @@ export function writeFileAtomic(file: string, chunks: Uint8Array[]): void {
   }
 }
 
-/** Saves tensors (any device; copied to host) and string metadata as a .safetensors file. */
-export function saveSafetensors(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
+/** The metadata key of the data's SHA-256 (written with `checksum`, verified by every load). */
+export const CHECKSUM_KEY = 'unmix.data_sha256';
+
+/**
+ * Saves tensors (any device; copied to host) and string metadata as a .safetensors file; with
+ * `checksum`, a SHA-256 of the tensor data goes into the metadata and loads verify it.
+ */
+export function saveSafetensors(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}, options: { checksum?: boolean } = {}): void {
   const header: Record<string, unknown> = Object.create(null); // `__proto__` names a tensor like any other
-  if (Object.keys(metadata).length) header.__metadata__ = metadata;
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const name of Object.keys(tensors).sort()) {
@@ -75,7 +81,13 @@ export function saveSafetensors(file: string, tensors: Record<string, Tensor>, m
     chunks.push(bytes);
     offset += bytes.byteLength;
   }
-  let json = JSON.stringify(header);
+  if (options.checksum) {
+    const hash = crypto.createHash('sha256');
+    chunks.forEach((c) => hash.update(c));
+    metadata = { ...metadata, [CHECKSUM_KEY]: hash.digest('hex') };
+  }
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let json = JSON.stringify({ __metadata__: header.__metadata__, ...header });
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8); // the data starts 8-byte aligned
   const head = Buffer.alloc(8 + Buffer.byteLength(json));
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)), 0);
@@ -170,6 +182,10 @@ function readHead(file: string): { head: Buffer; size: number } {
 export function loadSafetensors(file: string, options: { device?: Device } = {}): SafetensorsFile {
   const buffer = readWhole(file);
   const { infos, metadata, dataStart } = parseHeader(file, buffer, buffer.byteLength);
+  const expected = metadata[CHECKSUM_KEY];
+  if (expected !== undefined && crypto.createHash('sha256').update(buffer.subarray(dataStart)).digest('hex') !== expected) {
+    throw new Error(`${file}: the tensor data does not match the checksum in its header: the file is damaged`);
+  }
   const tensors: Record<string, Tensor> = Object.create(null); // `__proto__` is a name like any other
   try {
     for (const info of infos) {
