@@ -1,6 +1,6 @@
 // Imports files written by torch.save (the zip format of PyTorch ≥ 1.6): the pickle is read by
 // a restricted unpickler (pickle.ts) and tensors are rebuilt from the archive's storages.
-import { unzipSync } from 'fflate';
+import { UnzipFileInfo, unzipSync } from 'fflate';
 import { native } from '../native';
 import { Device, Tensor } from '../tensor';
 import { readRegularFile } from './files';
@@ -10,6 +10,7 @@ import { PickleError, Reduced, StorageRef, unpickle } from './pickle';
 // optimizer state is a few thousand nodes, a handful of levels deep).
 const MAX_NODES = 1_000_000;
 const MAX_DEPTH = 1000;
+const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
 const ITEM_SIZE: Record<string, number> = { float64: 8, float32: 4, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
 
 export interface TorchFile {
@@ -29,18 +30,25 @@ export function loadTorchFile(file: string, options: { device?: Device } = {}): 
   if (raw.subarray(0, 2).toString('latin1') !== 'PK') {
     throw new Error(`${file}: not a torch.save zip archive (legacy pre-1.6 files are not supported: re-save them with a current PyTorch)`);
   }
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(raw);
-  } catch (e) {
-    throw new Error(`${file}: corrupt zip archive (${(e as Error).message})`);
-  }
-  const pkl = Object.keys(entries).find((n) => n.endsWith('data.pkl') && n.split('/').length === 2);
+  // Only the entries needed are inflated, each checked against its declared size first: an unused
+  // or oversized entry (a zip bomb) costs nothing.
+  const unzip = (filter: (f: UnzipFileInfo) => boolean) => {
+    try {
+      return unzipSync(raw, { filter });
+    } catch (e) {
+      throw new Error(`${file}: corrupt zip archive (${(e as Error).message})`);
+    }
+  };
+  const sizes = new Map<string, number>();
+  unzip((f) => (sizes.set(f.name, f.originalSize), false));
+  const inflate = (name: string) => unzip((f) => f.name === name)[name];
+  const pkl = [...sizes.keys()].find((n) => n.endsWith('data.pkl') && n.split('/').length === 2);
   if (!pkl) throw new Error(`${file}: the archive has no <name>/data.pkl: not a torch.save file`);
+  if (sizes.get(pkl)! > MAX_PICKLE_BYTES) throw new Error(`${file}: ${pkl} declares ${sizes.get(pkl)} bytes, more than the ${MAX_PICKLE_BYTES} a state dict's pickle needs: refused`);
   const prefix = pkl.slice(0, -'data.pkl'.length);
   let tree: unknown;
   try {
-    tree = unpickle(entries[pkl]);
+    tree = unpickle(inflate(pkl));
   } catch (e) {
     if (e instanceof PickleError || e instanceof TypeError) throw new Error(`${file}: ${e.message}`);
     throw e;
@@ -52,10 +60,13 @@ export function loadTorchFile(file: string, options: { device?: Device } = {}): 
   const storage = (ref: StorageRef) => {
     let s = storages.get(ref.key);
     if (!s) {
-      const bytes = entries[`${prefix}data/${ref.key}`];
-      if (!bytes) throw new Error(`${file}: storage ${ref.key} is missing from the archive`);
+      const name = `${prefix}data/${ref.key}`;
+      if (!sizes.has(name)) throw new Error(`${file}: storage ${ref.key} is missing from the archive`);
       if (!Number.isSafeInteger(ref.numel) || ref.numel < 0) throw new Error(`${file}: storage ${ref.key} has an invalid element count ${ref.numel}`);
       const needed = ref.numel * ITEM_SIZE[ref.dtype];
+      // torch.save writes each storage's bytes exactly: a larger entry is not inflated.
+      if (sizes.get(name)! > needed) throw new Error(`${file}: storage ${ref.key} declares ${sizes.get(name)} bytes, its ${ref.numel} ${ref.dtype} elements need ${needed}: refused`);
+      const bytes = inflate(name);
       if (bytes.byteLength < needed) throw new Error(`${file}: storage ${ref.key} has ${bytes.byteLength} bytes, needs ${needed}`);
       s = Tensor.fromHandle(native.fromBuffer(bytes.subarray(0, needed), ref.dtype, [ref.numel], ref.dtype, 'cpu'));
       storages.set(ref.key, s);
