@@ -99,7 +99,7 @@ export function readTensorCache(file: string, expected: string, device: Device =
 
 /** Writes a set atomically with its fingerprint; `extra` adds string metadata. */
 export function writeTensorCache(file: string, set: TensorImageSet, expected: string, extra: Record<string, string> = {}): void {
-  makeDir(path.dirname(file), 'dataset cache');
+  makeDir(path.dirname(file)); // its errors start with the code: 'could not write the cache: ENOTDIR: ...'
   // safetensors stores tensors sorted by name: images, then labels
   const sha256 = crypto.createHash('sha256').update(bytesOf(set.images)).update(bytesOf(set.labels)).digest('hex');
   saveSafetensors(file, { images: set.images, labels: set.labels }, {

@@ -423,10 +423,8 @@ function sniff(bytes: Buffer): 'jpeg' | 'png' | undefined {
 /** Decodes a JPEG or PNG to 8-bit RGB; errors name `source`. */
 export async function decodeRgb(bytes: Buffer, source: string): Promise<DecodedImage> {
   if (!bytes.byteLength) throw new Error(`${source}: cannot decode image: the file is empty`);
-  if (!sniff(bytes)) {
-    const head = bytes.subarray(0, 8).toString('hex').replace(/(..)/g, '$1 ').trim();
-    throw new Error(`${source}: cannot decode image: not a JPEG or PNG (its first bytes are ${head})`);
-  }
+  // sharp's own words for bytes it cannot read: an SVG (or WebP, TIFF...) named .png is not decoded
+  if (!sniff(bytes)) throw new Error(`${source}: cannot decode image: Input buffer contains unsupported image format`);
   let out: { data: Buffer; info: { width: number; height: number; channels: number; depth?: string } };
   try {
     // 'truncated' as PIL: a cut-off image is an error, libjpeg's recoverable warnings are not.

@@ -37,7 +37,12 @@ export function readRegularFile(file: string): Buffer {
  * mkdir -p one folder at a time. Node's recursive mkdir loops forever under /proc and reports a
  * read-only file system as ENOENT; here each step's own error names the folder it could not make.
  */
-export function makeDir(dir: string, owner: string): void {
+export function makeDir(dir: string, owner?: string): void {
+  const fail = (code: string, message: string) => {
+    const e = new Error(`${owner ? `${owner}: ` : ''}${code}: ${message}`) as NodeJS.ErrnoException;
+    e.code = code;
+    throw e;
+  };
   const missing: string[] = [];
   let cur = path.resolve(dir);
   while (!fs.existsSync(cur)) {
@@ -46,7 +51,7 @@ export function makeDir(dir: string, owner: string): void {
     if (up === cur) break;
     cur = up;
   }
-  if (fs.existsSync(cur) && !fs.statSync(cur).isDirectory()) throw new Error(`${owner}: cannot create ${dir}: ${cur} is not a folder`);
+  if (fs.existsSync(cur) && !fs.statSync(cur).isDirectory()) fail('ENOTDIR', `cannot create ${dir}: ${cur} is not a folder`);
   for (const d of missing) {
     try {
       fs.mkdirSync(d);
@@ -57,8 +62,8 @@ export function makeDir(dir: string, owner: string): void {
         err.code === 'ENOENT' ? `its file system does not allow new folders in ${path.dirname(d)}` :
         err.code === 'EROFS' ? 'the file system is read-only' :
         err.code === 'EACCES' || err.code === 'EPERM' ? `permission denied in ${path.dirname(d)}` :
-        err.message;
-      throw new Error(`${owner}: cannot create the folder ${d}: ${why} (${err.code})`);
+        err.message.replace(/^\w+: /, '');
+      fail(err.code ?? 'EIO', `cannot create the folder ${d}: ${why}`);
     }
   }
 }
