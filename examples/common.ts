@@ -17,6 +17,7 @@ export interface CommonOptions {
   workers?: number;
   resultsDir: string;
   resume?: string | boolean;
+  overwrite?: boolean;
   preset?: 'smoke';
   subset?: number;
   testSubset?: number;
@@ -31,6 +32,7 @@ export function commonTrainerOptions(o: CommonOptions) {
     resultsDir: o.resultsDir,
     seed: o.seed,
     resume: o.resume,
+    overwrite: o.overwrite,
     itersPerEpoch: o.itersPerEpoch,
     progress: o.progress ? ('auto' as const) : (false as const),
     evaluateFirst: o.evalInit,
@@ -60,7 +62,8 @@ export function addCommonOptions(program: Command, resultsDir: string): Command 
     .option('--seed <n>', 'seed of every random choice (weights, order, augmentation, Un-Mix)', int, 0)
     .option('--workers <n>', 'image decoding threads for encoded folders (sharp); batches are augmented on the device', int)
     .option('--results-dir <dir>', 'where log.csv, log.jsonl, args.json and checkpoint.safetensors go', resultsDir)
-    .option('--resume [checkpoint]', 'continue from the results folder\'s checkpoint (or the given file)')
+    .option('--resume [checkpoint]', 'continue from the results folder\'s checkpoint (or the given file); training flags must be the same (epochs, --knn-*, --test-subset, --eval-init, --workers, --no-progress may change)')
+    .option('--overwrite', 'replace a run already in the results folder (without it, or --resume, such a folder is refused)')
     .addOption(new Option('--preset <name>', 'smoke: a narrow network on a small subset, a few minutes on 2 CPU cores').choices(['smoke']))
     .option('--subset <n>', 'train on n images per class (deterministic from the seed)', int)
     .option('--test-subset <n>', 'evaluate on n test images per class', int)

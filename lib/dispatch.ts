@@ -53,11 +53,22 @@ function fromNative(value: CallResult, args: unknown[]): OpResult {
   return unbox(value.result, args);
 }
 
+export interface CallOptions {
+  /**
+   * Also reach what `call` refuses by default: LibTorch internals (`_*`, other namespaces),
+   * backward kernels, sparse/mkldnn/quantized families, listed unchecked kernels and
+   * `unsafe=true` arguments. Their kernels trust their arguments: the caller takes the risk that
+   * inconsistent ones crash the process.
+   */
+  unchecked?: boolean;
+}
+
 /** A caller for one ATen op (e.g. 'add', 'aten::conv2d', 'max.dim'), resolved on first use. */
-export function op(name: string): (args: unknown[], kwargs?: Record<string, unknown>) => OpResult {
+export function op(name: string, options: CallOptions = {}): (args: unknown[], kwargs?: Record<string, unknown>) => OpResult {
   let id = -1;
+  const unchecked = options.unchecked === true;
   return (args, kwargs) => {
-    if (id < 0) id = native.resolveOp(name);
+    if (id < 0) id = native.resolveOp(name, unchecked);
     checkLive(args, name);
     const given = kwargs && definedOnly(kwargs);
     if (!given) return fromNative(native.callOp(id, args), args);
@@ -70,14 +81,16 @@ export function op(name: string): (args: unknown[], kwargs?: Record<string, unkn
 const callers = new Map<string, ReturnType<typeof op>>();
 
 /**
- * Calls any ATen op by name with positional and keyword arguments, exactly as its schema
- * reads (`opSchemas(name)` lists them): `call('addcmul', [x, a, b], { value: 0.5 })`.
+ * Calls any public ATen op by name with positional and keyword arguments, exactly as its schema
+ * reads (`opSchemas(name)` lists them): `call('addcmul', [x, a, b], { value: 0.5 })`. Ops whose
+ * kernels trust their arguments are refused unless `options.unchecked` (see CallOptions).
  */
-export function call(name: string, args: unknown[] = [], kwargs?: Record<string, unknown>): OpResult {
-  let caller = callers.get(name);
+export function call(name: string, args: unknown[] = [], kwargs?: Record<string, unknown>, options: CallOptions = {}): OpResult {
+  const key = options.unchecked === true ? `${name}#unchecked` : name;
+  let caller = callers.get(key);
   if (!caller) {
-    caller = op(name);
-    callers.set(name, caller);
+    caller = op(name, options);
+    callers.set(key, caller);
   }
   return caller(args, kwargs);
 }

@@ -6,6 +6,7 @@ export { DTYPES } from './dtype';
 export * from './creation';
 export * from './functional';
 export { call, opSchemas, listOps } from './dispatch';
+export type { CallOptions } from './dispatch';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, grad, backward } from './autograd';
 export { autocast } from './autocast';
 export type { AutocastDtype, AutocastOptions } from './autocast';

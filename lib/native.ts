@@ -63,7 +63,7 @@ export interface NativeAddon {
   /** [shape, strides, dtype, device, requiresGrad, isLeaf] */
   tensorMeta(tensor: TensorArg): [number[], number[], string, string, boolean, boolean];
   Generator: new (device?: string) => GeneratorHandle;
-  resolveOp(name: string): number;
+  resolveOp(name: string, unchecked?: boolean): number;
   callOp(id: number, args: unknown[], kwargs?: Record<string, unknown>): CallResult;
   opSchemas(name: string): string[];
   listOps(): string[];

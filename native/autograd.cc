@@ -77,7 +77,20 @@ Napi::Value SetGrad(const Napi::CallbackInfo& info) {
     if (info[1].IsNull() || info[1].IsUndefined()) {
       t.mutable_grad() = at::Tensor();
     } else {
-      t.mutable_grad() = RequireTensor(env, info[1], "setGrad", "grad");
+      const at::Tensor& grad = RequireTensor(env, info[1], "setGrad", "grad");
+      // PyTorch's checks (python_variable.cpp): SGD would otherwise broadcast a wrong-shaped grad.
+      if (grad.is_same(t)) throw Napi::Error::New(env, "grad: a tensor cannot be assigned as its own grad");
+      if (!grad.sizes().equals(t.sizes())) {
+        throw Napi::Error::New(env, "grad: the assigned grad has shape [" + c10::Join(", ", grad.sizes()) + "], the tensor [" +
+                                        c10::Join(", ", t.sizes()) + "]");
+      }
+      if (grad.scalar_type() != t.scalar_type()) {
+        throw Napi::Error::New(env, "grad: the assigned grad is " + DtypeName(grad.scalar_type()) + ", the tensor " + DtypeName(t.scalar_type()));
+      }
+      if (grad.device() != t.device()) {
+        throw Napi::Error::New(env, "grad: the assigned grad is on " + grad.device().str() + ", the tensor on " + t.device().str());
+      }
+      t.mutable_grad() = grad;
     }
     return env.Undefined();
   });

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include <cmath>
+
 #include "common.h"
 
 namespace unmix {
@@ -76,7 +78,9 @@ std::vector<int64_t> ToIntVector(const Napi::Env& env, const Napi::Value& value,
     }
     if (!v.IsNumber()) ThrowType(env, "argument '" + what + "' must be an integer or an array of integers");
     double d = v.As<Napi::Number>().DoubleValue();
-    if (d != static_cast<double>(static_cast<int64_t>(d))) ThrowType(env, "argument '" + what + "' must hold integers");
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != std::trunc(d)) {
+      ThrowType(env, "argument '" + what + "' must hold integers in the int64 range");
+    }
     out.push_back(static_cast<int64_t>(d));
   };
   if (value.IsArray()) {
@@ -106,7 +110,15 @@ Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
       throw Napi::Error::New(env, "fromBuffer: shape [" + c10::Join(", ", shape) + "] needs " + std::to_string(host.numel()) +
                                       " elements but the data has " + std::to_string(array.ByteLength() / host.element_size()));
     }
-    const uint8_t* src = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+    // The view's own data pointer: it also covers a SharedArrayBuffer, whose ArrayBuffer() wrapper fails.
+    void* data = nullptr;
+    napi_typedarray_type type;
+    size_t length = 0, offset = 0;
+    napi_value buffer;
+    if (napi_get_typedarray_info(env, array, &type, &length, &data, &buffer, &offset) != napi_ok) {
+      throw Napi::Error::New(env, "fromBuffer: cannot read the typed array's memory");
+    }
+    const uint8_t* src = static_cast<const uint8_t*>(data);
     if (bytes) std::memcpy(host.data_ptr(), src, bytes);
     return WrapTensor(env, host.to(device, dtype));
   });

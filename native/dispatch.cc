@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <deque>
 #include <mutex>
 #include <sstream>
@@ -20,11 +21,13 @@ namespace {
 struct Overload {
   c10::OperatorHandle handle;
   const c10::FunctionSchema* schema;
+  int unsafe_arg;  // index of a `bool unsafe` argument (segment_reduce), or -1
 };
 
 struct OpEntry {
   std::string name;  // e.g. "aten::add" or "aten::add.Tensor"
   std::vector<Overload> overloads;
+  bool unchecked;  // resolved with {unchecked: true}: the caller takes the risk
 };
 
 // Shared by every thread that loaded the addon. Entries never move (deque) and are never
@@ -70,6 +73,32 @@ const std::unordered_map<std::string, std::string> kUncheckedOps = {
     {"aten::histogramdd", "histc or histogram"},
 };
 
+// The policy (docs/ARCHITECTURE.md): call() reaches public ATen ops, whose kernels check their
+// arguments. Internal ones (a leading underscore, other namespaces), backward kernels and sparse
+// constructors trust their callers and crash the process on inconsistent arguments (found by
+// test/fuzz-ops.ts), so they are refused unless resolved with {unchecked: true}. Why `name`
+// (without overload) is refused, or "" when it is not.
+std::string RefusalReason(const std::string& name) {
+  auto listed = kUncheckedOps.find(name);
+  if (listed != kUncheckedOps.end()) {
+    return "its LibTorch kernel does not check its arguments and can crash the process; use " + listed->second;
+  }
+  if (name.rfind("aten::", 0) != 0) return "only aten:: operators are public; other namespaces are LibTorch internals";
+  std::string base = name.substr(6);
+  // The multi-tensor kernels the optimizers use check their list lengths and shapes.
+  if (base.rfind("_foreach_", 0) == 0) return "";
+  if (base[0] == '_') return "a leading underscore marks a LibTorch internal, whose kernel may trust its arguments and crash the process";
+  if (base.find("_backward") != std::string::npos) {
+    return "backward kernels trust the arguments autograd gives them and can crash the process on others";
+  }
+  for (const char* family : {"sparse", "_coo", "csr", "csc", "bsr", "bsc", "mkldnn", "cudnn", "miopen", "fbgemm", "quantize", "nested"}) {
+    if (base.find(family) != std::string::npos) {
+      return std::string("the ") + family + " family is outside what unmix checks (its kernels can crash the process on inconsistent arguments)";
+    }
+  }
+  return "";
+}
+
 // The non-.vec upsample overloads take both an output size and scales, and read out of bounds
 // when the two disagree: there the scales must be left out (null).
 bool ScalesMustBeNull(const c10::FunctionSchema& schema, const c10::Argument& param) {
@@ -77,17 +106,18 @@ bool ScalesMustBeNull(const c10::FunctionSchema& schema, const c10::Argument& pa
          schema.name().find("upsample_") != std::string::npos;
 }
 
-int ResolveOp(const Napi::Env& env, std::string name) {
+int ResolveOp(const Napi::Env& env, std::string name, bool unchecked) {
   if (name.find("::") == std::string::npos) name = "aten::" + name;
-  {
-    auto unchecked = kUncheckedOps.find(name.substr(0, name.find('.')));
-    if (unchecked != kUncheckedOps.end()) {
-      throw Napi::Error::New(env, name + " is refused: its LibTorch kernel does not check its arguments and can crash "
-                                         "the process; use " + unchecked->second);
+  if (!unchecked) {
+    std::string why = RefusalReason(name.substr(0, name.find('.')));
+    if (!why.empty()) {
+      throw Napi::Error::New(env, name + " is refused: " + why +
+                                      " (call(name, args, kwargs, {unchecked: true}) calls it anyway, at the risk of a crash)");
     }
   }
   std::lock_guard<std::mutex> lock(g_ops_mutex);
-  auto found = g_op_ids.find(name);
+  std::string key = unchecked ? name + "#unchecked" : name;
+  auto found = g_op_ids.find(key);
   if (found != g_op_ids.end()) return found->second;
   IndexOperators();
   std::string base = name;
@@ -99,7 +129,7 @@ int ResolveOp(const Napi::Env& env, std::string name) {
     overload_name = name.substr(dot + 1);
     exact = true;
   }
-  OpEntry entry{name, {}};
+  OpEntry entry{name, {}, unchecked};
   auto names = g_by_base.find(base);
   if (names != g_by_base.end()) {
     for (const c10::OperatorName& op_name : names->second) {
@@ -108,7 +138,12 @@ int ResolveOp(const Napi::Env& env, std::string name) {
       if (!handle || !handle->hasSchema()) continue;
       const c10::FunctionSchema& schema = handle->schema();
       if (!exact && !Callable(schema)) continue;
-      entry.overloads.push_back({*handle, &schema});
+      int unsafe_arg = -1;
+      for (size_t i = 0; i < schema.arguments().size(); ++i) {
+        const c10::Argument& arg = schema.arguments()[i];
+        if (arg.name() == "unsafe" && arg.type()->kind() == c10::TypeKind::BoolType) unsafe_arg = static_cast<int>(i);
+      }
+      entry.overloads.push_back({*handle, &schema, unsafe_arg});
     }
   }
   if (entry.overloads.empty()) {
@@ -128,7 +163,7 @@ int ResolveOp(const Napi::Env& env, std::string name) {
   if (id >= kMaxOps) throw Napi::Error::New(env, "too many distinct operators resolved");
   g_ops.push_back(std::move(entry));
   g_op_table[id].store(&g_ops.back(), std::memory_order_release);
-  g_op_ids[name] = id;
+  g_op_ids[key] = id;
   return id;
 }
 
@@ -148,6 +183,10 @@ struct Fit {
   std::string why;
 };
 
+// A SymInt holds a plain integer only above -2^62 (below it the bits mean "symbolic"), and a size
+// that low would trip an internal assertion deep in the kernel instead of a message.
+constexpr int64_t kMinSymInt = -(int64_t(1) << 62);
+
 std::string JsTypeName(const Napi::Value& v) {
   if (IsTensorObject(v)) return "Tensor";
   if (v.IsUndefined()) return "undefined";
@@ -155,7 +194,7 @@ std::string JsTypeName(const Napi::Value& v) {
   if (v.IsBoolean()) return "boolean";
   if (v.IsNumber()) {
     double d = v.As<Napi::Number>().DoubleValue();
-    return d == static_cast<int64_t>(d) ? "integer" : "number";
+    return d == std::trunc(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0 ? "integer" : "number";
   }
   if (v.IsBigInt()) return "bigint";
   if (v.IsString()) return "string";
@@ -166,7 +205,8 @@ std::string JsTypeName(const Napi::Value& v) {
 bool AsInt(const Napi::Value& v, int64_t* out) {
   if (v.IsNumber()) {
     double d = v.As<Napi::Number>().DoubleValue();
-    if (d != static_cast<double>(static_cast<int64_t>(d))) return false;
+    // In range before the cast (casting 2^63 or NaN is undefined behaviour).
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != std::trunc(d)) return false;
     *out = static_cast<int64_t>(d);
     return true;
   }
@@ -225,6 +265,7 @@ class Converter {
       case c10::TypeKind::SymIntType: {
         int64_t i;
         if (v.IsBoolean() || !AsInt(v, &i)) return fail("integer");
+        if (type->kind() == c10::TypeKind::SymIntType && i < kMinSymInt) return fail("integer of at least -2^62");
         *out = i;
         return fit;
       }
@@ -331,6 +372,7 @@ class Converter {
         int64_t i;
         Napi::Value e = arr.Get(k);
         if (e.IsBoolean() || !AsInt(e, &i)) return item_fail(k, expected("integer", e));
+        if (kind == c10::TypeKind::SymIntType && i < kMinSymInt) return item_fail(k, expected("integer of at least -2^62", e));
         list.push_back(i);
       }
       if (fixed && len == 1) list = c10::List<int64_t>(std::vector<int64_t>(*n, list.get(0)));
@@ -625,6 +667,10 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     }
     if (chosen == n) ThrowType(env, ExplainMismatch(env, entry, args));
     const Overload* overload = &entry.overloads[chosen];
+    if (overload->unsafe_arg >= 0 && !entry.unchecked && best.stack[overload->unsafe_arg].toBool()) {
+      throw Napi::Error::New(env, entry.name + ": unsafe=true skips the kernel's argument checks and can crash the process; "
+                                               "it is refused unless the op is called with {unchecked: true}");
+    }
     overload->handle.callBoxed(&best.stack);
     const auto& returns = overload->schema->returns();
     if (returns.empty()) return env.Undefined();
@@ -644,11 +690,13 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
   });
 }
 
+// resolveOp(name, unchecked?) -> an op id.
 Napi::Value ResolveOpJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) ThrowType(env, "resolveOp: name must be a string");
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  return Guard(env, "resolveOp", [&]() -> Napi::Value { return Napi::Number::New(env, ResolveOp(env, name)); });
+  bool unchecked = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  return Guard(env, "resolveOp", [&]() -> Napi::Value { return Napi::Number::New(env, ResolveOp(env, name, unchecked)); });
 }
 
 // Schemas of an op's overloads, for error messages, docs and generated typings.
@@ -657,7 +705,7 @@ Napi::Value OpSchemas(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) ThrowType(env, "opSchemas: name must be a string");
   std::string name = info[0].As<Napi::String>().Utf8Value();
   return Guard(env, "opSchemas", [&]() -> Napi::Value {
-    const OpEntry& entry = *OpById(ResolveOp(env, name));
+    const OpEntry& entry = *OpById(ResolveOp(env, name, true));
     Napi::Array out = Napi::Array::New(env, entry.overloads.size());
     for (size_t i = 0; i < entry.overloads.size(); ++i) {
       out.Set(uint32_t(i), Napi::String::New(env, SchemaString(*entry.overloads[i].schema)));

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "common.h"
 
@@ -21,6 +22,13 @@ int CudaDeviceCount() { return CudaAvailable() ? at::detail::getCUDAHooks().getN
 c10::Device DeviceArg(const Napi::Env& env, const Napi::Value& v) {
   if (v.IsUndefined() || v.IsNull()) return c10::Device(c10::kCPU);
   return ParseDevice(env, v);
+}
+
+// One integer seed (a number, a bigint or a one-element array of either).
+uint64_t SeedArg(const Napi::Env& env, const Napi::Value& v, const std::string& op) {
+  std::vector<int64_t> seed = ToIntVector(env, v, "seed");
+  if (seed.size() != 1) ThrowType(env, op + ": argument 'seed' must be one integer, got " + std::to_string(seed.size()));
+  return static_cast<uint64_t>(seed[0]);
 }
 
 // ---- generators ----------------------------------------------------------------------------
@@ -59,9 +67,9 @@ class GeneratorHandle : public Napi::ObjectWrap<GeneratorHandle> {
  private:
   Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    std::vector<int64_t> seed = ToIntVector(env, info[0], "seed");
+    uint64_t seed = SeedArg(env, info[0], "Generator.manualSeed");
     std::lock_guard<std::mutex> lock(generator_.mutex());
-    generator_.set_current_seed(static_cast<uint64_t>(seed.at(0)));
+    generator_.set_current_seed(seed);
     return info.This();
   }
   Napi::Value InitialSeed(const Napi::CallbackInfo& info) {
@@ -167,10 +175,17 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   });
 }
 
+// Far more threads than cores only slows LibTorch down, and thousands of them do not come back
+// in any useful time (OpenMP starts them all): the count is bounded.
+int64_t MaxThreads() { return std::max<int64_t>(256, 4 * static_cast<int64_t>(std::thread::hardware_concurrency())); }
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) ThrowType(env, "setNumThreads: argument 'threads' must be an integer, got " + std::string(info[0].IsArray() ? "an array" : "another kind of value"));
   std::vector<int64_t> n = ToIntVector(env, info[0], "threads");
-  if (n.at(0) < 1) throw Napi::RangeError::New(env, "setNumThreads: threads must be at least 1");
+  if (n[0] < 1 || n[0] > MaxThreads()) {
+    throw Napi::RangeError::New(env, "setNumThreads: threads must be between 1 and " + std::to_string(MaxThreads()) + ", got " + std::to_string(n[0]));
+  }
   return Guard(env, "setNumThreads", [&]() -> Napi::Value {
     at::set_num_threads(static_cast<int>(n[0]));
     return env.Undefined();
@@ -184,9 +199,8 @@ Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
 // manualSeed(seed): seeds the CPU generator and every CUDA device's, like torch.manual_seed.
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::vector<int64_t> seed = ToIntVector(env, info[0], "seed");
+  uint64_t s = SeedArg(env, info[0], "manualSeed");
   return Guard(env, "manualSeed", [&]() -> Napi::Value {
-    uint64_t s = static_cast<uint64_t>(seed.at(0));
     {
       at::Generator gen = at::globalContext().defaultGenerator(c10::Device(c10::kCPU));
       std::lock_guard<std::mutex> lock(gen.mutex());

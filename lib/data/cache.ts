@@ -10,6 +10,7 @@ import * as path from 'path';
 import { inspectSafetensors, loadSafetensors, saveSafetensors } from '../io/safetensors';
 import type { Device, Tensor } from '../tensor';
 import type { DatasetFormat, TensorImageSet } from './dataset';
+import { makeDir } from '../io/files';
 
 /** Bumped whenever the file layout or the decoding changes meaning. */
 export const CACHE_VERSION = '1';
@@ -98,7 +99,7 @@ export function readTensorCache(file: string, expected: string, device: Device =
 
 /** Writes a set atomically with its fingerprint; `extra` adds string metadata. */
 export function writeTensorCache(file: string, set: TensorImageSet, expected: string, extra: Record<string, string> = {}): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDir(path.dirname(file)); // its errors start with the code: 'could not write the cache: ENOTDIR: ...'
   // safetensors stores tensors sorted by name: images, then labels
   const sha256 = crypto.createHash('sha256').update(bytesOf(set.images)).update(bytesOf(set.labels)).digest('hex');
   saveSafetensors(file, { images: set.images, labels: set.labels }, {

@@ -118,6 +118,7 @@ export async function describeDataset(source: string, options: DescribeOptions =
   const classLists: string[][] = [];
   const sizes: [number, number][] = [];
   const details: DescribeDetails = { source: tree.path, container: tree.container, minSize: [0, 0], maxSize: [0, 0], ignored: [], cache: {}, skipped: [], warnings: [] };
+  for (const entry of tree.unreadable ?? []) details.warnings.push(`left out ${entry}`);
   let format: DatasetFormat;
   const add = (name: string, images: number, classes: string[], stats: ReturnType<ChannelStats['result']>) => {
     splits[name] = { images, classes: classes.length, ...stats };

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import { SingleBar } from 'cli-progress';
+import { makeDir } from '../io/files';
 
 export interface DownloadProgress {
   url: string;
@@ -207,7 +208,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     if (!verify || (await checksumProblem(dest, expected)) === undefined) return dest;
     // present but different: download again and replace it
   }
-  fs.mkdirSync(path.dirname(path.resolve(dest)), { recursive: true });
+  makeDir(path.dirname(path.resolve(dest)), 'download');
   const part = `${dest}.part`;
   let restartedAfterMismatch = false;
   for (let attempt = 0; ; ) {

@@ -22,6 +22,7 @@ import { scope } from '../memory';
 import type { Device } from '../tensor';
 import { cachedTensorSet, cacheFile, CachedSet, CacheStatus, defaultCacheDir, fingerprint, readTensorCache } from './cache';
 import type { EncodedImageSet, TensorImageSet } from './dataset';
+import { fileKind } from '../io/files';
 
 const IMAGE = /\.(jpe?g|png)$/i;
 /** wrapper / split / class / image: nothing deeper is listed. */
@@ -39,10 +40,21 @@ export interface SourceTree {
   read(name: string): Promise<Buffer>;
   /** what identifies the content of `names` for the cache: their sizes and mtimes, or the archive's */
   identity(names: string[]): unknown;
+  /** entries left out, each with why: looping or dangling links, absolute or `..` archive members */
+  unreadable?: string[];
 }
 
 function clean(name: string): string {
   return name.replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
+}
+
+/** An archive member's name inside the source, or '' when it points outside (absolute or `..`): those are left out and listed. */
+function memberName(raw: string, file: string, unreadable: string[]): string {
+  if (raw.startsWith('/') || /^[A-Za-z]:[\\/]/.test(raw) || raw.split(/[\\/]/).includes('..')) {
+    unreadable.push(`${file}:${raw}: a member outside the archive's folder (absolute or ..)`);
+    return '';
+  }
+  return clean(raw);
 }
 
 function fail(message: string): never {
@@ -52,6 +64,7 @@ function fail(message: string): never {
 function folderTree(root: string): SourceTree {
   const dirs = new Set<string>();
   const files = new Set<string>();
+  const unreadable: string[] = [];
   const walk = (rel: string, depth: number) => {
     let entries: fs.Dirent[];
     try {
@@ -64,8 +77,18 @@ function folderTree(root: string): SourceTree {
       let isDir = e.isDirectory();
       let isFile = e.isFile();
       if (e.isSymbolicLink()) {
-        const s = fs.statSync(path.join(root, name), { throwIfNoEntry: false });
-        if (!s) continue; // a dangling link
+        let s: fs.Stats | undefined;
+        try {
+          s = fs.statSync(path.join(root, name), { throwIfNoEntry: false });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw err;
+          unreadable.push(`${path.join(root, name)}: a symbolic link that loops`);
+          continue;
+        }
+        if (!s) {
+          unreadable.push(`${path.join(root, name)}: a dangling symbolic link`);
+          continue;
+        }
         isDir = s.isDirectory();
         isFile = s.isFile();
       }
@@ -83,6 +106,7 @@ function folderTree(root: string): SourceTree {
     container: 'folder',
     dirs,
     files,
+    unreadable,
     where: (name) => path.join(root, name),
     read: async (name) => {
       try {
@@ -108,6 +132,7 @@ function archiveIdentity(file: string): unknown {
 function gzipTree(file: string): SourceTree {
   const dirs = new Set<string>();
   const files = new Set<string>();
+  const unreadable: string[] = [];
   const data = new Map<string, Buffer>();
   try {
     tar.t({
@@ -115,7 +140,7 @@ function gzipTree(file: string): SourceTree {
       sync: true,
       strict: true,
       onReadEntry: (entry) => {
-        const name = clean(entry.path);
+        const name = memberName(entry.path, file, unreadable);
         if (!name) return entry.resume();
         if (entry.type === 'Directory') dirs.add(name);
         if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') return entry.resume();
@@ -134,6 +159,7 @@ function gzipTree(file: string): SourceTree {
     container: 'tar.gz',
     dirs,
     files,
+    unreadable,
     where: (name) => `${file}:${name}`,
     read: async (name) => {
       const bytes = data.get(name);
@@ -148,6 +174,7 @@ function gzipTree(file: string): SourceTree {
 function tarTree(file: string, size: number): SourceTree {
   const dirs = new Set<string>();
   const files = new Set<string>();
+  const unreadable: string[] = [];
   const members = new Map<string, { offset: number; size: number }>();
   const fd = fs.openSync(file, 'r');
   try {
@@ -181,7 +208,7 @@ function tarTree(file: string, size: number): SourceTree {
       else if (type === 'NextFileHasLongPath' || type === 'OldGnuLongPath') longPath = body(start, length).replace(/\0[\s\S]*$/, '');
       else if (type === 'NextFileHasLongLinkpath') continue;
       else {
-        const name = clean(longPath ?? ex?.path ?? h.path ?? '');
+        const name = memberName(longPath ?? ex?.path ?? h.path ?? '', file, unreadable);
         longPath = undefined;
         ex = undefined;
         if (!name) continue;
@@ -202,6 +229,7 @@ function tarTree(file: string, size: number): SourceTree {
     container: 'tar',
     dirs,
     files,
+    unreadable,
     where: (name) => `${file}:${name}`,
     read: async (name) => {
       const m = members.get(name);
@@ -228,6 +256,8 @@ export function readSourceTree(source: string): SourceTree {
   let tree: SourceTree;
   if (stat.isDirectory()) {
     tree = folderTree(resolved);
+  } else if (!stat.isFile()) {
+    fail(`${source} is neither a folder nor a regular file (${fileKind(stat)})`);
   } else {
     const head = Buffer.alloc(512);
     const fd = fs.openSync(resolved, 'r');
@@ -377,15 +407,35 @@ export interface DecodedImage {
   height: number;
 }
 
+/**
+ * PIL's decompression-bomb threshold (Image.MAX_IMAGE_PIXELS): a larger image is refused before
+ * decoding, so a tiny PNG claiming 16000×16000 cannot take gigabytes.
+ */
+export const MAX_IMAGE_PIXELS = 89_478_485;
+
+/** Which format the bytes are, by magic number: only the formats an image folder claims are decoded. */
+function sniff(bytes: Buffer): 'jpeg' | 'png' | undefined {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+  return undefined;
+}
+
 /** Decodes a JPEG or PNG to 8-bit RGB; errors name `source`. */
 export async function decodeRgb(bytes: Buffer, source: string): Promise<DecodedImage> {
   if (!bytes.byteLength) throw new Error(`${source}: cannot decode image: the file is empty`);
+  // sharp's own words for bytes it cannot read: an SVG (or WebP, TIFF...) named .png is not decoded
+  if (!sniff(bytes)) throw new Error(`${source}: cannot decode image: Input buffer contains unsupported image format`);
   let out: { data: Buffer; info: { width: number; height: number; channels: number; depth?: string } };
   try {
     // 'truncated' as PIL: a cut-off image is an error, libjpeg's recoverable warnings are not.
-    out = await sharp(bytes, { failOn: 'truncated' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    out = await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_IMAGE_PIXELS }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
-    throw new Error(`${source}: cannot decode image: ${String((e as Error).message).split('\n')[0]}`);
+    const message = String((e as Error).message).split('\n')[0];
+    if (/pixel limit/i.test(message)) {
+      const { width = 0, height = 0 } = await sharp(bytes).metadata().catch(() => ({ width: 0, height: 0 }));
+      throw new Error(`${source}: cannot decode image: ${width}×${height} is more than ${MAX_IMAGE_PIXELS} pixels (PIL's decompression-bomb limit)`);
+    }
+    throw new Error(`${source}: cannot decode image: ${message}`);
   }
   const { width, height, channels } = out.info;
   if (channels !== 3 || out.data.byteLength !== width * height * 3) {

@@ -135,6 +135,7 @@ export function drawGeometry(pipeline: Pipeline, sizes: readonly [number, number
  * Call it inside a scope(): intermediates are left to the scope.
  */
 export function applyPipeline(images: Tensor, pipeline: Pipeline, rng: Rng): Tensor {
+  validatePipeline(pipeline);
   const [n, , H, W] = images.shape;
   let x = images.dtype === 'uint8' ? images.to('float32').div_(255) : images.float();
   const g = drawGeometry(pipeline, new Array(n).fill([H, W]), rng);

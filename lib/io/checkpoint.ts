@@ -21,6 +21,8 @@ export interface TrainingState {
   step?: number;
   /** JSON-serialisable information (arguments, results so far). */
   metadata?: unknown;
+  /** store a SHA-256 of the tensor data, verified on load (the trainer's checkpoints do) */
+  checksum?: boolean;
 }
 
 const FORMAT = 'unmix-checkpoint/1';
@@ -58,7 +60,7 @@ export function saveCheckpoint(file: string, state: TrainingState): void {
   for (let d = 0; d < (cuda.isAvailable() ? cuda.deviceCount() : 0); d++) owned.push((tensors[`rng.cuda:${d}`] = getRngState(`cuda:${d}`)));
   const info = { format: FORMAT, epoch: state.epoch ?? null, step: state.step ?? null, optimizers, metadata: state.metadata ?? null };
   try {
-    saveSafetensors(file, tensors, { unmix: JSON.stringify(info) });
+    saveSafetensors(file, tensors, { unmix: JSON.stringify(info) }, { checksum: state.checksum });
   } finally {
     owned.forEach((t) => t.dispose());
   }

@@ -1,6 +1,7 @@
 // What `unmix inspect FILE` reports: every tensor (name, shape, dtype) and the metadata of a
 // safetensors file, an unmix checkpoint or a torch.save file.
 import * as fs from 'fs';
+import { statRegularFile } from './files';
 import { inspectSafetensors } from './safetensors';
 import { loadTorchFile } from './torch-file';
 import { Tensor } from '../tensor';
@@ -9,6 +10,19 @@ export interface Inspection {
   format: 'safetensors' | 'unmix-checkpoint' | 'torch';
   tensors: { name: string; shape: number[]; dtype: string }[];
   metadata: Record<string, unknown>;
+}
+
+/** The first two bytes; a FIFO, device or folder is refused before anything blocks on it. */
+function readMagic(file: string): Buffer {
+  statRegularFile(file);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const magic = Buffer.alloc(2);
+    fs.readSync(fd, magic, 0, 2, 0);
+    return magic;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function plain(v: unknown): unknown {
@@ -29,11 +43,9 @@ function plain(v: unknown): unknown {
 }
 
 export function inspectFile(file: string): Inspection {
-  const fd = fs.openSync(file, 'r');
-  const magic = Buffer.alloc(2);
-  fs.readSync(fd, magic, 0, 2, 0);
-  fs.closeSync(fd);
-  if (magic.toString('latin1') === 'PK') {
+  const magic = readMagic(file);
+  // 0x80 is a pickle's PROTO opcode: a legacy (pre-1.6) torch.save file, which loadTorchFile explains.
+  if (magic.toString('latin1') === 'PK' || magic[0] === 0x80) {
     const { value, tensors } = loadTorchFile(file);
     const list = Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape, dtype: t.dtype }));
     Object.values(tensors).forEach((t) => t.dispose());

@@ -49,13 +49,14 @@ const ALLOWED_CALLS = new Set([
 
 function globalRef(module: string, name: string): GlobalRef {
   const full = `${module}.${name}`;
-  if (module === 'torch' && name in STORAGE_DTYPES) return { kind: 'global', name: full };
+  if (module === 'torch' && Object.hasOwn(STORAGE_DTYPES, name)) return { kind: 'global', name: full };
   if (ALLOWED_CALLS.has(full)) return { kind: 'global', name: full };
   throw new PickleError(`refused to load the global '${full}': only tensors, storages and plain containers are allowed`);
 }
 
 export function storageDtype(global: string): string | undefined {
-  return STORAGE_DTYPES[global.replace(/^torch\./, '')];
+  const name = global.replace(/^torch\./, '');
+  return Object.hasOwn(STORAGE_DTYPES, name) ? STORAGE_DTYPES[name] : undefined;
 }
 
 const MARK = Symbol('mark');

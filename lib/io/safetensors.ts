@@ -1,9 +1,11 @@
 // The safetensors format: 8-byte little-endian header length, a JSON header
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}}, then the
 // bytes. Files are written atomically (temporary file, fsync, rename) and validated on read.
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DType } from '../dtype';
+import { readRegularFile, statRegularFile } from './files';
 import { native } from '../native';
 import { Device, Tensor } from '../tensor';
 
@@ -60,10 +62,15 @@ export function writeFileAtomic(file: string, chunks: Uint8Array[]): void {
   }
 }
 
-/** Saves tensors (any device; copied to host) and string metadata as a .safetensors file. */
-export function saveSafetensors(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+/** The metadata key of the data's SHA-256 (written with `checksum`, verified by every load). */
+export const CHECKSUM_KEY = 'unmix.data_sha256';
+
+/**
+ * Saves tensors (any device; copied to host) and string metadata as a .safetensors file; with
+ * `checksum`, a SHA-256 of the tensor data goes into the metadata and loads verify it.
+ */
+export function saveSafetensors(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}, options: { checksum?: boolean } = {}): void {
+  const header: Record<string, unknown> = Object.create(null); // `__proto__` names a tensor like any other
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const name of Object.keys(tensors).sort()) {
@@ -74,13 +81,21 @@ export function saveSafetensors(file: string, tensors: Record<string, Tensor>, m
     chunks.push(bytes);
     offset += bytes.byteLength;
   }
-  let json = JSON.stringify(header);
+  if (options.checksum) {
+    const hash = crypto.createHash('sha256');
+    chunks.forEach((c) => hash.update(c));
+    metadata = { ...metadata, [CHECKSUM_KEY]: hash.digest('hex') };
+  }
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let json = JSON.stringify({ __metadata__: header.__metadata__, ...header });
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8); // the data starts 8-byte aligned
   const head = Buffer.alloc(8 + Buffer.byteLength(json));
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)), 0);
   head.write(json, 8, 'utf8');
   writeFileAtomic(file, [head, ...chunks]);
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function fail(file: string, why: string): never {
   throw new Error(`${file}: not a valid safetensors file: ${why}`);
@@ -106,12 +121,13 @@ function parseHeader(file: string, buffer: Buffer, fileSize: number): Parsed {
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(file, 'header is not a JSON object');
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
-  if (typeof metadata !== 'object' || Object.values(metadata).some((v) => typeof v !== 'string')) fail(file, '__metadata__ must map strings to strings');
+  if (!isRecord(metadata) || Object.values(metadata).some((v) => typeof v !== 'string')) fail(file, '__metadata__ must map strings to strings');
   const infos: Parsed['infos'] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
+    if (!isRecord(entry)) fail(file, `tensor '${name}' must be an object {dtype, shape, data_offsets}, got ${entry === null ? 'null' : Array.isArray(entry) ? 'an array' : typeof entry}`);
     const e = entry as { dtype?: string; shape?: unknown; data_offsets?: unknown };
-    const dtype = DTYPE_OF[e.dtype ?? ''];
+    const dtype = Object.hasOwn(DTYPE_OF, String(e.dtype)) ? DTYPE_OF[String(e.dtype)] : undefined;
     if (!dtype) fail(file, `tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)}`);
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(file, `tensor '${name}' has an invalid shape`);
     const offsets = e.data_offsets;
@@ -137,15 +153,12 @@ function parseHeader(file: string, buffer: Buffer, fileSize: number): Parsed {
 }
 
 function readWhole(file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    throw new Error(`${file}: cannot read: ${(e as Error).message}`);
-  }
+  return readRegularFile(file);
 }
 
 /** The header bytes only (plus the file size), for listing without reading the data. */
 function readHead(file: string): { head: Buffer; size: number } {
+  statRegularFile(file);
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -169,7 +182,11 @@ function readHead(file: string): { head: Buffer; size: number } {
 export function loadSafetensors(file: string, options: { device?: Device } = {}): SafetensorsFile {
   const buffer = readWhole(file);
   const { infos, metadata, dataStart } = parseHeader(file, buffer, buffer.byteLength);
-  const tensors: Record<string, Tensor> = {};
+  const expected = metadata[CHECKSUM_KEY];
+  if (expected !== undefined && crypto.createHash('sha256').update(buffer.subarray(dataStart)).digest('hex') !== expected) {
+    throw new Error(`${file}: the tensor data does not match the checksum in its header: the file is damaged`);
+  }
+  const tensors: Record<string, Tensor> = Object.create(null); // `__proto__` is a name like any other
   try {
     for (const info of infos) {
       const bytes = buffer.subarray(dataStart + info.begin, dataStart + info.end);

@@ -1,11 +1,16 @@
 // Imports files written by torch.save (the zip format of PyTorch ≥ 1.6): the pickle is read by
 // a restricted unpickler (pickle.ts) and tensors are rebuilt from the archive's storages.
-import * as fs from 'fs';
-import { unzipSync } from 'fflate';
+import { UnzipFileInfo, unzipSync } from 'fflate';
 import { native } from '../native';
 import { Device, Tensor } from '../tensor';
+import { readRegularFile } from './files';
 import { PickleError, Reduced, StorageRef, unpickle } from './pickle';
 
+// Bounds on the unpickled object graph: far above any real checkpoint (a ResNet-50 with its
+// optimizer state is a few thousand nodes, a handful of levels deep).
+const MAX_NODES = 1_000_000;
+const MAX_DEPTH = 1000;
+const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
 const ITEM_SIZE: Record<string, number> = { float64: 8, float32: 4, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
 
 export interface TorchFile {
@@ -21,27 +26,29 @@ function isReduced(v: unknown): v is Reduced {
 
 /** Reads a torch.save file onto `device` (default cpu). Nothing in the file is executed. */
 export function loadTorchFile(file: string, options: { device?: Device } = {}): TorchFile {
-  let raw: Buffer;
-  try {
-    raw = fs.readFileSync(file);
-  } catch (e) {
-    throw new Error(`${file}: cannot read: ${(e as Error).message}`);
-  }
+  const raw = readRegularFile(file);
   if (raw.subarray(0, 2).toString('latin1') !== 'PK') {
     throw new Error(`${file}: not a torch.save zip archive (legacy pre-1.6 files are not supported: re-save them with a current PyTorch)`);
   }
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(raw);
-  } catch (e) {
-    throw new Error(`${file}: corrupt zip archive (${(e as Error).message})`);
-  }
-  const pkl = Object.keys(entries).find((n) => n.endsWith('data.pkl') && n.split('/').length === 2);
+  // Only the entries needed are inflated, each checked against its declared size first: an unused
+  // or oversized entry (a zip bomb) costs nothing.
+  const unzip = (filter: (f: UnzipFileInfo) => boolean) => {
+    try {
+      return unzipSync(raw, { filter });
+    } catch (e) {
+      throw new Error(`${file}: corrupt zip archive (${(e as Error).message})`);
+    }
+  };
+  const sizes = new Map<string, number>();
+  unzip((f) => (sizes.set(f.name, f.originalSize), false));
+  const inflate = (name: string) => unzip((f) => f.name === name)[name];
+  const pkl = [...sizes.keys()].find((n) => n.endsWith('data.pkl') && n.split('/').length === 2);
   if (!pkl) throw new Error(`${file}: the archive has no <name>/data.pkl: not a torch.save file`);
+  if (sizes.get(pkl)! > MAX_PICKLE_BYTES) throw new Error(`${file}: ${pkl} declares ${sizes.get(pkl)} bytes, more than the ${MAX_PICKLE_BYTES} a state dict's pickle needs: refused`);
   const prefix = pkl.slice(0, -'data.pkl'.length);
   let tree: unknown;
   try {
-    tree = unpickle(entries[pkl]);
+    tree = unpickle(inflate(pkl));
   } catch (e) {
     if (e instanceof PickleError || e instanceof TypeError) throw new Error(`${file}: ${e.message}`);
     throw e;
@@ -53,41 +60,82 @@ export function loadTorchFile(file: string, options: { device?: Device } = {}): 
   const storage = (ref: StorageRef) => {
     let s = storages.get(ref.key);
     if (!s) {
-      const bytes = entries[`${prefix}data/${ref.key}`];
-      if (!bytes) throw new Error(`${file}: storage ${ref.key} is missing from the archive`);
+      const name = `${prefix}data/${ref.key}`;
+      if (!sizes.has(name)) throw new Error(`${file}: storage ${ref.key} is missing from the archive`);
+      if (!Number.isSafeInteger(ref.numel) || ref.numel < 0) throw new Error(`${file}: storage ${ref.key} has an invalid element count ${ref.numel}`);
       const needed = ref.numel * ITEM_SIZE[ref.dtype];
+      // torch.save writes each storage's bytes exactly: a larger entry is not inflated.
+      if (sizes.get(name)! > needed) throw new Error(`${file}: storage ${ref.key} declares ${sizes.get(name)} bytes, its ${ref.numel} ${ref.dtype} elements need ${needed}: refused`);
+      const bytes = inflate(name);
       if (bytes.byteLength < needed) throw new Error(`${file}: storage ${ref.key} has ${bytes.byteLength} bytes, needs ${needed}`);
       s = Tensor.fromHandle(native.fromBuffer(bytes.subarray(0, needed), ref.dtype, [ref.numel], ref.dtype, 'cpu'));
       storages.set(ref.key, s);
     }
     return s;
   };
-  const tensors: Record<string, Tensor> = {};
-  const build = (v: unknown, path: string): unknown => {
-    if (isReduced(v)) {
-      if (v.global === 'torch._utils._rebuild_parameter') return build(v.args[0], path);
-      if (v.global === 'torch._utils._rebuild_tensor_v2') {
-        const [ref, offset, size, stride] = v.args as [StorageRef, number, number[], number[]];
-        // A view of the storage, as in PyTorch (tensors saved together keep sharing memory).
-        const view = stridedView(storage(ref), size, stride, offset);
-        const t = device === 'cpu' ? view : view.to(device);
-        if (t !== view) view.dispose();
-        created.push(t);
-        tensors[path] = t;
-        return t;
+  // Null-prototype records: a tensor named `__proto__` is a key like any other.
+  const tensors: Record<string, Tensor> = Object.create(null);
+  // The pickle's memo lets one object appear at many paths, so the tree can be a DAG whose paths
+  // grow exponentially with its depth ("billion laughs"): shared objects are rebuilt once, and
+  // the walk over paths (which names tensors) is bounded in nodes and depth, cycles refused.
+  const built = new Map<object, unknown>();
+  const active = new Set<object>();
+  let nodes = 0;
+  const tensor = (v: Reduced, path: string): Tensor => {
+    const [ref, offset, size, stride] = checkRebuildArgs(file, v.args);
+    // A view of the storage, as in PyTorch (tensors saved together keep sharing memory).
+    const view = stridedView(storage(ref), size, stride, offset);
+    const t = device === 'cpu' ? view : view.to(device);
+    if (t !== view) view.dispose();
+    created.push(t);
+    tensors[path] = t;
+    return t;
+  };
+  const build = (v: unknown, path: string, depth: number): unknown => {
+    if (typeof v !== 'object' || v === null || v instanceof Uint8Array) return v;
+    if (++nodes > MAX_NODES) throw new Error(`${file}: the pickle's object graph has more than ${MAX_NODES} nodes when expanded (shared objects nested too deeply): refused`);
+    if (depth > MAX_DEPTH) throw new Error(`${file}: the pickle nests objects more than ${MAX_DEPTH} levels deep: refused`);
+    if (active.has(v)) throw new Error(`${file}: the pickle's objects form a cycle (at '${path}'): refused`);
+    const again = built.has(v);
+    active.add(v);
+    try {
+      if (isReduced(v)) {
+        if (v.global === 'torch._utils._rebuild_parameter') {
+          if (!Array.isArray(v.args) || v.args.length < 1) throw new Error(`${file}: _rebuild_parameter needs a tensor argument`);
+          return build(v.args[0], path, depth + 1);
+        }
+        if (v.global === 'torch._utils._rebuild_tensor_v2') {
+          const t = tensor(v, path);
+          if (!again) built.set(v, t);
+          return built.get(v);
+        }
+        throw new Error(`${file}: unexpected call to ${v.global}`);
       }
-      throw new Error(`${file}: unexpected call to ${v.global}`);
+      if (v instanceof Map) {
+        const out = again ? (built.get(v) as Map<unknown, unknown>) : new Map();
+        built.set(v, out);
+        for (const [k, item] of v) {
+          const b = build(item, path ? `${path}.${String(k)}` : String(k), depth + 1);
+          if (!again) out.set(k, b);
+        }
+        return out;
+      }
+      if (Array.isArray(v)) {
+        const out = again ? (built.get(v) as unknown[]) : [];
+        built.set(v, out);
+        v.forEach((item, i) => {
+          const b = build(item, path ? `${path}.${i}` : String(i), depth + 1);
+          if (!again) out.push(b);
+        });
+        return out;
+      }
+      return v;
+    } finally {
+      active.delete(v);
     }
-    if (v instanceof Map) {
-      const out = new Map();
-      for (const [k, item] of v) out.set(k, build(item, path ? `${path}.${String(k)}` : String(k)));
-      return out;
-    }
-    if (Array.isArray(v)) return v.map((item, i) => build(item, path ? `${path}.${i}` : String(i)));
-    return v;
   };
   try {
-    const value = build(tree, '');
+    const value = build(tree, '', 0);
     return { value, tensors };
   } catch (e) {
     created.forEach((t) => t.dispose());
@@ -95,6 +143,24 @@ export function loadTorchFile(file: string, options: { device?: Device } = {}): 
   } finally {
     storages.forEach((s) => s.dispose());
   }
+}
+
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+const isInts = (v: unknown): v is number[] => Array.isArray(v) && v.every(isInt);
+
+/** (storage, offset, size, stride) of a _rebuild_tensor_v2 call, checked. */
+function checkRebuildArgs(file: string, args: unknown[]): [StorageRef, number, number[], number[]] {
+  const [ref, offset, size, stride] = Array.isArray(args) ? args : [];
+  const ok =
+    (ref as StorageRef)?.kind === 'storage' && isInt(offset) && offset >= 0 && isInts(size) && isInts(stride) &&
+    size.length === stride.length && size.every((d) => d >= 0) && stride.every((d) => d >= 0);
+  if (!ok) throw new Error(`${file}: _rebuild_tensor_v2 must be called with (storage, offset, size, stride), got ${describe(args)}`);
+  return [ref as StorageRef, offset as number, size as number[], stride as number[]];
+}
+
+function describe(args: unknown): string {
+  if (!Array.isArray(args)) return typeof args;
+  return `(${args.map((a) => (Array.isArray(a) ? 'list' : a === null ? 'None' : typeof a === 'object' ? (a as { kind?: string }).kind ?? 'object' : typeof a)).join(', ')})`;
 }
 
 function stridedView(flat: Tensor, size: number[], stride: number[], offset: number): Tensor {
@@ -121,7 +187,7 @@ export function importTorchStateDict(file: string, options: { device?: Device; s
     root = `${key}.`;
   }
   const strip = options.stripPrefix ?? 'module.';
-  const out: Record<string, Tensor> = {};
+  const out: Record<string, Tensor> = Object.create(null);
   for (const [name, t] of Object.entries(tensors)) {
     if (!name.startsWith(root)) {
       t.dispose();

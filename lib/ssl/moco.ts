@@ -381,7 +381,7 @@ function checkOptions(o: MoCoOptions): void {
   const positiveInt = (name: string, v: number) => {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`MoCo: ${name} must be a positive integer, got ${v}`);
   };
-  if (!(o.arch in BACKBONES)) throw new Error(`MoCo: unknown arch '${o.arch}' (use ${Object.keys(BACKBONES).join(', ')})`);
+  if (!Object.hasOwn(BACKBONES, o.arch)) throw new Error(`MoCo: unknown arch '${o.arch}' (use ${Object.keys(BACKBONES).join(', ')})`);
   if (o.stem !== 'cifar' && o.stem !== 'imagenet') throw new Error(`MoCo: stem must be 'cifar' or 'imagenet', got '${o.stem}'`);
   positiveInt('dim', o.dim);
   positiveInt('K', o.K);

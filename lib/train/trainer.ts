@@ -16,6 +16,8 @@ import { Rng } from '../rng';
 import { Loader } from '../data/loader';
 import { SslMethod, StepContext } from '../ssl/method';
 import { Progress } from './progress';
+import { makeDir } from '../io/files';
+import { changedArgs, existingRunFiles, lockRunFolder, removeStaleTemporaries, RESUMABLE_ARGS } from './run-folder';
 
 export type Optimizer = SGD | LARC;
 
@@ -49,6 +51,8 @@ export interface TrainerOptions {
   args?: Record<string, unknown>;
   /** true: continue from resultsDir/checkpoint.safetensors when it exists; a path: from that file */
   resume?: boolean | string;
+  /** replace a run already in resultsDir (without it, or resume, such a folder is refused) */
+  overwrite?: boolean;
   /** stop each epoch after this many iterations (smoke runs) */
   itersPerEpoch?: number;
   /** also save a checkpoint every N iterations (besides every epoch) */
@@ -101,8 +105,25 @@ export class Trainer {
   }
 
   async run(): Promise<TrainResult> {
+    makeDir(this.options.resultsDir, 'Trainer: resultsDir');
+    const unlock = lockRunFolder(this.options.resultsDir, this.log);
+    try {
+      return await this.runLocked();
+    } finally {
+      unlock();
+    }
+  }
+
+  private async runLocked(): Promise<TrainResult> {
     const o = this.options;
-    fs.mkdirSync(o.resultsDir, { recursive: true });
+    removeStaleTemporaries(o.resultsDir);
+    const existing = existingRunFiles(o.resultsDir);
+    if (existing.length && !o.resume) {
+      if (!o.overwrite) {
+        throw new Error(`Trainer: ${o.resultsDir} already holds a run (${existing.join(', ')}): continue it with --resume, or replace it with --overwrite`);
+      }
+      for (const f of existing) fs.rmSync(path.join(o.resultsDir, f), { force: true });
+    }
     const history: EpochRecord[] = [];
     let pos: Position = { epoch: 0, batch: 0, iteration: 0, lossSum: 0, lossCount: 0, termSums: {}, epochSeconds: 0 };
     const resumeFrom = typeof o.resume === 'string' ? o.resume : o.resume && fs.existsSync(this.checkpointPath) ? this.checkpointPath : null;
@@ -111,6 +132,11 @@ export class Trainer {
       pos = restored.position;
       history.push(...restored.history);
       this.log(`resumed from ${resumeFrom}: epoch ${pos.epoch + 1}, batch ${pos.batch} of ${this.itersPerEpoch}`);
+      // The checkpoint is the record: logs written after it (a kill between the two) are rewritten.
+      if (history.length) this.writeLogs(history);
+    } else if (o.resume && existing.length) {
+      this.log(`no checkpoint in ${o.resultsDir} to resume from: starting from epoch 1 (the logs there are replaced)`);
+      for (const f of existing) fs.rmSync(path.join(o.resultsDir, f), { force: true });
     }
     writeText(path.join(o.resultsDir, 'args.json'), JSON.stringify({ ...o.args, seed: o.seed ?? 0, method: o.method.name }, null, 2) + '\n');
 
@@ -216,8 +242,9 @@ export class Trainer {
     };
     history.push(record);
     Object.assign(pos, { epoch: epochNumber, batch: 0, lossSum: 0, lossCount: 0, termSums: {}, epochSeconds: 0 });
-    this.writeLogs(history);
+    // The checkpoint first: logs never list an epoch that no checkpoint holds.
     this.save(pos, history);
+    this.writeLogs(history);
     this.log(
       `epoch ${epochNumber}/${o.epochs}: loss ${record.train_loss.toFixed(4)}` +
         (acc !== null ? `, test acc@1 ${acc.toFixed(2)}%` : '') +
@@ -251,9 +278,21 @@ export class Trainer {
           batchSize: o.loader.batchSize,
           itersPerEpoch: this.itersPerEpoch,
           seed: o.seed ?? 0,
+          args: o.args ?? {},
         },
+        checksum: true,
       }),
     );
+  }
+
+  /** args.json of the folder (checkpoints before args were saved in them), without what the trainer adds. */
+  private savedArgs(): Record<string, unknown> {
+    try {
+      const { seed: _seed, method: _method, ...args } = JSON.parse(fs.readFileSync(path.join(this.options.resultsDir, 'args.json'), 'utf8'));
+      return args;
+    } catch {
+      return this.options.args ?? {};
+    }
   }
 
   private restore(file: string): { position: Position; history: EpochRecord[] } {
@@ -274,6 +313,13 @@ export class Trainer {
       m.seed !== (o.seed ?? 0) && `seed ${m.seed} vs ${o.seed ?? 0}`,
     ].filter(Boolean);
     if (mismatch.length) throw new Error(`${file}: cannot resume a different run (${mismatch.join('; ')})`);
+    const changed = changedArgs(m.args ?? this.savedArgs(), o.args ?? {});
+    if (changed.length) {
+      throw new Error(
+        `${file}: cannot resume with changed training flags (${changed.join('; ')}); only ${RESUMABLE_ARGS.join(', ')} may change on resume: ` +
+          'give the run\'s flags again, or start a new run in another results folder',
+      );
+    }
     loadCheckpoint(file, { modules: { method: o.method }, optimizers: { optimizer: o.optimizer } });
     o.method.loadExtraState(m.extraState ?? {});
     return { position: m.position, history: m.history ?? [] };
@@ -281,6 +327,7 @@ export class Trainer {
 }
 
 interface TrainerMetadata {
+  args?: Record<string, unknown>;
   position: Position;
   history: EpochRecord[];
   extraState: Record<string, unknown>;
