@@ -69,9 +69,13 @@ describeWithTorchvision(`parity with torchvision${hasTorchvision ? '' : ` (skipp
   const close = (what: string, a: u.Tensor, b: u.Tensor) => {
     expect({ what, shape: a.shape }).toEqual({ what, shape: b.shape });
     const diff = a.sub(b).abs();
-    const bound = b.abs().mul(1e-9).add(1e-10);
+    // float64, within 1e-9 of each element or 1e-12 of the tensor's largest magnitude: LibTorch 2.x
+    // sums a convolution's weight gradient in an order that varies from run to run (seen: 3.6e-9
+    // on ResNet-50's conv1 grad against torchvision on the same 2.14.1, some runs only).
+    const scale = b.abs().max().item();
+    const bound = b.abs().mul(1e-9).add(1e-10 + 1e-12 * scale);
     const worst = diff.sub(bound).max().item();
-    if (worst > 0) throw new Error(`${what}: differs from torchvision by up to ${diff.max().item()}`);
+    if (worst > 0) throw new Error(`${what}: differs from torchvision by up to ${diff.max().item()} (largest magnitude ${scale})`);
   };
 
   test('a backbone exported with saveTorchStateDict loads into torchvision with torch.load(weights_only=True)', () => {
