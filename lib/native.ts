@@ -169,6 +169,15 @@ function load(): { addon: NativeAddon; record: AddonRecord } {
         `(${record.libtorch.libDir}): ${reason}\nIf LibTorch moved or changed, run \`npm rebuild unmix\`.`,
     );
   }
+  // The addon states the LibTorch it was compiled against: a record that names another (a build
+  // folder left from another LibTorch) must not pass unnoticed.
+  const compiledFor = addon.info().libtorch;
+  if (compiledFor !== record.libtorch.version) {
+    throw new Error(
+      `unmix: the native addon ${file} was compiled against LibTorch ${compiledFor}, but build/addon.json says ` +
+        `${record.libtorch.version} (${record.libtorch.libDir}). Run \`npm rebuild unmix\`.`,
+    );
+  }
   // Debian's LibTorch starts with one intra-op thread; use the machine's cores unless told.
   const threads = Number(process.env.UNMIX_NUM_THREADS) || os.availableParallelism();
   addon.setNumThreads(threads);

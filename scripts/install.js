@@ -63,14 +63,22 @@ function refuseWithoutCompiler(libtorch) {
 }
 
 function compile(libtorch) {
-  const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   console.log(`unmix: compiling the native addon against LibTorch ${libtorch.version} (${libtorch.source}: ${libtorch.libDir})`);
+  // cmake-js reconfigures only a fresh build folder: one configured for another LibTorch would
+  // keep its include and library folders and silently rebuild nothing. Start afresh then.
+  const stamp = path.join(root, 'build', 'libtorch.stamp');
+  const wanted = `${libtorch.version} ${libtorch.torchDir}\n`;
+  if (fs.existsSync(path.join(root, 'build')) && (!fs.existsSync(stamp) || fs.readFileSync(stamp, 'utf8') !== wanted)) {
+    fs.rmSync(path.join(root, 'build'), { recursive: true, force: true });
+  }
+  const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const env = { ...process.env, CMAKE_BUILD_PARALLEL_LEVEL: String(process.env.CMAKE_BUILD_PARALLEL_LEVEL || os.availableParallelism()) };
   const result = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', 'build'], { cwd: root, stdio: 'inherit', env });
   if (result.status !== 0) {
     console.error('unmix: building the native addon failed (see the compiler output above).');
     process.exit(result.status || 1);
   }
+  fs.writeFileSync(stamp, wanted);
   writeRecord(path.join(root, 'build', 'Release', 'unmix.node'), libtorch.source, libtorch);
 }
 

@@ -150,3 +150,20 @@ test('an addon whose LibTorch changed or went since it was built is refused at l
   fs.rmSync(dir, { recursive: true });
   expect(libtorchChanged(record)).toMatch(/which no longer holds a LibTorch\. Run `npm rebuild unmix`/);
 });
+
+test('a build folder configured for another LibTorch is started afresh (cmake-js would not reconfigure it)', () => {
+  const dir = fakeLibtorch('2.13.0');
+  fs.writeFileSync(path.join(dir, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), 'set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=1")\n');
+  const pkg = scratchPackage();
+  fs.mkdirSync(path.join(pkg, 'build'));
+  fs.writeFileSync(path.join(pkg, 'build', 'CMakeCache.txt'), 'configured for LibTorch 1.13.0\n');
+  fs.writeFileSync(path.join(pkg, 'build', 'libtorch.stamp'), '1.13.0 /usr/lib/x86_64-linux-gnu/cmake/Torch\n');
+  // cmake and a compiler on PATH: it goes on to compile (and fails here: the scratch package has no
+  // sources), having removed the stale configuration first
+  const bin = nodeOnlyPath();
+  for (const tool of ['cmake', 'c++']) fs.writeFileSync(path.join(bin, tool), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+  const r = install(pkg, { ...baseEnv(), LIBTORCH: dir, PATH: bin });
+  expect(r.stdout).toMatch(/compiling the native addon against LibTorch 2\.13\.0/);
+  expect(r.status).not.toBe(0);
+  expect(fs.existsSync(path.join(pkg, 'build', 'CMakeCache.txt'))).toBe(false);
+});
