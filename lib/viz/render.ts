@@ -1,5 +1,5 @@
 // Vega-Lite spec → SVG (vega on a worker thread, vega-worker.mjs) → PNG (sharp). The worker starts on
-// the first chart and stops after a few idle seconds, so it never holds a process open.
+// the first chart, holds the process only while a chart is pending, and stops after a few idle seconds.
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
@@ -23,13 +23,15 @@ function workerFile(): string {
 
 function startWorker(): Worker {
   const w = new Worker(workerFile());
-  w.unref();
   w.on('message', ({ id, svg, error }: { id: number; svg?: string; error?: string }) => {
     const p = waiting.get(id);
     waiting.delete(id);
     if (error !== undefined || svg === undefined) p?.reject(new Error(`charts: vega: ${error}`));
     else p?.resolve(svg);
-    if (!waiting.size) scheduleStop();
+    if (!waiting.size) {
+      w.unref();
+      scheduleStop();
+    }
   });
   const fail = (e: Error) => {
     if (worker === w) worker = undefined;
@@ -55,6 +57,8 @@ function scheduleStop(): void {
 export function vegaLiteSvg(spec: object): Promise<string> {
   clearTimeout(idleTimer);
   worker ??= startWorker();
+  // held while a chart is pending, let go when idle, so it never keeps a process open
+  worker.ref();
   const id = nextId++;
   const result = new Promise<string>((resolve, reject) => waiting.set(id, { resolve, reject }));
   worker.postMessage({ id, spec });
