@@ -79,7 +79,7 @@ export { MoCo, MoCoEncoder, MOCO_PRESETS, fromReferenceStateDict } from './ssl/m
 export type { MoCoOptions, MoCoConfig, MoCoPreset, MoCoArch, MoCoChoices } from './ssl/moco';
 export { buildFeatureBank, knnScores, knnPredict, knnAccuracy } from './eval/knn';
 export type { FeatureBank, KnnOptions, KnnAccuracy, LabelledBatch, Batches, Embed } from './eval/knn';
-export { imageGrid, gridPixels, normalizationOf } from './viz/grid';
+export { imageGrid, gridPixels, normalizationOf, denormalize } from './viz/grid';
 export type { Picture, Normalization, GridOptions, Rgb } from './viz/grid';
 export { curvesChart, curvesSpec, lineChart, lineChartSpec, readRun } from './viz/charts';
 export type { Run, Series } from './viz/charts';

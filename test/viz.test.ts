@@ -73,6 +73,13 @@ describe('imageGrid', () => {
   });
 });
 
+test('denormalize undoes the loader normalisation per channel', () => {
+  const x = u.tensor([[[[1]], [[0]], [[-1]]]]);
+  const back = u.denormalize(x, { mean: [0.5, 0.4, 0.3], std: [0.1, 0.2, 0.3] });
+  expect(Array.from(back.data() as Float32Array).map((v) => +v.toFixed(6))).toEqual([0.6, 0.4, 0]);
+  expect(() => u.denormalize(x, { mean: [0], std: [1] })).toThrow('denormalize: needs 3 means and stds, got 1 and 1');
+});
+
 test('normalizationOf finds the pipeline normalisation the loader applies', () => {
   expect(u.normalizationOf(u.presets.mocoCifar()[0].pipeline)).toEqual({ mean: u.presets.CIFAR_MEAN, std: u.presets.CIFAR_STD });
   expect(u.normalizationOf([{ op: 'horizontalFlip' }])).toBeUndefined();

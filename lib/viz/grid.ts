@@ -5,6 +5,7 @@
 import sharp from 'sharp';
 import { noGrad } from '../autograd';
 import { Pipeline } from '../data/pipeline';
+import { tensor } from '../creation';
 import { scope } from '../memory';
 import { Tensor } from '../tensor';
 
@@ -49,6 +50,17 @@ const CAPTION_HEIGHT = 14;
 export function normalizationOf(pipeline: Pipeline): Normalization | undefined {
   const step = [...pipeline].reverse().find((s) => s.op === 'normalize');
   return step && step.op === 'normalize' ? { mean: step.mean, std: step.std } : undefined;
+}
+
+/** x·std + mean per channel: normalised images [N, C, H, W] back to [0, 1]. */
+export function denormalize(images: Tensor, norm: Normalization): Tensor {
+  const c = images.shape[1];
+  if (norm.mean.length !== c || norm.std.length !== c) throw new Error(`denormalize: needs ${c} means and stds, got ${norm.mean.length} and ${norm.std.length}`);
+  return scope(() => {
+    const shape = [1, c, 1, 1];
+    const at = (v: readonly number[]) => tensor([...v], { dtype: images.dtype, device: images.device }).view(shape);
+    return images.mul(at(norm.std)).add(at(norm.mean));
+  });
 }
 
 /** Images [N, C, H, W] (C 1 or 3; float in [0, 1] after normalisation is undone, or uint8) as one PNG grid. */

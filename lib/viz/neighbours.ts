@@ -67,7 +67,7 @@ export async function neighbourGrid(o: NeighbourGridOptions): Promise<NeighbourG
       frames.push(null);
       row.forEach((j, r) => {
         const bl = o.bankLabels?.[j];
-        captions.push(similarities[i][r].toFixed(2));
+        captions.push(similarities[i][r].toFixed(3));
         frames.push(ql === undefined || bl === undefined ? null : bl === ql ? SAME : OTHER);
       });
     });
