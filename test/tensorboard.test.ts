@@ -71,9 +71,9 @@ withTensorboard(`the trainer's event files read back with TensorBoard's EventAcc
     Object.entries(got.images).map(([t, v]) => `  ${t}: ${v.map((i) => `step ${i.step}, ${i.width}×${i.height} PNG`).join('; ')}`).join('\n'));
 
   const iters = setup.loader.length; // 6 batches of 8
-  expect(Object.keys(got.scalars).sort()).toEqual(['epoch/images_per_s', 'epoch/lr', 'epoch/test_acc@1', 'epoch/train_loss', 'train/clean', 'train/lam', 'train/loss', 'train/lr']);
+  expect(Object.keys(got.scalars).sort()).toEqual(['epoch/images_per_s', 'epoch/lr', 'epoch/test_acc@1', 'epoch/train_loss', 'train/loss', 'train/lr', 'train/terms/clean', 'train/terms/lam']);
   const steps = Array.from({ length: 2 * iters }, (_, i) => i);
-  for (const tag of ['train/loss', 'train/lr', 'train/lam', 'train/clean']) expect(got.scalars[tag].map(([s]) => s)).toEqual(steps);
+  for (const tag of ['train/loss', 'train/lr', 'train/terms/lam', 'train/terms/clean']) expect(got.scalars[tag].map(([s]) => s)).toEqual(steps);
   // simple_value is a float32
   expect(got.scalars['train/lr'].map(([, v]) => v)).toEqual(steps.map((s) => Math.fround(lr({ epoch: Math.floor(s / iters) }))));
   const trained = history.filter((r) => r.epoch > 0);

@@ -158,6 +158,14 @@ describe('charts', () => {
     expect((await decode(line.png)).width).toBe(line.width);
   });
 
+  test('a chart asked for just as the idle worker is stopped is drawn by a new worker (epochs longer than the idle time)', async () => {
+    const spec = u.lineChartSpec([{ name: 's', points: [{ x: 0, y: 1 }, { x: 1, y: 2 }] }]);
+    await u.vegaLiteSvg(spec);
+    // the idle timer (5 s) was set before this resolved, so it fires first: the old worker is stopping
+    await new Promise((resolve) => setTimeout(resolve, 5001));
+    expect(await u.vegaLiteSvg(spec)).toMatch(/^<svg/);
+  }, 30000);
+
   test('unmix plot overlays runs from their log.jsonl into one PNG', async () => {
     const root = tmp();
     for (const [name, slope] of [['moco', 1], ['moco_unmix', 2]] as const) {

@@ -43,7 +43,8 @@ export class RunPictures {
     if (!this.writer) return;
     this.writer.addScalar('train/loss', loss, iteration);
     this.writer.addScalar('train/lr', lr, iteration);
-    for (const [k, v] of Object.entries(logs)) this.writer.addScalar(`train/${k}`, v, iteration);
+    // the method's own terms apart: some log a 'loss' of their own
+    for (const [k, v] of Object.entries(logs)) this.writer.addScalar(`train/terms/${k}`, v, iteration);
   }
 
   /** After an epoch (or the epoch-0 baseline): epoch scalars, and curves.png redrawn. */

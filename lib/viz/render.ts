@@ -8,10 +8,15 @@ import { Picture } from './grid';
 
 const IDLE_MS = 5000;
 
-let worker: Worker | undefined;
+interface Pending {
+  resolve: (svg: string) => void;
+  reject: (e: Error) => void;
+}
+
+/** The current worker and the charts it owes (an old worker stopping fails only its own). */
+let current: { worker: Worker; waiting: Map<number, Pending> } | undefined;
 let idleTimer: NodeJS.Timeout | undefined;
 let nextId = 0;
-const waiting = new Map<number, { resolve: (svg: string) => void; reject: (e: Error) => void }>();
 
 /** The worker script: beside this file under lib/, or lib/viz/ of the package when running from dist/. */
 function workerFile(): string {
@@ -21,8 +26,10 @@ function workerFile(): string {
   return found;
 }
 
-function startWorker(): Worker {
+function startWorker(): { worker: Worker; waiting: Map<number, Pending> } {
   const w = new Worker(workerFile());
+  const waiting = new Map<number, Pending>();
+  const self = { worker: w, waiting };
   w.on('message', ({ id, svg, error }: { id: number; svg?: string; error?: string }) => {
     const p = waiting.get(id);
     waiting.delete(id);
@@ -30,25 +37,25 @@ function startWorker(): Worker {
     else p?.resolve(svg);
     if (!waiting.size) {
       w.unref();
-      scheduleStop();
+      if (current === self) scheduleStop();
     }
   });
   const fail = (e: Error) => {
-    if (worker === w) worker = undefined;
+    if (current === self) current = undefined;
     for (const p of waiting.values()) p.reject(new Error(`charts: the vega worker stopped: ${e.message}`));
     waiting.clear();
   };
   w.on('error', fail);
   w.on('exit', (code) => fail(new Error(`exit code ${code}`)));
-  return w;
+  return self;
 }
 
 function scheduleStop(): void {
   clearTimeout(idleTimer);
   idleTimer = setTimeout(() => {
-    const w = worker;
-    worker = undefined;
-    void w?.terminate();
+    const idle = current;
+    current = undefined;
+    void idle?.worker.terminate();
   }, IDLE_MS);
   idleTimer.unref();
 }
@@ -56,7 +63,8 @@ function scheduleStop(): void {
 /** SVG of a Vega-Lite spec. */
 export function vegaLiteSvg(spec: object): Promise<string> {
   clearTimeout(idleTimer);
-  worker ??= startWorker();
+  current ??= startWorker();
+  const { worker, waiting } = current;
   // held while a chart is pending, let go when idle, so it never keeps a process open
   worker.ref();
   const id = nextId++;
