@@ -1,7 +1,7 @@
 // The training loop every method shares: epochs of (schedule → method step → backward → optimizer),
 // a progress bar, per-epoch logs as the reference writes them (log.csv) plus JSONL, args.json, an atomic
 // checkpoint every epoch, exact resume, a clear stop on a NaN/infinite loss, and Ctrl-C that saves
-// (at the batch it stopped at) and returns cleanly.
+// (at the batch it stopped at) and returns cleanly. curves.png and TensorBoard files: run-pictures.ts.
 //
 // Everything random in a step comes from Rng.derive(seed, STEP_STREAM, iteration) and the loader's
 // own (seed, epoch, batch) streams, so a resumed run replays exactly what the straight run would have.
