@@ -24,6 +24,8 @@ export interface CommonOptions {
   itersPerEpoch?: number;
   progress: boolean;
   evalInit?: boolean;
+  tensorboard?: boolean | string;
+  curves?: boolean;
 }
 
 /** The Trainer options every example takes from the shared flags (see addCommonOptions). */
@@ -36,6 +38,8 @@ export function commonTrainerOptions(o: CommonOptions) {
     itersPerEpoch: o.itersPerEpoch,
     progress: o.progress ? ('auto' as const) : (false as const),
     evaluateFirst: o.evalInit,
+    tensorboard: o.tensorboard,
+    curves: o.curves,
   };
 }
 
@@ -69,7 +73,9 @@ export function addCommonOptions(program: Command, resultsDir: string): Command 
     .option('--test-subset <n>', 'evaluate on n test images per class', int)
     .option('--iters-per-epoch <n>', 'stop each epoch after n iterations', int)
     .option('--eval-init', 'also run the monitor before training (the random-initialisation baseline, log.jsonl epoch 0)')
-    .option('--no-progress', 'no progress bar');
+    .option('--no-progress', 'no progress bar')
+    .option('--tensorboard [dir]', 'write TensorBoard event files (scalars, the first batch\'s views and mixtures) to dir (default: RESULTS_DIR/tensorboard)')
+    .option('--no-curves', 'do not redraw RESULTS_DIR/curves.png after each epoch');
 }
 
 /** Applies `smoke` values to every option the user did not give on the command line. */

@@ -80,3 +80,15 @@ export { MoCo, MoCoEncoder, MOCO_PRESETS, fromReferenceStateDict } from './ssl/m
 export type { MoCoOptions, MoCoConfig, MoCoPreset, MoCoArch, MoCoChoices } from './ssl/moco';
 export { buildFeatureBank, knnScores, knnPredict, knnAccuracy } from './eval/knn';
 export type { FeatureBank, KnnOptions, KnnAccuracy, LabelledBatch, Batches, Embed } from './eval/knn';
+export { imageGrid, gridPixels, normalizationOf, denormalize } from './viz/grid';
+export type { Picture, Normalization, GridOptions, Rgb } from './viz/grid';
+export { curvesChart, curvesSpec, lineChart, lineChartSpec, readRun } from './viz/charts';
+export type { Run, Series } from './viz/charts';
+export { vegaLitePng, vegaLiteSvg } from './viz/render';
+export { unmixPicture } from './viz/unmix-picture';
+export type { UnmixPicture, UnmixPictureOptions } from './viz/unmix-picture';
+export { neighbourGrid } from './viz/neighbours';
+export type { NeighbourGrid, NeighbourGridOptions } from './viz/neighbours';
+export { show, liveView } from './viz/notebook';
+export { SummaryWriter } from './tensorboard/writer';
+export type { PngImage } from './tensorboard/writer';

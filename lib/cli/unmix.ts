@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// The `unmix` command line: `unmix info`, `unmix inspect FILE`, `unmix dataset PATH` (each with --json), `unmix download cifar10|cifar100`.
+// The `unmix` command line: `unmix info`, `unmix inspect FILE`, `unmix dataset PATH` (each with --json), `unmix download cifar10|cifar100`,
+// `unmix plot RUN_DIR...`, `unmix notebook`.
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { downloadCommand } from '../data/download';
 import { describeDataset, formatDescription } from '../data/describe';
 import { inspectFile } from '../io/inspect';
+import { notebookCommand } from './notebook';
+import { plotCommand } from './plot';
 import { info } from '../runtime';
 
 const program = new Command();
@@ -90,6 +93,28 @@ program
   .option('--url <url>', 'a mirror of the official archive (still checked against the official MD5)')
   .action(async (dataset: string, options: { dir: string; url?: string }) => {
     await downloadCommand(dataset, options);
+  });
+
+program
+  .command('plot')
+  .description("overlay runs' curves (train loss, kNN top-1, learning rate per epoch) from their results folders' log.jsonl into one PNG")
+  .argument('<runDirs...>', 'results folders (or log.jsonl files)')
+  .option('-o, --output <file>', 'the PNG to write', 'curves.png')
+  .option('--title <title>', 'a title above the panels')
+  .option('--scale <factor>', 'pixel scale (2 = sharper)', '2')
+  .action(async (dirs: string[], options: { output: string; title?: string; scale: string }) => {
+    await plotCommand(dirs, options);
+  });
+
+program
+  .command('notebook')
+  .description("start Jupyter on the package's notebooks with a TypeScript kernel (tslab, installed on first use) registered for this user")
+  .option('--lab', 'JupyterLab instead of the classic notebook')
+  .option('--port <port>', 'the port to serve on', (v) => Number(v))
+  .option('--no-browser', 'do not open a browser')
+  .option('--kernel-only', 'only register the kernel (unmix-tslab), e.g. for jupyter nbconvert --execute')
+  .action((options: { lab?: boolean; port?: number; browser: boolean; kernelOnly?: boolean }) => {
+    notebookCommand(options);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

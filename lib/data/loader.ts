@@ -68,6 +68,11 @@ export class Loader {
     if (this.dropLast && n < this.batchSize) throw new Error(`Loader: ${n} images cannot fill one batch of ${this.batchSize} with dropLast`);
   }
 
+  /** The views each image yields (evaluation: one view of the pipeline). */
+  get viewSpecs(): readonly ViewSpec[] {
+    return this.views;
+  }
+
   /** Batches per epoch. */
   get length(): number {
     const n = imageCount(this.dataset);

@@ -1,7 +1,7 @@
 // The training loop every method shares: epochs of (schedule → method step → backward → optimizer),
 // a progress bar, per-epoch logs as the reference writes them (log.csv) plus JSONL, args.json, an atomic
 // checkpoint every epoch, exact resume, a clear stop on a NaN/infinite loss, and Ctrl-C that saves
-// (at the batch it stopped at) and returns cleanly.
+// (at the batch it stopped at) and returns cleanly. curves.png and TensorBoard files: run-pictures.ts.
 //
 // Everything random in a step comes from Rng.derive(seed, STEP_STREAM, iteration) and the loader's
 // own (seed, epoch, batch) streams, so a resumed run replays exactly what the straight run would have.
@@ -15,9 +15,11 @@ import { SGD } from '../optim/sgd';
 import { Rng } from '../rng';
 import { Loader } from '../data/loader';
 import { SslMethod, StepContext } from '../ssl/method';
+import { normalizationOf } from '../viz/grid';
 import { Progress } from './progress';
 import { makeDir } from '../io/files';
 import { changedArgs, existingRunFiles, lockRunFolder, removeStaleTemporaries, RESUMABLE_ARGS } from './run-folder';
+import { RunPictures } from './run-pictures';
 
 export type Optimizer = SGD | LARC;
 
@@ -61,6 +63,12 @@ export interface TrainerOptions {
   progress?: boolean | 'auto';
   /** where summary lines go (default console.log) */
   log?: (line: string) => void;
+  /** redraw resultsDir/curves.png (loss, kNN accuracy, lr) after each epoch (default true) */
+  curves?: boolean;
+  /** write TensorBoard event files: true for resultsDir/tensorboard, or a folder (default off) */
+  tensorboard?: boolean | string;
+  /** called after each epoch's logs are written (e.g. to redraw a notebook's plot) */
+  onEpoch?: (record: EpochRecord, history: EpochRecord[]) => void | Promise<void>;
 }
 
 export interface TrainResult {
@@ -86,11 +94,14 @@ interface Position {
 
 export class Trainer {
   private stopRequested = false;
+  private pictures!: RunPictures;
   readonly checkpointPath: string;
   private readonly log: (line: string) => void;
 
   constructor(readonly options: TrainerOptions) {
     if (!(Number.isInteger(options.epochs) && options.epochs > 0)) throw new RangeError(`Trainer: epochs must be a positive integer, got ${options.epochs}`);
+    const tb = options.tensorboard;
+    if (!(tb === undefined || typeof tb === 'boolean' || (typeof tb === 'string' && tb))) throw new TypeError(`Trainer: tensorboard must be a boolean or a folder, got ${JSON.stringify(tb)}`);
     this.checkpointPath = path.join(options.resultsDir, 'checkpoint.safetensors');
     this.log = options.log ?? ((line) => console.log(line));
   }
@@ -139,12 +150,15 @@ export class Trainer {
       for (const f of existing) fs.rmSync(path.join(o.resultsDir, f), { force: true });
     }
     writeText(path.join(o.resultsDir, 'args.json'), JSON.stringify({ ...o.args, seed: o.seed ?? 0, method: o.method.name }, null, 2) + '\n');
+    const tensorboardDir = o.tensorboard === true ? path.join(o.resultsDir, 'tensorboard') : o.tensorboard || null;
+    this.pictures = new RunPictures({ resultsDir: o.resultsDir, curves: o.curves ?? true, tensorboardDir, seed: o.seed ?? 0, warn: this.log });
 
     if (o.evaluate && o.evaluateFirst && pos.iteration === 0 && history.length === 0) {
       const acc = await o.evaluate(0);
       const record: EpochRecord = { epoch: 0, train_loss: NaN, 'test_acc@1': acc, lr: 0, seconds: 0, images_per_s: 0, terms: {} };
       history.push(record);
       this.log(`epoch 0 (before training): test acc@1 ${acc.toFixed(2)}%`);
+      this.pictures.epoch(record, history);
     }
     const onSigint = () => {
       if (this.stopRequested) return;
@@ -164,6 +178,7 @@ export class Trainer {
       return { history, interrupted: false, checkpoint: this.checkpointPath };
     } finally {
       process.off('SIGINT', onSigint);
+      await this.pictures.close();
     }
   }
 
@@ -187,6 +202,7 @@ export class Trainer {
         const ctx: StepContext = { iteration: pos.iteration, epoch: pos.epoch, itersPerEpoch: iters, totalEpochs: o.epochs, rng: Rng.derive(seed, STEP_STREAM, pos.iteration) };
         lr = o.lr({ epoch: pos.epoch, iteration: pos.iteration, itersPerEpoch: iters });
         for (const group of o.optimizer.paramGroups) group.lr = lr;
+        if (pos.iteration === 0) await this.pictures.firstBatch(batch.views, o.method, normalizationOf(o.loader.viewSpecs[0].pipeline), 0);
         let result: { loss: number; logs: Record<string, number> };
         try {
           result = scope(() => {
@@ -207,6 +223,7 @@ export class Trainer {
               `The last good checkpoint is ${fs.existsSync(this.checkpointPath) ? this.checkpointPath : '(none yet)'}; lower the learning rate or check the data.`,
           );
         }
+        this.pictures.step(pos.iteration, result.loss, lr, result.logs);
         const n = batch.indices.length;
         pos.lossSum += result.loss * n;
         pos.lossCount += n;
@@ -245,11 +262,13 @@ export class Trainer {
     // The checkpoint first: logs never list an epoch that no checkpoint holds.
     this.save(pos, history);
     this.writeLogs(history);
+    this.pictures.epoch(record, history);
     this.log(
       `epoch ${epochNumber}/${o.epochs}: loss ${record.train_loss.toFixed(4)}` +
         (acc !== null ? `, test acc@1 ${acc.toFixed(2)}%` : '') +
         `, lr ${lr.toPrecision(4)}, ${record.images_per_s.toFixed(0)} images/s, ${record.seconds.toFixed(1)} s`,
     );
+    await o.onEpoch?.(record, history);
     start = performance.now();
     return true;
   }
