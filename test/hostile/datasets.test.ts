@@ -58,7 +58,7 @@ test('unmix dataset on four 16000×16000 PNGs answers in bounded memory, naming 
   const r = runCli(['dataset', root, '--json', '--no-cache']);
   expect(r.signal).toBeNull();
   expect(r.status).toBe(1);
-  expect(r.stderr).toMatch(/unmix: .*bombs\/a\/0\.png: cannot decode image: 16000×16000 is more than 89478485 pixels/);
+  expect(r.stderr).toMatch(/unmix: .*bombs\/a\/[0-3]\.png: cannot decode image: 16000×16000 is more than 89478485 pixels/);
   expect(r.maxRssMB).toBeLessThan(1000);
 }, 60000);
 
