@@ -146,7 +146,9 @@ export function interpolate(
   const mode = options.mode ?? 'nearest';
   if (mode === 'nearest') return T('upsample_nearest2d', [x, size, null, null]);
   const alignCorners = options.alignCorners ?? false;
-  if (options.antialias) return T(`_upsample_${mode}2d_aa`, [x, size, alignCorners, null, null]);
+  // torch.nn.functional.interpolate's own kernel for antialias: internal by name, but its
+  // arguments here are the ones F.interpolate passes, so it is called as trusted.
+  if (options.antialias) return call(`_upsample_${mode}2d_aa`, [x, size, alignCorners, null, null], undefined, { unchecked: true }) as Tensor;
   return T(`upsample_${mode}2d`, [x, size, alignCorners, null, null]);
 }
 /** Pads the last dimensions: [left, right, top, bottom, ...] as torch.nn.functional.pad. */
