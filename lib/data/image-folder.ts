@@ -22,6 +22,7 @@ import { scope } from '../memory';
 import type { Device } from '../tensor';
 import { cachedTensorSet, cacheFile, CachedSet, CacheStatus, defaultCacheDir, fingerprint, readTensorCache } from './cache';
 import type { EncodedImageSet, TensorImageSet } from './dataset';
+import { checkBudget, memoryBudget, sampleSizes } from './budget';
 import { fileKind } from '../io/files';
 
 const IMAGE = /\.(jpe?g|png)$/i;
@@ -473,6 +474,8 @@ export interface DecodeOptions {
   skipCorrupt?: boolean;
   /** called as images finish (about 200 times in all) and once at the end */
   onProgress?: (done: number, total: number) => void;
+  /** bytes of decoded images the set may take (default: $UNMIX_DATASET_BUDGET, else a quarter of the memory, at most 4 GiB); more is a DatasetBudgetError */
+  memoryBudget?: number;
 }
 
 /** Thrown when a tensor set is asked of images of different sizes. */
@@ -498,6 +501,7 @@ export interface ImageFolderTensorSet extends TensorImageSet {
  */
 export async function decodeImageSet(set: EncodedImageSet, options: DecodeOptions = {}): Promise<TensorImageSet & { skipped: SkippedImage[] }> {
   const n = set.length;
+  const budget = memoryBudget(options.memoryBudget, 'decodeImageSet');
   let pixels: Uint8Array | undefined;
   let first = undefined as { source: string; width: number; height: number } | undefined;
   const ok = new Uint8Array(n);
@@ -516,6 +520,7 @@ export async function decodeImageSet(set: EncodedImageSet, options: DecodeOption
     const { data, width, height } = image;
     if (!first) {
       first = { source: set.source(i), width, height };
+      checkBudget(`split '${set.split}'`, n, width, height, budget);
       try {
         pixels = new Uint8Array(n * 3 * width * height);
       } catch {
@@ -566,6 +571,7 @@ export interface LoadImageFolderOptions extends DecodeOptions {
  */
 export async function loadImageFolder(source: string | ImageFolder, options: LoadImageFolderOptions = {}): Promise<ImageFolderTensorSet> {
   const dir = options.cacheDir ?? defaultCacheDir();
+  const budget = memoryBudget(options.memoryBudget, 'loadImageFolder');
   const device = options.device ?? 'cpu';
   const finish = (result: CachedSet, total: number): ImageFolderTensorSet => {
     const skipped = JSON.parse(result.metadata.skipped ?? '[]') as SkippedImage[];
@@ -580,12 +586,16 @@ export async function loadImageFolder(source: string | ImageFolder, options: Loa
   // An archive's cache is keyed by the archive itself, so a hit skips listing (decompressing) it.
   if (typeof source === 'string' && dir !== false && options.split !== undefined && fs.statSync(source, { throwIfNoEntry: false })?.isFile()) {
     const key = { dir, source: path.resolve(source), split: options.split, fingerprint: archiveKey(path.resolve(source), options.split) };
-    const found = readTensorCache(cacheFile(key), key.fingerprint, device);
+    const found = readTensorCache(cacheFile(key), key.fingerprint, device, budget);
     if (found.status === 'hit') return finish({ ...found, file: cacheFile(key) }, found.set.images.shape[0]);
   }
   const folder = typeof source === 'string' ? scanImageFolder(source) : source;
   const s = folder.split(options.split);
   const set = openImageFolder(folder, { split: s.name });
+  // up front, from a few headers: nothing is decoded (or read from the cache) for a split over its budget
+  const { largest } = await sampleSizes(set);
+  if (largest) checkBudget(`split '${s.name}' of ${folder.tree.path}`, s.files.length, largest.width, largest.height, budget);
+  options = { ...options, memoryBudget: budget };
   if (dir === false) return { ...(await decodeImageSet(set, options)), cache: { status: 'off' } };
   const key =
     folder.tree.container === 'folder'
