@@ -24,6 +24,7 @@ import { cachedTensorSet, cacheFile, CachedSet, CacheStatus, defaultCacheDir, fi
 import type { EncodedImageSet, TensorImageSet } from './dataset';
 import { checkBudget, memoryBudget, sampleSizes } from './budget';
 import { fileKind } from '../io/files';
+import { decodeFileName, fsPath } from '../io/file-names';
 
 const IMAGE = /\.(jpe?g|png)$/i;
 /** wrapper / split / class / image: nothing deeper is listed. */
@@ -62,25 +63,28 @@ function fail(message: string): never {
   throw new Error(`ImageFolder: ${message}`);
 }
 
+/** A folder: names are read as bytes (decodeFileName), so files whose names are not UTF-8 are read too. */
 function folderTree(root: string): SourceTree {
   const dirs = new Set<string>();
   const files = new Set<string>();
   const unreadable: string[] = [];
+  const at = (name: string) => fsPath(path.join(root, name));
   const walk = (rel: string, depth: number) => {
-    let entries: fs.Dirent[];
+    let entries: fs.Dirent<Buffer>[];
     try {
-      entries = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
+      entries = fs.readdirSync(at(rel), { withFileTypes: true, encoding: 'buffer' });
     } catch (e) {
       fail(`cannot list ${path.join(root, rel)}: ${(e as Error).message}`);
     }
     for (const e of entries) {
-      const name = rel ? `${rel}/${e.name}` : e.name;
+      const base = decodeFileName(e.name);
+      const name = rel ? `${rel}/${base}` : base;
       let isDir = e.isDirectory();
       let isFile = e.isFile();
       if (e.isSymbolicLink()) {
         let s: fs.Stats | undefined;
         try {
-          s = fs.statSync(path.join(root, name), { throwIfNoEntry: false });
+          s = fs.statSync(at(name), { throwIfNoEntry: false });
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw err;
           unreadable.push(`${path.join(root, name)}: a symbolic link that loops`);
@@ -111,14 +115,14 @@ function folderTree(root: string): SourceTree {
     where: (name) => path.join(root, name),
     read: async (name) => {
       try {
-        return await fs.promises.readFile(path.join(root, name));
+        return await fs.promises.readFile(at(name));
       } catch (e) {
         throw new Error(`${path.join(root, name)}: cannot read: ${(e as Error).message}`);
       }
     },
     identity: (names) =>
       names.map((n) => {
-        const s = fs.statSync(path.join(root, n), { throwIfNoEntry: false });
+        const s = fs.statSync(at(n), { throwIfNoEntry: false });
         return s ? [n, s.size, s.mtimeMs] : [n, null];
       }),
   };
