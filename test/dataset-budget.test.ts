@@ -65,7 +65,7 @@ test('over the budget: loadImageFolder refuses before decoding, naming the split
   if (fits.kind === 'tensor') expect(fits.images.shape).toEqual([4, 3, 8, 8]);
 });
 
-test('a cached archive over the budget is not read from its cache; unmix dataset streams it', async () => {
+test('a cached archive over the budget is not read from its cache; a .tar.gz over it is refused; unmix dataset streams a folder over it', async () => {
   const archive = path.join(tmp, 'ds.tar');
   tar.c({ file: archive, cwd: ds, sync: true }, ['train']);
   const cacheDir = path.join(tmp, 'cache');
@@ -73,6 +73,14 @@ test('a cached archive over the budget is not read from its cache; unmix dataset
   expect(cached.cache.status).toBe('miss');
   expect((await loadImageFolder(archive, { split: 'train', cacheDir })).cache.status).toBe('hit');
   await expect(loadImageFolder(archive, { split: 'train', cacheDir, memoryBudget: 700 })).rejects.toThrow(`ImageFolder: split 'train' of ${archive}: 4 images of 8×8 take 768 bytes decoded`);
+
+  const gzipped = path.join(tmp, 'ds.tar.gz');
+  tar.c({ file: gzipped, cwd: ds, sync: true, gzip: true }, ['train']);
+  expect((await u.openDataset(gzipped, { split: 'train', cacheDir: false, memoryBudget: 1000 })).kind).toBe('tensor');
+  await expect(u.openDataset(gzipped, { split: 'train', cacheDir: false, memoryBudget: 100 })).rejects.toThrow(
+    `ImageFolder: ${gzipped}: a .tar.gz is held in memory, and its images take more than the memory budget of 100 bytes (memoryBudget, or UNMIX_DATASET_BUDGET, in bytes); extract it, or repack it as a plain .tar (read lazily)`,
+  );
+  await expect(loadImageFolder(gzipped, { split: 'train', cacheDir: false, memoryBudget: 100 })).rejects.toThrow('a .tar.gz is held in memory');
 
   const full = await describeDataset(ds, { cacheDir: false });
   const streamed = await withEnv('700', () => describeDataset(ds, { cacheDir: false }));

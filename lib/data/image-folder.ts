@@ -22,7 +22,7 @@ import { scope } from '../memory';
 import type { Device } from '../tensor';
 import { cachedTensorSet, cacheFile, CachedSet, CacheStatus, defaultCacheDir, fingerprint, readTensorCache } from './cache';
 import type { EncodedImageSet, TensorImageSet } from './dataset';
-import { checkBudget, memoryBudget, sampleSizes } from './budget';
+import { checkBudget, formatBytes, memoryBudget, sampleSizes } from './budget';
 import { fileKind } from '../io/files';
 import { decodeFileName, fsPath } from '../io/file-names';
 
@@ -133,12 +133,13 @@ function archiveIdentity(file: string): unknown {
   return [s.size, s.mtimeMs];
 }
 
-/** .tar.gz: one pass of node-tar keeps the bytes of image members (only) in memory. */
-function gzipTree(file: string): SourceTree {
+/** .tar.gz: one pass of node-tar keeps the bytes of image members (only) in memory, at most `budget` of them. */
+function gzipTree(file: string, budget: number): SourceTree {
   const dirs = new Set<string>();
   const files = new Set<string>();
   const unreadable: string[] = [];
   const data = new Map<string, Buffer>();
+  let held = 0;
   try {
     tar.t({
       file,
@@ -150,7 +151,12 @@ function gzipTree(file: string): SourceTree {
         if (entry.type === 'Directory') dirs.add(name);
         if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') return entry.resume();
         files.add(name);
-        if (!IMAGE.test(name)) return entry.resume();
+        if (!IMAGE.test(name) || held > budget) return entry.resume();
+        held += entry.size ?? 0;
+        if (held > budget) {
+          data.clear();
+          return entry.resume();
+        }
         const chunks: Buffer[] = [];
         entry.on('data', (c: Buffer) => chunks.push(c));
         entry.on('end', () => data.set(name, Buffer.concat(chunks)));
@@ -158,6 +164,9 @@ function gzipTree(file: string): SourceTree {
     });
   } catch (e) {
     fail(`${file} is not a readable .tar.gz (${(e as Error).message})`);
+  }
+  if (held > budget) {
+    fail(`${file}: a .tar.gz is held in memory, and its images take more than the memory budget of ${formatBytes(budget)} (memoryBudget, or UNMIX_DATASET_BUDGET, in bytes); extract it, or repack it as a plain .tar (read lazily)`);
   }
   return {
     path: file,
@@ -253,8 +262,8 @@ function tarTree(file: string, size: number): SourceTree {
   };
 }
 
-/** Lists a folder, .tar or .tar.gz (told apart by content, not by extension). */
-export function readSourceTree(source: string): SourceTree {
+/** Lists a folder, .tar or .tar.gz (told apart by content, not by extension); a .tar.gz's images are held in memory, within `memoryBudget`. */
+export function readSourceTree(source: string, options: { memoryBudget?: number } = {}): SourceTree {
   const resolved = path.resolve(source);
   const stat = fs.statSync(resolved, { throwIfNoEntry: false });
   if (!stat) fail(`${source} does not exist`);
@@ -268,7 +277,7 @@ export function readSourceTree(source: string): SourceTree {
     const fd = fs.openSync(resolved, 'r');
     const n = fs.readSync(fd, head, 0, 512, 0);
     fs.closeSync(fd);
-    if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) tree = gzipTree(resolved);
+    if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) tree = gzipTree(resolved, memoryBudget(options.memoryBudget, 'readSourceTree'));
     else if (n === 512 && new tar.Header(head).cksumValid) tree = tarTree(resolved, stat.size);
     else fail(`${source} is neither a folder, a .tar nor a .tar.gz`);
   }
@@ -593,7 +602,7 @@ export async function loadImageFolder(source: string | ImageFolder, options: Loa
     const found = readTensorCache(cacheFile(key), key.fingerprint, device, budget);
     if (found.status === 'hit') return finish({ ...found, file: cacheFile(key) }, found.set.images.shape[0]);
   }
-  const folder = typeof source === 'string' ? scanImageFolder(source) : source;
+  const folder = typeof source === 'string' ? scanImageFolder(readSourceTree(source, { memoryBudget: budget })) : source;
   const s = folder.split(options.split);
   const set = openImageFolder(folder, { split: s.name });
   // up front, from a few headers: nothing is decoded (or read from the cache) for a split over its budget

@@ -42,7 +42,7 @@ export async function openDataset(source: string | undefined, options: OpenDatas
     if (options.split !== 'train' && options.split !== 'test') throw new Error(`synthetic dataset: split must be train or test, got '${options.split}'`);
     return syntheticDataset({ split: options.split, device: options.device, ...options.synthetic });
   }
-  const tree = readSourceTree(source);
+  const tree = readSourceTree(source, { memoryBudget: budget });
   if ([...tree.files].some((f) => CIFAR_FILES.test(f))) {
     if (options.split !== 'train' && options.split !== 'test') throw new Error(`${source}: CIFAR has the splits train and test, not '${options.split}'`);
     return loadCifar(source, { split: options.split, device: options.device });
