@@ -13,6 +13,8 @@
 // naming it; with `skipCorrupt: true` they skip such images and list them in `skipped`. Silent data
 // loss is the worse default. An empty class folder is always an error (as in torchvision): dropping
 // it would shift every later label.
+// Memory: a tensor set over the memory budget (budget.ts) is refused before anything is decoded, and
+// so is a .tar.gz whose images would pass it. Folder names are read as bytes (io/file-names.ts).
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
