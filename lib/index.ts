@@ -66,6 +66,7 @@ export { Trainer, train } from './train/trainer';
 export type { TrainerOptions, TrainResult, EpochRecord } from './train/trainer';
 export { openImageFolder, loadImageFolder, scanImageFolder, readSourceTree, decodeRgb, decodeImageSet, ImageSizeError } from './data/image-folder';
 export type { ImageFolder, ImageFolderSplit, ImageFolderTensorSet, LoadImageFolderOptions, DecodeOptions, DecodedImage, SkippedImage, SourceTree } from './data/image-folder';
+export { DatasetBudgetError, memoryBudget, defaultMemoryBudget } from './data/budget';
 export { defaultCacheDir, cacheFile, readTensorCache, writeTensorCache, cachedTensorSet } from './data/cache';
 export type { CacheStatus, CacheKey } from './data/cache';
 export { subsetImageSet, subsetIndices } from './data/subset';

@@ -51,8 +51,8 @@ function bytesOf(t: Tensor): Uint8Array {
 
 export type CacheRead = { status: 'hit'; set: TensorImageSet; metadata: Record<string, string> } | { status: 'miss' | 'stale' | 'corrupt'; reason: string };
 
-/** Reads a cache file if it is valid for `expected` (a fingerprint); says why not otherwise. */
-export function readTensorCache(file: string, expected: string, device: Device = 'cpu'): CacheRead {
+/** Reads a cache file if it is valid for `expected` (a fingerprint) and its images take at most `maxBytes`; says why not otherwise. */
+export function readTensorCache(file: string, expected: string, device: Device = 'cpu', maxBytes = Infinity): CacheRead {
   if (!fs.existsSync(file)) return { status: 'miss', reason: 'no cache file' };
   let metadata: Record<string, string>;
   try {
@@ -65,6 +65,8 @@ export function readTensorCache(file: string, expected: string, device: Device =
     if (head.tensors.length !== 2 || images?.dtype !== 'uint8' || images.shape.length !== 4 || images.shape[1] !== 3 || labels?.dtype !== 'int64' || labels.shape.join() !== `${images.shape[0]}`) {
       return { status: 'corrupt', reason: 'unexpected tensors' };
     }
+    const bytes = images.shape.reduce((a, b) => a * b, 1);
+    if (bytes > maxBytes) return { status: 'miss', reason: `its ${bytes} bytes of images are over the memory budget (${maxBytes} bytes)` };
     const buffer = fs.readFileSync(file);
     const data = buffer.subarray(8 + Number(buffer.readBigUInt64LE(0)));
     if (crypto.createHash('sha256').update(data).digest('hex') !== metadata.sha256) return { status: 'corrupt', reason: 'checksum mismatch' };

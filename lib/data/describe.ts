@@ -4,6 +4,7 @@
 // 0.4914/0.2470 ...), from exact per-channel 256-bin histograms, so the result is float64-exact.
 import { loadCifar } from './cifar';
 import type { DatasetFormat, TensorImageSet } from './dataset';
+import { DatasetBudgetError } from './budget';
 import { decodeConcurrency, decodeRgb, ImageSizeError, loadImageFolder, openImageFolder, pool, readSourceTree, scanImageFolder, SkippedImage, SourceTree } from './image-folder';
 
 export interface SplitDescription {
@@ -149,8 +150,8 @@ export async function describeDataset(source: string, options: DescribeOptions =
         set.images.dispose();
         set.labels.dispose();
       } catch (e) {
-        if (!(e instanceof ImageSizeError)) throw e;
-        // Images of several sizes: one streaming pass, nothing cached.
+        if (!(e instanceof ImageSizeError) && !(e instanceof DatasetBudgetError)) throw e;
+        // Images of several sizes, or more than the memory budget: one streaming pass, nothing cached.
         const set = openImageFolder(folder, { split: name });
         const stats = new ChannelStats();
         let done = 0;
@@ -170,7 +171,7 @@ export async function describeDataset(source: string, options: DescribeOptions =
           if (++done % 256 === 0) onProgress?.(done, set.length);
         });
         onProgress?.(set.length, set.length);
-        details.cache[name] = 'off (images of several sizes)';
+        details.cache[name] = e instanceof DatasetBudgetError ? 'off (over the memory budget)' : 'off (images of several sizes)';
         add(name, decoded, set.classes, stats.result());
       }
     }

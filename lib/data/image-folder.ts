@@ -13,6 +13,8 @@
 // naming it; with `skipCorrupt: true` they skip such images and list them in `skipped`. Silent data
 // loss is the worse default. An empty class folder is always an error (as in torchvision): dropping
 // it would shift every later label.
+// Memory: a tensor set over the memory budget (budget.ts) is refused before anything is decoded, and
+// so is a .tar.gz whose images would pass it. Folder names are read as bytes (io/file-names.ts).
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
@@ -22,7 +24,9 @@ import { scope } from '../memory';
 import type { Device } from '../tensor';
 import { cachedTensorSet, cacheFile, CachedSet, CacheStatus, defaultCacheDir, fingerprint, readTensorCache } from './cache';
 import type { EncodedImageSet, TensorImageSet } from './dataset';
+import { checkBudget, formatBytes, memoryBudget, sampleSizes } from './budget';
 import { fileKind } from '../io/files';
+import { decodeFileName, fsPath } from '../io/file-names';
 
 const IMAGE = /\.(jpe?g|png)$/i;
 /** wrapper / split / class / image: nothing deeper is listed. */
@@ -61,25 +65,28 @@ function fail(message: string): never {
   throw new Error(`ImageFolder: ${message}`);
 }
 
+/** A folder: names are read as bytes (decodeFileName), so files whose names are not UTF-8 are read too. */
 function folderTree(root: string): SourceTree {
   const dirs = new Set<string>();
   const files = new Set<string>();
   const unreadable: string[] = [];
+  const at = (name: string) => fsPath(path.join(root, name));
   const walk = (rel: string, depth: number) => {
-    let entries: fs.Dirent[];
+    let entries: fs.Dirent<Buffer>[];
     try {
-      entries = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
+      entries = fs.readdirSync(at(rel), { withFileTypes: true, encoding: 'buffer' });
     } catch (e) {
       fail(`cannot list ${path.join(root, rel)}: ${(e as Error).message}`);
     }
     for (const e of entries) {
-      const name = rel ? `${rel}/${e.name}` : e.name;
+      const base = decodeFileName(e.name);
+      const name = rel ? `${rel}/${base}` : base;
       let isDir = e.isDirectory();
       let isFile = e.isFile();
       if (e.isSymbolicLink()) {
         let s: fs.Stats | undefined;
         try {
-          s = fs.statSync(path.join(root, name), { throwIfNoEntry: false });
+          s = fs.statSync(at(name), { throwIfNoEntry: false });
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ELOOP') throw err;
           unreadable.push(`${path.join(root, name)}: a symbolic link that loops`);
@@ -110,14 +117,14 @@ function folderTree(root: string): SourceTree {
     where: (name) => path.join(root, name),
     read: async (name) => {
       try {
-        return await fs.promises.readFile(path.join(root, name));
+        return await fs.promises.readFile(at(name));
       } catch (e) {
         throw new Error(`${path.join(root, name)}: cannot read: ${(e as Error).message}`);
       }
     },
     identity: (names) =>
       names.map((n) => {
-        const s = fs.statSync(path.join(root, n), { throwIfNoEntry: false });
+        const s = fs.statSync(at(n), { throwIfNoEntry: false });
         return s ? [n, s.size, s.mtimeMs] : [n, null];
       }),
   };
@@ -128,12 +135,13 @@ function archiveIdentity(file: string): unknown {
   return [s.size, s.mtimeMs];
 }
 
-/** .tar.gz: one pass of node-tar keeps the bytes of image members (only) in memory. */
-function gzipTree(file: string): SourceTree {
+/** .tar.gz: one pass of node-tar keeps the bytes of image members (only) in memory, at most `budget` of them. */
+function gzipTree(file: string, budget: number): SourceTree {
   const dirs = new Set<string>();
   const files = new Set<string>();
   const unreadable: string[] = [];
   const data = new Map<string, Buffer>();
+  let held = 0;
   try {
     tar.t({
       file,
@@ -145,7 +153,12 @@ function gzipTree(file: string): SourceTree {
         if (entry.type === 'Directory') dirs.add(name);
         if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') return entry.resume();
         files.add(name);
-        if (!IMAGE.test(name)) return entry.resume();
+        if (!IMAGE.test(name) || held > budget) return entry.resume();
+        held += entry.size ?? 0;
+        if (held > budget) {
+          data.clear();
+          return entry.resume();
+        }
         const chunks: Buffer[] = [];
         entry.on('data', (c: Buffer) => chunks.push(c));
         entry.on('end', () => data.set(name, Buffer.concat(chunks)));
@@ -153,6 +166,9 @@ function gzipTree(file: string): SourceTree {
     });
   } catch (e) {
     fail(`${file} is not a readable .tar.gz (${(e as Error).message})`);
+  }
+  if (held > budget) {
+    fail(`${file}: a .tar.gz is held in memory, and its images take more than the memory budget of ${formatBytes(budget)} (memoryBudget, or UNMIX_DATASET_BUDGET, in bytes); extract it, or repack it as a plain .tar (read lazily)`);
   }
   return {
     path: file,
@@ -248,8 +264,8 @@ function tarTree(file: string, size: number): SourceTree {
   };
 }
 
-/** Lists a folder, .tar or .tar.gz (told apart by content, not by extension). */
-export function readSourceTree(source: string): SourceTree {
+/** Lists a folder, .tar or .tar.gz (told apart by content, not by extension); a .tar.gz's images are held in memory, within `memoryBudget`. */
+export function readSourceTree(source: string, options: { memoryBudget?: number } = {}): SourceTree {
   const resolved = path.resolve(source);
   const stat = fs.statSync(resolved, { throwIfNoEntry: false });
   if (!stat) fail(`${source} does not exist`);
@@ -263,7 +279,7 @@ export function readSourceTree(source: string): SourceTree {
     const fd = fs.openSync(resolved, 'r');
     const n = fs.readSync(fd, head, 0, 512, 0);
     fs.closeSync(fd);
-    if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) tree = gzipTree(resolved);
+    if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) tree = gzipTree(resolved, memoryBudget(options.memoryBudget, 'readSourceTree'));
     else if (n === 512 && new tar.Header(head).cksumValid) tree = tarTree(resolved, stat.size);
     else fail(`${source} is neither a folder, a .tar nor a .tar.gz`);
   }
@@ -473,6 +489,8 @@ export interface DecodeOptions {
   skipCorrupt?: boolean;
   /** called as images finish (about 200 times in all) and once at the end */
   onProgress?: (done: number, total: number) => void;
+  /** bytes of decoded images the set may take (default: $UNMIX_DATASET_BUDGET, else a quarter of the memory, at most 4 GiB); more is a DatasetBudgetError */
+  memoryBudget?: number;
 }
 
 /** Thrown when a tensor set is asked of images of different sizes. */
@@ -498,6 +516,7 @@ export interface ImageFolderTensorSet extends TensorImageSet {
  */
 export async function decodeImageSet(set: EncodedImageSet, options: DecodeOptions = {}): Promise<TensorImageSet & { skipped: SkippedImage[] }> {
   const n = set.length;
+  const budget = memoryBudget(options.memoryBudget, 'decodeImageSet');
   let pixels: Uint8Array | undefined;
   let first = undefined as { source: string; width: number; height: number } | undefined;
   const ok = new Uint8Array(n);
@@ -516,6 +535,7 @@ export async function decodeImageSet(set: EncodedImageSet, options: DecodeOption
     const { data, width, height } = image;
     if (!first) {
       first = { source: set.source(i), width, height };
+      checkBudget(`split '${set.split}'`, n, width, height, budget);
       try {
         pixels = new Uint8Array(n * 3 * width * height);
       } catch {
@@ -566,6 +586,7 @@ export interface LoadImageFolderOptions extends DecodeOptions {
  */
 export async function loadImageFolder(source: string | ImageFolder, options: LoadImageFolderOptions = {}): Promise<ImageFolderTensorSet> {
   const dir = options.cacheDir ?? defaultCacheDir();
+  const budget = memoryBudget(options.memoryBudget, 'loadImageFolder');
   const device = options.device ?? 'cpu';
   const finish = (result: CachedSet, total: number): ImageFolderTensorSet => {
     const skipped = JSON.parse(result.metadata.skipped ?? '[]') as SkippedImage[];
@@ -580,12 +601,16 @@ export async function loadImageFolder(source: string | ImageFolder, options: Loa
   // An archive's cache is keyed by the archive itself, so a hit skips listing (decompressing) it.
   if (typeof source === 'string' && dir !== false && options.split !== undefined && fs.statSync(source, { throwIfNoEntry: false })?.isFile()) {
     const key = { dir, source: path.resolve(source), split: options.split, fingerprint: archiveKey(path.resolve(source), options.split) };
-    const found = readTensorCache(cacheFile(key), key.fingerprint, device);
+    const found = readTensorCache(cacheFile(key), key.fingerprint, device, budget);
     if (found.status === 'hit') return finish({ ...found, file: cacheFile(key) }, found.set.images.shape[0]);
   }
-  const folder = typeof source === 'string' ? scanImageFolder(source) : source;
+  const folder = typeof source === 'string' ? scanImageFolder(readSourceTree(source, { memoryBudget: budget })) : source;
   const s = folder.split(options.split);
   const set = openImageFolder(folder, { split: s.name });
+  // up front, from a few headers: nothing is decoded (or read from the cache) for a split over its budget
+  const { largest } = await sampleSizes(set);
+  if (largest) checkBudget(`split '${s.name}' of ${folder.tree.path}`, s.files.length, largest.width, largest.height, budget);
+  options = { ...options, memoryBudget: budget };
   if (dir === false) return { ...(await decodeImageSet(set, options)), cache: { status: 'off' } };
   const key =
     folder.tree.container === 'folder'

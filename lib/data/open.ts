@@ -2,9 +2,12 @@
 //   undefined or 'synthetic'         the embedded synthetic set (no download, no files)
 //   CIFAR-10/100 binary              folder (cifar-10-batches-bin, cifar-100-binary) or its .tar.gz
 //   image folder                     folder, .tar or .tar.gz with [split/]class/image files; decoded once
-//                                    into a uint8 tensor (cached) when all images share a size, else
-//                                    kept encoded and decoded per batch
+//                                    into a uint8 tensor (cached) when all images share a size and fit
+//                                    the memory budget, else kept encoded and decoded per batch. Decided
+//                                    up front from the index and a few image headers (budget.ts), so an
+//                                    ImageNet-sized folder opens in seconds, holding only its index.
 import { Device } from '../tensor';
+import { DatasetBudgetError, memoryBudget, sampleSizes } from './budget';
 import { loadCifar } from './cifar';
 import { EncodedImageSet, ImageSet } from './dataset';
 import { ImageSizeError, loadImageFolder, openImageFolder, readSourceTree, scanImageFolder, SkippedImage } from './image-folder';
@@ -20,6 +23,11 @@ export interface OpenDatasetOptions {
   skipCorrupt?: boolean;
   /** image folders: progress of the first decode */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * image folders: bytes of decoded images a split may hold in memory; a split that needs more is kept
+   * encoded and decoded per batch (default: $UNMIX_DATASET_BUDGET, else a quarter of the memory, at most 4 GiB)
+   */
+  memoryBudget?: number;
   /** the synthetic set: images per class and seed */
   synthetic?: { perClass?: number; seed?: number; size?: number };
 }
@@ -29,11 +37,12 @@ export type OpenedDataset = ImageSet & { skipped?: SkippedImage[] };
 const CIFAR_FILES = /(^|\/)(data_batch_\d\.bin|test_batch\.bin|train\.bin|test\.bin)$/;
 
 export async function openDataset(source: string | undefined, options: OpenDatasetOptions): Promise<OpenedDataset> {
+  const budget = memoryBudget(options.memoryBudget, 'openDataset');
   if (source === undefined || source === 'synthetic') {
     if (options.split !== 'train' && options.split !== 'test') throw new Error(`synthetic dataset: split must be train or test, got '${options.split}'`);
     return syntheticDataset({ split: options.split, device: options.device, ...options.synthetic });
   }
-  const tree = readSourceTree(source);
+  const tree = readSourceTree(source, { memoryBudget: budget });
   if ([...tree.files].some((f) => CIFAR_FILES.test(f))) {
     if (options.split !== 'train' && options.split !== 'test') throw new Error(`${source}: CIFAR has the splits train and test, not '${options.split}'`);
     return loadCifar(source, { split: options.split, device: options.device });
@@ -47,11 +56,14 @@ export async function openDataset(source: string | undefined, options: OpenDatas
     throw new Error(`${source}: an image folder without split folders is one split (train); there is no '${options.split}' split (use train/ and test/ or val/ folders)`);
   }
   const splitName = folder.layout === 'splits' ? split : undefined;
+  const encoded: EncodedImageSet = openImageFolder(folder, { split: splitName });
+  // sizes that already differ among a few headers: no tensor set (loadImageFolder checks the budget)
+  if ((await sampleSizes(encoded)).mixed) return encoded;
   try {
-    return await loadImageFolder(folder, { split: splitName, device: options.device, cacheDir: options.cacheDir, skipCorrupt: options.skipCorrupt, onProgress: options.onProgress });
+    const { device, cacheDir, skipCorrupt, onProgress } = options;
+    return await loadImageFolder(folder, { split: splitName, device, cacheDir, skipCorrupt, onProgress, memoryBudget: budget });
   } catch (e) {
-    if (!(e instanceof ImageSizeError)) throw e;
-    const encoded: EncodedImageSet = openImageFolder(folder, { split: splitName });
+    if (!(e instanceof ImageSizeError) && !(e instanceof DatasetBudgetError)) throw e;
     return encoded;
   }
 }

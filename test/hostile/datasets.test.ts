@@ -10,6 +10,7 @@ import { unzipSync } from 'fflate';
 import * as u from '../../lib';
 import { describeDataset } from '../../lib/data/describe';
 import { decodeRgb } from '../../lib/data/image-folder';
+import { decodeFileName, fsPath } from '../../lib/io/file-names';
 import { Trainer } from '../../lib/train/trainer';
 import { toySetup } from '../support/toy-setup';
 import { runCli, runScript, tempDir, zipDeflated } from './helpers';
@@ -107,3 +108,40 @@ test('unmix dataset of a FIFO answers at once; a results folder under /proc is a
   const t = new Trainer({ ...toySetup(), lr: () => 0.05, epochs: 1, resultsDir: '/proc/unmix-results/run', progress: false, log: () => undefined });
   await expect(t.run()).rejects.toThrow('Trainer: resultsDir: ENOENT: cannot create the folder /proc/unmix-results: its file system does not allow new folders in /proc');
 }, 60000);
+
+test('files and class folders whose names are not UTF-8 are listed, counted and decoded', async () => {
+  const root = path.join(dir, 'names');
+  const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+  const png = await smallPng();
+  fs.mkdirSync(path.join(root, 'train', 'a'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'train', 'a', 'ok.png'), png);
+  // train/a/f\xff.png and train/a/f\xfe.png (both read as 'f\ufffd.png' by a UTF-8 listing), train/b\xe9/x.png
+  fs.writeFileSync(bytes(root, '/train/a/f', [0xff], '.png'), png);
+  fs.writeFileSync(bytes(root, '/train/a/f', [0xfe], '.png'), png);
+  fs.mkdirSync(bytes(root, '/train/b', [0xe9]));
+  fs.writeFileSync(bytes(root, '/train/b', [0xe9], '/x.png'), png);
+
+  const set = await u.openDataset(root, { split: 'train', cacheDir: path.join(dir, 'names-cache') });
+  expect(set.kind).toBe('tensor');
+  if (set.kind === 'tensor') expect(set.images.shape).toEqual([4, 3, 4, 4]);
+  expect(set.classes).toEqual(['a', 'b\udce9']);
+  const encoded = u.openImageFolder(root, { split: 'train' });
+  // sorted as Python sorts os.fsdecode's names: f\xfe, f\xff, ok; then b\xe9/x
+  expect(encoded.source(0)).toBe(path.join(root, 'train', 'a', 'f\udcfe.png'));
+  expect(encoded.source(1)).toBe(path.join(root, 'train', 'a', 'f\udcff.png'));
+  expect((await decodeRgb(await encoded.read(1), encoded.source(1))).width).toBe(4);
+  expect((await decodeRgb(await encoded.read(3), encoded.source(3))).width).toBe(4);
+  const { description } = await describeDataset(root, { cacheDir: false });
+  expect(description.splits.train.images).toBe(4);
+  // the cache knows these files by their sizes and mtimes too: a change to one makes it stale
+  const cacheDir = path.join(dir, 'names-cache');
+  expect((await u.loadImageFolder(root, { split: 'train', cacheDir })).cache.status).toBe('hit');
+  fs.appendFileSync(bytes(root, '/train/a/f', [0xff], '.png'), Buffer.alloc(1));
+  expect((await u.loadImageFolder(root, { split: 'train', cacheDir })).cache.status).toBe('stale');
+  // names round-trip: any bytes, read as a string, give back the same bytes
+  const rng = new u.Rng(7);
+  for (let k = 0; k < 2000; k++) {
+    const name = Buffer.from(Array.from({ length: 1 + (k % 9) }, () => rng.nextUint32() & 255));
+    expect(Buffer.from(fsPath(decodeFileName(name)))).toEqual(name);
+  }
+});
