@@ -99,6 +99,31 @@ test('a looping symlink is left out and listed; an absolute tar member is not a 
   expect(t.details.warnings).toContain(`left out ${archive}:${path.join(outside, 'x.png')}: a member outside the archive's folder (absolute or ..)`);
 });
 
+test('a tar whose members point outside (absolute, ..) writes nothing outside: describing and opening it touch only the cache', async () => {
+  const root = path.join(dir, 'escape', 'root');
+  fs.mkdirSync(path.join(root, 'train', 'a'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'train', 'a', 'ok.png'), await smallPng());
+  const absolute = path.join(dir, 'escape', 'abs-target', 'x.png');
+  const dotdot = path.join(dir, 'escape', 'up.png');
+  fs.mkdirSync(path.dirname(absolute), { recursive: true });
+  fs.writeFileSync(absolute, await smallPng());
+  fs.writeFileSync(dotdot, await smallPng());
+  const archive = path.join(dir, 'escape', 'escape.tar');
+  tar.c({ file: archive, cwd: root, sync: true, preservePaths: true }, ['train', absolute, '../up.png']);
+  // the targets are gone: anything that extracted or wrote through the members would recreate them
+  fs.rmSync(path.dirname(absolute), { recursive: true });
+  fs.rmSync(dotdot);
+  const listing = () => fs.readdirSync(path.join(dir, 'escape'), { recursive: true }).map(String).sort();
+  const before = listing();
+  const cacheDir = path.join(dir, 'escape-cache');
+  await describeDataset(archive, { cacheDir });
+  const set = await u.openDataset(archive, { split: 'train', cacheDir });
+  expect(u.imageCount(set)).toBe(1);
+  expect(fs.existsSync(absolute)).toBe(false);
+  expect(fs.existsSync(dotdot)).toBe(false);
+  expect(listing()).toEqual(before);
+});
+
 test('unmix dataset of a FIFO answers at once; a results folder under /proc is an error naming it', async () => {
   const fifo = path.join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
