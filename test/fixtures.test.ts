@@ -1,12 +1,12 @@
 // The parity fixtures come from the same LibTorch as the addon: the committed ones are what the
-// committed scripts make with the torch they name (Debian's 1.13); under another LibTorch the
-// scripts make them at test time with that LibTorch's Python (support/python.ts).
+// committed scripts make with the torch and BLAS they name (Debian's 1.13 on OpenBLAS); under another
+// LibTorch or BLAS the scripts make them at test time with that LibTorch's Python (support/python.ts).
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as u from '../lib';
-import { python, pythonHas, pythonTorchVersion, torchFixture } from './support/python';
+import { python, pythonBlasFingerprint, pythonHas, pythonTorchVersion, torchFixture } from './support/python';
 
 const hasTorch = pythonHas('torch');
 // Without a Python torch these are skipped, and their names say why.
@@ -16,18 +16,21 @@ const cases = [
   ['ops.json', 'make_op_fixtures.py'],
   ['nn.json', 'make_nn_fixtures.py'],
 ];
-const committedTorch = (file: string) => JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', file), 'utf8')).torch as string;
+const committed = (file: string) =>
+  JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', file), 'utf8')) as { torch: string; blas: string };
 
 withTorch(`the test Python's torch is the LibTorch under test (${python})${why}`, () => {
   // "1.13.0a0" and "2.14.1+cu130" are LibTorch 1.13.0 and 2.14.1
   expect(pythonTorchVersion()!.replace(/(a\d+)?(\+.*)?$/, '')).toBe(u.info().libtorch);
 });
 
-withTorch.each(cases)(`test/fixtures/%s is what %s makes with the torch it names${why}`, (file, script) => {
-  if (pythonTorchVersion() !== committedTorch(file)) {
-    // Another torch: the suite reads a fixture made now by that torch; it must say so.
+withTorch.each(cases)(`test/fixtures/%s is what %s makes with the torch and BLAS it names${why}`, (file, script) => {
+  const { torch, blas } = committed(file);
+  if (pythonTorchVersion() !== torch || pythonBlasFingerprint() !== blas) {
+    // Another torch or BLAS: the suite reads a fixture made now by this one; it must say so.
     const made = JSON.parse(fs.readFileSync(torchFixture(file, script), 'utf8'));
     expect(made.torch).toBe(pythonTorchVersion());
+    expect(made.blas).toBe(pythonBlasFingerprint());
     expect(made.cases ?? made.mlp).toBeDefined();
     return;
   }

@@ -26,19 +26,35 @@ export function pythonTorchVersion(): string | null {
   return version;
 }
 
+let blas: string | null | undefined;
+
+/** The BLAS fingerprint of `python`'s torch (test/fixtures/blas_fingerprint.py), or null. */
+export function pythonBlasFingerprint(): string | null {
+  if (blas === undefined) {
+    const script = path.join(__dirname, '..', 'fixtures', 'blas_fingerprint.py');
+    const r = spawnSync(python, [script], { encoding: 'utf8' });
+    blas = r.status === 0 ? r.stdout.trim().split(' ')[1] : null;
+  }
+  return blas;
+}
+
 /**
- * A committed JSON fixture (test/fixtures/FILE, which records the torch that made it), or, when
- * the test Python's torch is another version, the same script's output for that torch, made once
- * under the temp folder (keyed by the torch version and the script's content).
+ * A committed JSON fixture (test/fixtures/FILE, which records the torch and the BLAS that made it),
+ * or, when the test Python's torch is another version or multiplies with another BLAS (Debian's
+ * LibTorch uses whichever libblas.so.3 is installed), the same script's output for this torch, made
+ * once under the temp folder (keyed by the torch version, the BLAS and the script's content).
  */
 export function torchFixture(file: string, script: string): string {
   const committed = path.join(__dirname, '..', 'fixtures', file);
-  const made = (JSON.parse(fs.readFileSync(committed, 'utf8')) as { torch: string }).torch;
+  const made = JSON.parse(fs.readFileSync(committed, 'utf8')) as { torch: string; blas?: string };
   const ours = pythonTorchVersion();
-  if (ours === null || ours === made) return committed;
+  if (ours === null) return committed;
+  const ourBlas = pythonBlasFingerprint();
+  if (ours === made.torch && ourBlas === made.blas) return committed;
   const source = path.join(__dirname, '..', 'fixtures', script);
   const key = createHash('sha256').update(fs.readFileSync(source)).digest('hex').slice(0, 12);
-  const dir = path.join(os.tmpdir(), `unmix-fixtures-torch-${ours.replace(/[^\w.+-]/g, '_')}-${key}`);
+  const tag = `${ours}-${ourBlas}`.replace(/[^\w.+-]/g, '_');
+  const dir = path.join(os.tmpdir(), `unmix-fixtures-torch-${tag}-${key}`);
   const out = path.join(dir, file);
   if (!fs.existsSync(out)) {
     fs.mkdirSync(dir, { recursive: true });
