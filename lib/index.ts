@@ -93,3 +93,12 @@ export type { NeighbourGrid, NeighbourGridOptions } from './viz/neighbours';
 export { show, liveView } from './viz/notebook';
 export { SummaryWriter } from './tensorboard/writer';
 export type { PngImage } from './tensorboard/writer';
+// issue 14 (nn and optim pieces, printing): one block
+export { Dropout, MaxPool2d, AvgPool2d, LayerNorm, GELU, Embedding } from './nn/layers-extra';
+export { clipGradNorm } from './nn/clip';
+export type { ModuleJSON } from './nn/module';
+export { Adam, AdamW } from './optim/adam';
+export type { AdamOptions, AdamParamGroup } from './optim/adam';
+export type { OptimizerStateDict, ParamState } from './optim/state';
+export { LRScheduler, StepLR, MultiStepLR, CosineAnnealingLR, LambdaLR } from './optim/lr-scheduler';
+export type { HasParamGroups } from './optim/lr-scheduler';

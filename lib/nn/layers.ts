@@ -5,6 +5,7 @@ import { scope } from '../memory';
 import { full, ones, rand, zeros } from '../creation';
 import { Device, Tensor } from '../tensor';
 import { Module } from './module';
+import { pyBool, pyFloat } from './repr';
 
 export interface LayerOptions {
   device?: Device;
@@ -31,6 +32,9 @@ export class Linear extends Module {
   }
   forward(x: Tensor): Tensor {
     return F.linear(x, this.weight, this.bias);
+  }
+  extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyBool(this.bias !== null)}`;
   }
 }
 
@@ -69,6 +73,9 @@ export class BatchNorm extends Module {
   }
   get runningVar(): Tensor | null {
     return this.buffer('running_var');
+  }
+  extraRepr(): string {
+    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${pyFloat(this.momentum)}, affine=${pyBool(this.weight !== null)}, track_running_stats=${pyBool(this.runningMean !== null)}`;
   }
   forward(x: Tensor): Tensor {
     if (!this.expectedDims.includes(x.ndim)) {
@@ -111,6 +118,9 @@ export class BatchNorm2d extends BatchNorm {
 export class SplitBatchNorm2d extends BatchNorm2d {
   constructor(numFeatures: number, readonly numSplits: number, options: BatchNormOptions = {}) {
     super(numFeatures, options);
+  }
+  extraRepr(): string {
+    return super.extraRepr().replace(/^(\d+)/, `$1, num_splits=${this.numSplits}`);
   }
   forward(x: Tensor): Tensor {
     if (!this.training && this.runningMean) return super.forward(x);
@@ -168,6 +178,17 @@ export class Conv2d extends Module {
     const { stride = 1, padding = 0, dilation = 1, groups = 1 } = this.options;
     return F.conv2d(x, this.weight, { bias: this.bias, stride, padding, dilation, groups });
   }
+  /** As torch.nn.Conv2d's: sizes as pairs, options shown only when not the default. */
+  extraRepr(): string {
+    const { stride = 1, padding = 0, dilation = 1, groups = 1 } = this.options;
+    const pair = (v: number) => `(${v}, ${v})`;
+    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${pair(this.kernelSize)}, stride=${pair(stride)}`;
+    if (padding !== 0) s += `, padding=${pair(padding)}`;
+    if (dilation !== 1) s += `, dilation=${pair(dilation)}`;
+    if (groups !== 1) s += `, groups=${groups}`;
+    if (this.bias === null) s += ', bias=False';
+    return s;
+  }
 }
 
 export class ReLU extends Module {
@@ -188,6 +209,9 @@ export class Flatten extends Module {
   }
   forward(x: Tensor): Tensor {
     return x.flatten(this.startDim, this.endDim);
+  }
+  extraRepr(): string {
+    return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
   }
 }
 

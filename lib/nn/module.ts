@@ -1,11 +1,21 @@
 // Modules: named parameters, buffers and children, train/eval, device/dtype moves, and state
 // dicts whose keys match PyTorch's (`layer1.0.conv1.weight`), so weights carry over both ways.
+import { inspect } from 'util';
 import { noGrad } from '../autograd';
 import { DType } from '../dtype';
+import { call } from '../dispatch';
 import { keep } from '../memory';
 import { Device, MemoryFormat, Tensor } from '../tensor';
 
 export type StateDict = Record<string, Tensor>;
+
+export interface ModuleJSON {
+  type: string;
+  extra: string;
+  parameters: Record<string, { shape: number[]; dtype: DType } | null>;
+  buffers: Record<string, { shape: number[]; dtype: DType } | null>;
+  children: Record<string, ModuleJSON>;
+}
 
 export abstract class Module {
   training = true;
@@ -53,13 +63,49 @@ export abstract class Module {
     return this.namedBuffers().map(([, t]) => t);
   }
   namedChildren(): [string, Module][] {
+    this.adoptFields();
     return [...this._modules.entries()];
   }
   /** This module and every descendant, with dotted names ('' for this one). */
   namedModules(prefix = ''): [string, Module][] {
     const out: [string, Module][] = [[prefix, this]];
-    for (const [name, child] of this._modules) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    for (const [name, child] of this.namedChildren()) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
     return out;
+  }
+
+  /**
+   * Registers what torch.nn's __setattr__ would have: Module-valued own fields as children and
+   * tensors that require grad as parameters (our nn.Parameter), in declaration order after those
+   * registered explicitly. Fields are set after super() returns, so this runs lazily, whenever
+   * children or tensors are listed. A field named like a registered child replaces it (as
+   * `model.fc = new Linear(...)` does in PyTorch), and null there removes it. A field module whose
+   * tensors are all registered already (a backbone whose children were registered one by one) is
+   * an alias, not a child, so no tensor gets a second name. Arrays are left alone, as Python lists.
+   */
+  private adoptFields(): void {
+    for (const key of Object.keys(this)) {
+      if (key === 'training') continue;
+      const value = (this as Record<string, unknown>)[key];
+      if (value instanceof Module) {
+        if (value === this || this._modules.get(key) === value || this.isAlias(value)) continue;
+        this._modules.set(key, value);
+      } else if (value === null && this._modules.has(key)) {
+        this._modules.delete(key);
+      } else if (value instanceof Tensor && !value.isDisposed && value.isLeaf && value.requiresGrad && !this._parameters.has(key) && !this.owns(value)) {
+        this.registerParameter(key, value);
+      }
+    }
+  }
+  private isAlias(m: Module): boolean {
+    if ([...this._modules.values()].includes(m)) return true;
+    const tensors = [...m.parameters(), ...m.buffers()];
+    return tensors.length > 0 && tensors.every((t) => this.owns(t));
+  }
+  /** Whether `t` is one of the tensors registered here or in an explicitly registered descendant. */
+  private owns(t: Tensor): boolean {
+    for (const table of [this._parameters, this._buffers]) for (const v of table.values()) if (v === t) return true;
+    for (const child of this._modules.values()) if ([...child.parameters(), ...child.buffers()].includes(t)) return true;
+    return false;
   }
 
   private collect(prefix: string, pick: (m: Module) => Map<string, Tensor | null>): [string, Tensor][] {
@@ -97,8 +143,11 @@ export abstract class Module {
   }
 
   /**
-   * Moves parameters and buffers to a device and/or casts floating ones to a dtype. The module
-   * gets new tensors (the old ones are freed), so create optimizers after moving, as in PyTorch.
+   * Moves parameters and buffers to a device and/or casts floating ones to a dtype, in place: each
+   * keeps its Tensor object and gets new data (PyTorch's `param.data = fn(param)`, through
+   * aten::set_data), so fields, optimizers built before and their state keys stay valid.
+   * Gradients move with their parameter, as in PyTorch. Buffers keep their objects too (PyTorch
+   * replaces buffers; keeping them lets fields that hold them, such as queues, stay valid).
    */
   to(target: Device | DType | { device?: Device; dtype?: DType; memoryFormat?: MemoryFormat }): this {
     const { device, dtype, memoryFormat } = typeof target === 'string' ? (target === 'cpu' || target.startsWith('cuda') ? { device: target as Device } : { dtype: target as DType }) : target;
@@ -115,10 +164,16 @@ export abstract class Module {
             moved = laidOut;
           }
           if (moved === t) continue;
-          if (table === m._parameters) moved.requiresGrad_(t.requiresGrad);
-          keep(moved);
-          table.set(key, moved);
-          t.dispose();
+          const grad = table === m._parameters ? t.grad : null;
+          if (grad) t.grad = null; // a grad must match its tensor's dtype and device
+          noGrad(() => call('set_data', [t, moved]));
+          moved.dispose(); // t holds its data now
+          if (grad) {
+            const movedGrad = noGrad(() => grad.to({ device: t.device as Device, dtype: t.dtype }).contiguous());
+            t.grad = movedGrad;
+            if (movedGrad !== grad) movedGrad.dispose();
+            grad.dispose();
+          }
         }
       }
     }
@@ -158,6 +213,43 @@ export abstract class Module {
     if (strict && unexpected.length) parts.push(`unexpected keys: ${unexpected.join(', ')}`);
     if (misshapen.length) parts.push(`wrong shapes: ${misshapen.join('; ')}`);
     return { missing, unexpected, error: parts.length ? parts.join('; ') : null };
+  }
+
+  // ---- printing, as torch.nn.Module.__repr__ ------------------------------------------------
+
+  /** The options shown between the parentheses (torch.nn's extra_repr). */
+  extraRepr(): string {
+    return '';
+  }
+  /** The class name printed (torch.nn's _get_name()). */
+  protected reprName(): string {
+    return this.constructor.name;
+  }
+
+  /** The module tree as PyTorch prints it: `Name(options)`, or `Name(\n  (child): ...\n)`. */
+  toString(): string {
+    const extra = this.extraRepr();
+    const extraLines = extra ? extra.split('\n') : [];
+    const childLines = this.namedChildren().map(([name, child]) => `(${name}): ${child.toString().split('\n').join('\n  ')}`);
+    const lines = [...extraLines, ...childLines];
+    if (!lines.length) return `${this.reprName()}()`;
+    if (extraLines.length === 1 && !childLines.length) return `${this.reprName()}(${extra})`;
+    return `${this.reprName()}(\n  ${lines.join('\n  ')}\n)`;
+  }
+  [inspect.custom](): string {
+    return this.toString();
+  }
+  /** The tree as data: class name, options, own parameters and buffers (shape, dtype), children. */
+  toJSON(): ModuleJSON {
+    const tensors = (table: Map<string, Tensor | null>) =>
+      Object.fromEntries([...table].map(([k, t]) => [k, t && !t.isDisposed ? { shape: t.shape, dtype: t.dtype } : null]));
+    return {
+      type: this.reprName(),
+      extra: this.extraRepr(),
+      parameters: tensors(this._parameters),
+      buffers: tensors(this._buffers),
+      children: Object.fromEntries(this.namedChildren().map(([k, c]) => [k, c.toJSON()])),
+    };
   }
 
   /** Frees every parameter and buffer now. */

@@ -46,6 +46,9 @@ class Downsample extends Module {
     this.registerModule('0', conv);
     this.registerModule('1', bn);
   }
+  protected reprName(): string {
+    return 'Sequential'; // torchvision's downsample is an nn.Sequential
+  }
   forward(x: Tensor): Tensor {
     return scope(() => this.bn.forward(this.conv.forward(x)));
   }
@@ -118,6 +121,9 @@ class Layer extends Module {
   constructor(readonly blocks: Block[]) {
     super();
     blocks.forEach((b, i) => this.registerModule(String(i), b));
+  }
+  protected reprName(): string {
+    return 'Sequential'; // torchvision's layerN is an nn.Sequential
   }
   forward(x: Tensor): Tensor {
     let out = x;

@@ -4,6 +4,7 @@ import { noGrad } from '../autograd';
 import { call } from '../dispatch';
 import { keep, scope } from '../memory';
 import { Tensor } from '../tensor';
+import { followParam, OptimizerStateDict, groupsStateDict, loadGroupsStateDict } from './state';
 
 export interface SGDOptions {
   lr: number;
@@ -58,6 +59,7 @@ export class SGD {
         for (const group of this.paramGroups) {
           const params = group.params.filter((p) => p.grad !== null);
           if (!params.length) continue;
+          for (const p of params) followParam(this.momentumBuffers, p);
           if (!(this.foreach ?? params[0].device.startsWith('cuda'))) {
             for (const p of params) this.stepOne(p, group);
             continue;
@@ -97,6 +99,24 @@ export class SGD {
       d = group.nesterov ? d.add(buf, group.momentum) : buf;
     }
     p.add_(d, -group.lr);
+  }
+
+  /** torch.optim.SGD's state_dict(): momentum buffers (`momentum_buffer`, the optimizer's own tensors) by parameter index, and the groups' hyper-parameters. */
+  stateDict(): OptimizerStateDict {
+    return groupsStateDict(this.paramGroups, (p) => {
+      const buf = this.momentumBuffers.get(p);
+      return buf ? { momentum_buffer: buf } : undefined;
+    });
+  }
+
+  /** Restores stateDict()'s hyper-parameters and copies of its momentum buffers (on each parameter's device and dtype). */
+  loadStateDict(sd: OptimizerStateDict): void {
+    loadGroupsStateDict('SGD', this.paramGroups, sd, (p, s) => {
+      this.momentumBuffers.get(p)?.dispose();
+      const buf = s?.momentum_buffer;
+      if (buf instanceof Tensor) this.momentumBuffers.set(p, buf);
+      else this.momentumBuffers.delete(p);
+    });
   }
 
   /** Drops the gradients of every parameter this optimizer updates. */
