@@ -3,9 +3,9 @@
 import { inspect } from 'util';
 import { noGrad } from '../autograd';
 import { DType } from '../dtype';
-import { call } from '../dispatch';
 import { keep } from '../memory';
 import { Device, MemoryFormat, Tensor } from '../tensor';
+import { setData } from './set-data';
 
 export type StateDict = Record<string, Tensor>;
 
@@ -166,7 +166,7 @@ export abstract class Module {
           if (moved === t) continue;
           const grad = table === m._parameters ? t.grad : null;
           if (grad) t.grad = null; // a grad must match its tensor's dtype and device
-          noGrad(() => call('set_data', [t, moved]));
+          setData(t, moved);
           moved.dispose(); // t holds its data now
           if (grad) {
             const movedGrad = noGrad(() => grad.to({ device: t.device as Device, dtype: t.dtype }).contiguous());
