@@ -128,7 +128,7 @@ export function unpickle(data: Uint8Array): unknown {
         let v = 0n;
         for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
         if (n && b[n - 1] & 0x80) v -= 1n << BigInt(8 * n);
-        stack.push(Number(v));
+        stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v); // exact: a bigint past 2^53
         break;
       }
       case 0x47: need(8); stack.push(view.getFloat64(pos, false)); pos += 8; break; // BINFLOAT

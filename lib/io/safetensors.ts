@@ -70,6 +70,12 @@ export const CHECKSUM_KEY = 'unmix.data_sha256';
  * `checksum`, a SHA-256 of the tensor data goes into the metadata and loads verify it.
  */
 export function saveSafetensors(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}, options: { checksum?: boolean } = {}): void {
+  // The format's metadata maps strings to strings (and our reader holds it to that): say so here,
+  // as the safetensors package does, rather than write a file nothing will read.
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new TypeError(`saveSafetensors: metadata must be an object mapping strings to strings, got ${Array.isArray(metadata) ? 'an array' : String(metadata)}`);
+  for (const [k, v] of Object.entries(metadata)) {
+    if (typeof v !== 'string') throw new TypeError(`saveSafetensors: metadata values must be strings (safetensors maps strings to strings), got ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)} (${v === null ? 'null' : typeof v}); pass String(value) or JSON.stringify(value)`);
+  }
   const header: Record<string, unknown> = Object.create(null); // `__proto__` names a tensor like any other
   const chunks: Uint8Array[] = [];
   let offset = 0;
