@@ -102,3 +102,4 @@ export type { AdamOptions, AdamParamGroup } from './optim/adam';
 export type { OptimizerStateDict, ParamState } from './optim/state';
 export { LRScheduler, StepLR, MultiStepLR, CosineAnnealingLR, LambdaLR } from './optim/lr-scheduler';
 export type { HasParamGroups } from './optim/lr-scheduler';
+export type { TorchSaveValue } from './io/torch-save';
