@@ -7,7 +7,7 @@ import { ones, randn, zeros } from '../creation';
 import { Tensor } from '../tensor';
 import type { LayerOptions } from './layers';
 import { Module } from './module';
-import { pyBool, pyFloat, pyIntOrTuple, pyTuple } from './repr';
+import { printsNormBias, pyBool, pyFloat, pyIntOrTuple, pyTuple } from './repr';
 
 type Pair = number | [number, number];
 
@@ -79,7 +79,8 @@ export class LayerNorm extends Module {
     return call('layer_norm', [x, this.normalizedShape, this.weight, this.bias, this.eps]) as Tensor;
   }
   extraRepr(): string {
-    return `${pyTuple(this.normalizedShape)}, eps=${pyFloat(this.eps)}, elementwise_affine=${pyBool(this.weight !== null)}`;
+    const bias = printsNormBias() ? `, bias=${pyBool(this.bias !== null)}` : '';
+    return `${pyTuple(this.normalizedShape)}, eps=${pyFloat(this.eps)}, elementwise_affine=${pyBool(this.weight !== null)}${bias}`;
   }
 }
 

@@ -5,7 +5,7 @@ import { scope } from '../memory';
 import { full, ones, rand, zeros } from '../creation';
 import { Device, Tensor } from '../tensor';
 import { Module } from './module';
-import { pyBool, pyFloat } from './repr';
+import { printsNormBias, pyBool, pyFloat } from './repr';
 
 export interface LayerOptions {
   device?: Device;
@@ -75,7 +75,8 @@ export class BatchNorm extends Module {
     return this.buffer('running_var');
   }
   extraRepr(): string {
-    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${pyFloat(this.momentum)}, affine=${pyBool(this.weight !== null)}, track_running_stats=${pyBool(this.runningMean !== null)}`;
+    const bias = printsNormBias() ? `, bias=${pyBool(this.bias !== null)}` : '';
+    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${pyFloat(this.momentum)}, affine=${pyBool(this.weight !== null)}${bias}, track_running_stats=${pyBool(this.runningMean !== null)}`;
   }
   forward(x: Tensor): Tensor {
     if (!this.expectedDims.includes(x.ndim)) {

@@ -1,4 +1,19 @@
 // Python's spelling of option values, for printing modules as PyTorch does (1e-05, True, (3, 3)).
+import { native } from '../native';
+
+let newPrint: boolean | undefined;
+/**
+ * Whether the loaded LibTorch's torch.nn prints `bias=` in BatchNorm and LayerNorm (2.13 and 2.14
+ * do, 1.13 does not; checked against those sources: the versions unmix supports). Prints follow
+ * the PyTorch of the LibTorch under us, so they match what its Python prints.
+ */
+export function printsNormBias(): boolean {
+  if (newPrint === undefined) {
+    const [major, minor] = String(native.info().libtorch).split('.').map(Number);
+    newPrint = major > 2 || (major === 2 && minor >= 13);
+  }
+  return newPrint;
+}
 
 /** A float as Python's repr writes it: shortest round-trip digits, exponent form below 1e-4 or from 1e16. */
 export function pyFloat(x: number): string {
