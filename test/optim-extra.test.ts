@@ -115,6 +115,11 @@ describe('optimizer stateDict/loadStateDict: a resumed optimizer takes the same 
     expect(saved.state[1].step).toBe(3);
   });
 
+  test('LARC passes its SGD state dict through', () => {
+    const saved = resume((ps) => new u.LARC(new u.SGD(ps, { lr: 0.02, momentum: 0.9, weightDecay: 1e-3 }), { clip: false }));
+    expect(Object.keys(saved.state[0])).toEqual(['momentum_buffer']);
+  });
+
   test('a state dict for other groups is refused before anything changes', () => {
     const p = u.zeros([2]).requiresGrad_(true);
     const q = u.zeros([3]).requiresGrad_(true);

@@ -3,6 +3,7 @@
 import { noGrad } from '../autograd';
 import { scope } from '../memory';
 import { SGD } from './sgd';
+import type { OptimizerStateDict } from './state';
 
 export interface LARCOptions {
   /** η: apex's default 0.02; SwAV CIFAR uses 0.001. */
@@ -29,6 +30,14 @@ export class LARC {
 
   get paramGroups() {
     return this.optimizer.paramGroups;
+  }
+
+  /** The wrapped SGD's state dict (LARC itself keeps no state). */
+  stateDict(): OptimizerStateDict {
+    return this.optimizer.stateDict();
+  }
+  loadStateDict(sd: OptimizerStateDict): void {
+    this.optimizer.loadStateDict(sd);
   }
 
   /**
