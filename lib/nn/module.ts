@@ -96,16 +96,25 @@ export abstract class Module {
       }
     }
   }
+  /** Field modules found to be aliases (decided once: this runs whenever children are listed). */
+  private readonly _aliases = new WeakSet<Module>();
   private isAlias(m: Module): boolean {
-    if ([...this._modules.values()].includes(m)) return true;
+    if (this._aliases.has(m) || [...this._modules.values()].includes(m)) return true;
+    const owned = this.ownedTensors();
     const tensors = [...m.parameters(), ...m.buffers()];
-    return tensors.length > 0 && tensors.every((t) => this.owns(t));
+    const alias = tensors.length > 0 && tensors.every((t) => owned.has(t));
+    if (alias) this._aliases.add(m);
+    return alias;
   }
-  /** Whether `t` is one of the tensors registered here or in an explicitly registered descendant. */
+  /** Whether `t` is one of the tensors registered here or in a registered descendant. */
   private owns(t: Tensor): boolean {
-    for (const table of [this._parameters, this._buffers]) for (const v of table.values()) if (v === t) return true;
-    for (const child of this._modules.values()) if ([...child.parameters(), ...child.buffers()].includes(t)) return true;
-    return false;
+    return this.ownedTensors().has(t);
+  }
+  private ownedTensors(): Set<Tensor> {
+    const owned = new Set<Tensor>();
+    for (const table of [this._parameters, this._buffers]) for (const v of table.values()) if (v) owned.add(v);
+    for (const child of this._modules.values()) for (const t of [...child.parameters(), ...child.buffers()]) owned.add(t);
+    return owned;
   }
 
   private collect(prefix: string, pick: (m: Module) => Map<string, Tensor | null>): [string, Tensor][] {
