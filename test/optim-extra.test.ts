@@ -128,6 +128,15 @@ describe('optimizer stateDict/loadStateDict: a resumed optimizer takes the same 
     expect(() => opt.loadStateDict(other.stateDict())).toThrow('SGD.loadStateDict: the state dict has 2 parameter groups, the optimizer 1');
     expect(() => opt.loadStateDict(new u.SGD([p], { lr: 1 }).stateDict())).toThrow('SGD.loadStateDict: group 0 has 1 parameters in the state dict, 2 in the optimizer');
     expect(() => new u.Adam([p]).loadStateDict({} as never)).toThrow('Adam.loadStateDict: expected {state, paramGroups}');
+    const adam = new u.Adam([p]);
+    expect(() => adam.loadStateDict({ state: { 0: { step: 1 } }, paramGroups: [{ lr: 1, params: [0] }] })).toThrow(
+      'Adam.loadStateDict: the state of parameter 0 needs step, exp_avg and exp_avg_sq, got step',
+    );
+    expect(adam.paramGroups[0].lr).toBe(1e-3);
+    // torch.optim keeps `step` as a tensor: read as a number
+    adam.loadStateDict({ state: { 0: { step: u.tensor(3), exp_avg: u.ones([2]), exp_avg_sq: u.ones([2]) } }, paramGroups: [{ lr: 1, params: [0] }] });
+    expect(adam.state.get(p)!.step).toBe(3);
+    expect(adam.paramGroups[0].lr).toBe(1);
     expect(opt.paramGroups[0].lr).toBe(0.1);
   });
 });

@@ -104,8 +104,19 @@ export class Adam {
 
   /** Restores stateDict()'s hyper-parameters and copies of its state (on each parameter's device and dtype). */
   loadStateDict(sd: OptimizerStateDict): void {
+    for (const [i, s] of Object.entries(sd?.state ?? {})) {
+      if (!((typeof s.step === 'number' || s.step instanceof Tensor) && s.exp_avg instanceof Tensor && s.exp_avg_sq instanceof Tensor)) {
+        throw new Error(`${this.constructor.name}.loadStateDict: the state of parameter ${i} needs step, exp_avg and exp_avg_sq, got ${Object.keys(s).join(', ') || 'nothing'}`);
+      }
+    }
     loadGroupsStateDict(this.constructor.name, this.paramGroups, sd, (p, s) => {
       for (const v of Object.values(this.state.get(p) ?? {})) if (v instanceof Tensor) v.dispose();
+      if (s?.step instanceof Tensor) {
+        // torch.optim keeps the step count as a tensor: a number here
+        const step = s.step;
+        s.step = step.item();
+        step.dispose();
+      }
       if (s) this.state.set(p, s);
       else this.state.delete(p);
     });
