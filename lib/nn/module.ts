@@ -178,7 +178,7 @@ export abstract class Module {
           setData(t, moved);
           moved.dispose(); // t holds its data now
           if (grad) {
-            const movedGrad = noGrad(() => grad.to({ device: t.device as Device, dtype: t.dtype }).contiguous());
+            const movedGrad = noGrad(() => grad.to({ device: t.device as Device, dtype: t.dtype }));
             t.grad = movedGrad;
             if (movedGrad !== grad) movedGrad.dispose();
             grad.dispose();
@@ -250,6 +250,7 @@ export abstract class Module {
   }
   /** The tree as data: class name, options, own parameters and buffers (shape, dtype), children. */
   toJSON(): ModuleJSON {
+    this.adoptFields();
     const tensors = (table: Map<string, Tensor | null>) =>
       Object.fromEntries([...table].map(([k, t]) => [k, t && !t.isDisposed ? { shape: t.shape, dtype: t.dtype } : null]));
     return {
