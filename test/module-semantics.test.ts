@@ -90,6 +90,7 @@ describe('Module.to() keeps parameter objects', () => {
 
 describe('fields are registered as torch.nn.Module.__setattr__ does', () => {
   test('Module-valued fields are children, in declaration order; parameters and state dict include them', () => {
+    expect(Object.keys(new Plain().toJSON().parameters)).toEqual(['scale']);
     const m = new Plain();
     expect(m.namedChildren().map(([n]) => n)).toEqual(['fc1', 'act', 'fc2']);
     expect(Object.keys(m.stateDict())).toEqual(['scale', 'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
