@@ -129,7 +129,7 @@ describe('saveSafetensors: metadata maps strings to strings', () => {
     );
     expect(() => u.saveSafetensors(file, { w }, { cfg: { lr: 1 } } as never)).toThrow('got cfg: {"lr":1} (object)');
     expect(fs.existsSync(file)).toBe(false);
-    u.saveSafetensors(file, { w }, { epoch: '3' });
+    u.saveSafetensors(file, { w }, { epoch: '3', unset: undefined } as never);
     expect(u.loadSafetensors(file).metadata).toEqual({ epoch: '3' });
   });
 });

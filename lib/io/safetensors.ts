@@ -73,6 +73,8 @@ export function saveSafetensors(file: string, tensors: Record<string, Tensor>, m
   // The format's metadata maps strings to strings (and our reader holds it to that): say so here,
   // as the safetensors package does, rather than write a file nothing will read.
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new TypeError(`saveSafetensors: metadata must be an object mapping strings to strings, got ${Array.isArray(metadata) ? 'an array' : String(metadata)}`);
+  // undefined values are left out, as the JSON header has always dropped them
+  metadata = Object.fromEntries(Object.entries(metadata).filter(([, v]) => v !== undefined));
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== 'string') throw new TypeError(`saveSafetensors: metadata values must be strings (safetensors maps strings to strings), got ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)} (${v === null ? 'null' : typeof v}); pass String(value) or JSON.stringify(value)`);
   }
