@@ -8,6 +8,7 @@
         "native/autograd.cc",
         "native/data.cc",
         "native/dispatch.cc",
+        "native/distributed.cc",
         "native/indexing.cc",
         "native/runtime.cc",
         "native/tensor.cc",

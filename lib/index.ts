@@ -93,3 +93,4 @@ export type { NeighbourGrid, NeighbourGridOptions } from './viz/neighbours';
 export { show, liveView } from './viz/notebook';
 export { SummaryWriter } from './tensorboard/writer';
 export type { PngImage } from './tensorboard/writer';
+export * as distributed from './distributed';
