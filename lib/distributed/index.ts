@@ -5,3 +5,5 @@ export { ProcessGroup } from './group';
 export type { GlooOptions, ReduceOp } from './group';
 export { initProcessGroup, isInitialized, defaultGroup, getRank, getWorldSize, destroyProcessGroup, launchEnv } from './init';
 export type { InitOptions, LaunchEnv } from './init';
+export { launch, rankEnv, scriptCommand } from './launch';
+export type { LaunchOptions } from './launch';
