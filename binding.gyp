@@ -7,6 +7,7 @@
         "native/autocast.cc",
         "native/autograd.cc",
         "native/data.cc",
+        "native/ddp.cc",
         "native/dispatch.cc",
         "native/distributed.cc",
         "native/indexing.cc",

@@ -1,56 +1,16 @@
 // c10d through u.distributed: two ranks on loopback, each a process started the way torchrun
 // starts one (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), with short timeouts.
-import { spawn } from 'child_process';
-import * as net from 'net';
 import * as path from 'path';
 import * as u from '../lib';
 import { dist } from '../lib/distributed/binding';
+import { runRanks } from './support/ranks';
 
 const WORKER = path.join(__dirname, 'support', 'dist-worker.ts');
 const withGloo = dist.gloo ? test : test.skip;
 const why = dist.gloo ? '' : ' (skipped: the addon was built without Gloo headers; apt-get install libgloo-dev and rebuild)';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-interface RankResult {
-  code: number | null;
-  ms: number;
-  lines: Record<string, unknown>[];
-  stderr: string;
-}
-
-/** Starts `ranks` of the world (default every rank) and waits for each to exit. */
-async function launch(scenario: string, worldSize: number, env: Record<string, string> = {}, ranks?: number[]): Promise<RankResult[]> {
-  const port = await freePort();
-  const start = Date.now();
-  return Promise.all(
-    (ranks ?? [...Array(worldSize).keys()]).map(
-      (rank) =>
-        new Promise<RankResult>((resolve) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', WORKER, scenario], {
-            env: { ...process.env, RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(worldSize), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), ...env },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (b) => (stdout += b));
-          child.stderr.on('data', (b) => (stderr += b));
-          child.on('close', (code) =>
-            resolve({ code, ms: Date.now() - start, stderr, lines: stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) }),
-          );
-        }),
-    ),
-  );
-}
+const launch = (scenario: string, worldSize: number, env: Record<string, string> = {}, ranks?: number[]) =>
+  runRanks(process.execPath, ['--import', 'tsx', WORKER, scenario], worldSize, env, ranks);
 
 withGloo(`collectives over 2 Gloo ranks equal their closed forms, and bad arguments are clear errors${why}`, async () => {
   const results = await launch('collectives', 2);

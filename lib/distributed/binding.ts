@@ -5,6 +5,7 @@ import type { Tensor } from '../tensor';
 
 export type StoreHandle = { readonly __store: unique symbol };
 export type GroupHandle = { readonly __group: unique symbol };
+export type ReducerHandle = { readonly __reducer: unique symbol };
 export type NativeReduceOp = 'sum' | 'product' | 'min' | 'max';
 
 export interface NativeDistributed {
@@ -29,6 +30,9 @@ export interface NativeDistributed {
   broadcast(group: GroupHandle, tensor: Tensor, root: number): Promise<void>;
   allgather(group: GroupHandle, outputs: Tensor[], input: Tensor): Promise<void>;
   barrier(group: GroupHandle): Promise<void>;
+  ddpReducer(group: GroupHandle, params: Tensor[], firstBucketBytes: number, bucketBytes: number): { handle: ReducerHandle; bucketSizes: number[] };
+  ddpSetSync(reducer: ReducerHandle, sync: boolean): void;
+  ddpSynchronize(reducer: ReducerHandle): Promise<void>;
 }
 
 export const dist = (native as unknown as { distributed: NativeDistributed }).distributed;

@@ -31,7 +31,7 @@ function integer(owner: string, name: string, v: unknown, lo: number, hi: number
 export class ProcessGroup {
   readonly backend = 'gloo';
   private constructor(
-    private readonly handle: GroupHandle,
+    /** @internal */ readonly handle: GroupHandle,
     readonly rank: number,
     readonly worldSize: number,
     readonly timeoutMs: number,

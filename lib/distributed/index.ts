@@ -7,3 +7,5 @@ export { initProcessGroup, isInitialized, defaultGroup, getRank, getWorldSize, d
 export type { InitOptions, LaunchEnv } from './init';
 export { launch, rankEnv, scriptCommand } from './launch';
 export type { LaunchOptions } from './launch';
+export { DistributedDataParallel } from './ddp';
+export type { DdpOptions } from './ddp';
