@@ -9,6 +9,7 @@
         "native/data.cc",
         "native/ddp.cc",
         "native/dispatch.cc",
+        "native/dist-autograd.cc",
         "native/distributed.cc",
         "native/indexing.cc",
         "native/runtime.cc",

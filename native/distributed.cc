@@ -213,6 +213,7 @@ void InitDistributed(Napi::Env env, Napi::Object exports) {
   d.Set("allgather", Napi::Function::New(env, Allgather));
   d.Set("barrier", Napi::Function::New(env, Barrier));
   InitDdp(env, d);
+  InitDistAutograd(env, d);
 #else
   d.Set("gloo", Napi::Boolean::New(env, false));
 #endif

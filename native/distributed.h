@@ -46,7 +46,8 @@ T* Unbox(const Napi::Value& value, const napi_type_tag& tag, const char* op, con
 }
 
 #ifdef UNMIX_WITH_GLOO
-void InitDdp(Napi::Env env, Napi::Object distributed);  // ddp.cc
+void InitDdp(Napi::Env env, Napi::Object distributed);           // ddp.cc
+void InitDistAutograd(Napi::Env env, Napi::Object distributed);  // dist-autograd.cc
 
 inline GroupBox* GroupArg(const Napi::CallbackInfo& info, const char* op) {
   return Unbox<GroupBox>(info[0], kGroupTag, op, "a process group");

@@ -3,6 +3,7 @@
 import * as path from 'path';
 import * as u from '../lib';
 import { dist } from '../lib/distributed/binding';
+import { gradInputs } from './support/grad-inputs';
 import { runRanks } from './support/ranks';
 
 const WORKER = path.join(__dirname, 'support', 'dist-worker.ts');
@@ -68,4 +69,40 @@ test('launchEnv reads the torchrun contract and refuses what does not make sense
   expect(u.distributed.getRank()).toBe(0);
   expect(u.distributed.getWorldSize()).toBe(1);
   expect(() => u.distributed.defaultGroup()).toThrow(/initProcessGroup\(\)` first/);
+});
+
+withGloo(`allGatherWithGrad and SyncBatchNorm over 2 ranks: values and gradients as one process over the concatenated batch${why}`, async () => {
+  const results = await launch('with-grad', 2);
+  const seen = results.map((r) => r.lines[0] as Record<string, number[]>);
+  for (const r of results) expect(r.code).toBe(0);
+  const close = (a: number[], b: number[]) => {
+    expect(a.length).toBe(b.length);
+    const worst = Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+    expect(worst).toBeLessThan(1e-12);
+  };
+  const vals = (t: u.Tensor) => Array.from(t.data() as Float64Array);
+  const inputs = [gradInputs(0), gradInputs(1)];
+  // gather: rows [f0; f1], loss = sum(rows * (i + 1)): each rank's grad is its rows' coefficients, from both ranks' losses (×2)
+  expect(seen[0].gathered).toEqual([...vals(inputs[0].f), ...vals(inputs[1].f)]);
+  expect(seen[0].fGrad).toEqual([2, 2, 2, 4, 4, 4]);
+  expect(seen[1].fGrad).toEqual([6, 6, 6, 8, 8, 8]);
+  // BatchNorm2d over the concatenated batch, in this process
+  const x = u.cat([inputs[0].x, inputs[1].x]).requiresGrad_(true);
+  const bn = new u.BatchNorm2d(4).to('float64');
+  u.noGrad(() => {
+    bn.weight!.copy_(u.tensor([0.5, 1.5, -1, 2], { dtype: 'float64' }));
+    bn.bias!.copy_(u.tensor([0.1, 0.2, 0.3, 0.4], { dtype: 'float64' }));
+  });
+  const y = bn.forward(x);
+  y.mul(u.cat([inputs[0].w, inputs[1].w])).sum().backward();
+  const half = y.numel() / 2;
+  for (const r of [0, 1]) {
+    close(seen[r].y, vals(y.detach()).slice(r * half, (r + 1) * half));
+    close(seen[r].xGrad, vals(x.grad!).slice(r * half, (r + 1) * half));
+    close(seen[r].runningMean, vals(bn.runningMean!));
+    close(seen[r].runningVar, vals(bn.runningVar!));
+  }
+  // a parameter's gradient is each rank's part; DDP's average ×2 gives the whole batch's
+  close(seen[0].weightGrad.map((v, i) => v + seen[1].weightGrad[i]), vals(bn.weight!.grad!));
+  close(seen[0].biasGrad.map((v, i) => v + seen[1].biasGrad[i]), vals(bn.bias!.grad!));
 });

@@ -2,6 +2,7 @@
 // handles; every blocking call returns a promise that a worker thread settles.
 import { native } from '../native';
 import type { Tensor } from '../tensor';
+import type { TensorHandle } from '../native';
 
 export type StoreHandle = { readonly __store: unique symbol };
 export type GroupHandle = { readonly __group: unique symbol };
@@ -30,6 +31,10 @@ export interface NativeDistributed {
   broadcast(group: GroupHandle, tensor: Tensor, root: number): Promise<void>;
   allgather(group: GroupHandle, outputs: Tensor[], input: Tensor): Promise<void>;
   barrier(group: GroupHandle): Promise<void>;
+  allGatherWithGrad(group: GroupHandle, x: Tensor, now: true): TensorHandle;
+  allGatherWithGrad(group: GroupHandle, x: Tensor, now: false): Promise<TensorHandle>;
+  allReduceWithGrad(group: GroupHandle, x: Tensor, now: true): TensorHandle;
+  allReduceWithGrad(group: GroupHandle, x: Tensor, now: false): Promise<TensorHandle>;
   ddpReducer(group: GroupHandle, params: Tensor[], firstBucketBytes: number, bucketBytes: number): { handle: ReducerHandle; bucketSizes: number[] };
   ddpSetSync(reducer: ReducerHandle, sync: boolean): void;
   ddpSynchronize(reducer: ReducerHandle): Promise<void>;

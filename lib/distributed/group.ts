@@ -3,7 +3,8 @@
 // A peer that dies or stalls rejects the promise within the group's timeout.
 import { cat } from '../functional';
 import { emptyLike } from '../creation';
-import type { Tensor } from '../tensor';
+import { Tensor } from '../tensor';
+import type { TensorHandle } from '../native';
 import { dist, GroupHandle, NativeReduceOp, requireGloo } from './binding';
 import { DEFAULT_TIMEOUT_MS, Store } from './store';
 
@@ -128,6 +129,38 @@ export class ProcessGroup {
     } finally {
       reduced.dispose();
     }
+  }
+
+  /**
+   * Every rank's `input` along dim 0, through which gradients flow back: backward sums the
+   * gradient over the ranks and keeps this rank's rows (the reference's GatherLayer, used for
+   * SimCLR's negatives from every rank).
+   */
+  async allGatherWithGrad(input: Tensor): Promise<Tensor> {
+    this.tensor('allGatherWithGrad', input.isContiguous() ? input : input.contiguous(), 'input');
+    let handle: TensorHandle | undefined;
+    await this.run('allGatherWithGrad', async () => void (handle = await dist.allGatherWithGrad(this.handle, input, false)));
+    return Tensor.fromHandle(handle!);
+  }
+
+  /**
+   * The sum of every rank's `input`, as a new tensor autograd goes through (backward: the gradient
+   * summed over the ranks). With `{now: true}` it waits on this thread (within the timeout) and
+   * returns the tensor, for a forward that cannot await (SyncBatchNorm).
+   */
+  allReduceWithGrad(input: Tensor, options: { now: true }): Tensor;
+  allReduceWithGrad(input: Tensor, options?: { now?: false }): Promise<Tensor>;
+  allReduceWithGrad(input: Tensor, options: { now?: boolean } = {}): Tensor | Promise<Tensor> {
+    this.tensor('allReduceWithGrad', input.isContiguous() ? input : input.contiguous(), 'input');
+    if (options.now) {
+      try {
+        return Tensor.fromHandle(dist.allReduceWithGrad(this.handle, input, true));
+      } catch (e) {
+        throw new Error(`ProcessGroup.allReduceWithGrad (rank ${this.rank} of ${this.worldSize}, timeout ${this.timeoutMs} ms): ${(e as Error).message}`);
+      }
+    }
+    let handle: TensorHandle | undefined;
+    return this.run('allReduceWithGrad', async () => void (handle = await dist.allReduceWithGrad(this.handle, input, false))).then(() => Tensor.fromHandle(handle!));
   }
 
   /** Resolves when every rank has reached it. */

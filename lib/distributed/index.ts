@@ -9,3 +9,4 @@ export { launch, rankEnv, scriptCommand } from './launch';
 export type { LaunchOptions } from './launch';
 export { DistributedDataParallel } from './ddp';
 export type { DdpOptions } from './ddp';
+export { SyncBatchNorm } from './sync-batch-norm';

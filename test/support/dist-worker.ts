@@ -2,6 +2,7 @@
 // torchrun-style environment, runs SCENARIO and prints one JSON line of what it saw.
 //   RANK=r WORLD_SIZE=w MASTER_ADDR=127.0.0.1 MASTER_PORT=p npx tsx test/support/dist-worker.ts SCENARIO
 import * as u from '../../lib';
+import { gradInputs } from './grad-inputs';
 
 const d = u.distributed;
 const scenario = process.argv[2];
@@ -50,6 +51,34 @@ async function collectives(g: u.distributed.ProcessGroup) {
   return seen;
 }
 
+async function withGrad(g: u.distributed.ProcessGroup) {
+  const { x, w, f } = gradInputs(g.rank);
+  // allGatherWithGrad: loss = sum(gathered * coef), coef row i = i + 1; d loss / d f = rows of this rank, summed over ranks
+  f.requiresGrad_(true);
+  const gathered = await g.allGatherWithGrad(f);
+  const coef = u.arange(1, 5, 1, { dtype: 'float64' }).reshape([4, 1]).expand([4, 3]);
+  gathered.mul(coef).sum().backward();
+  // SyncBatchNorm over the ranks' batches
+  x.requiresGrad_(true);
+  const bn = new u.distributed.SyncBatchNorm(4).to('float64');
+  u.noGrad(() => {
+    bn.weight!.copy_(u.tensor([0.5, 1.5, -1, 2], { dtype: 'float64' }));
+    bn.bias!.copy_(u.tensor([0.1, 0.2, 0.3, 0.4], { dtype: 'float64' }));
+  });
+  const y = bn.forward(x);
+  y.mul(w).sum().backward();
+  return {
+    gathered: vals(gathered.detach()),
+    fGrad: vals(f.grad!),
+    y: vals(y.detach()),
+    xGrad: vals(x.grad!),
+    weightGrad: vals(bn.weight!.grad!),
+    biasGrad: vals(bn.bias!.grad!),
+    runningMean: vals(bn.runningMean!),
+    runningVar: vals(bn.runningVar!),
+  };
+}
+
 async function main() {
   const timeoutMs = Number(process.env.UNMIX_TEST_TIMEOUT_MS ?? 20000);
   const t0 = Date.now();
@@ -73,7 +102,8 @@ async function main() {
     } catch (e) {
       out({ error: (e as Error).message, ms: Date.now() - start });
     }
-  } else throw new Error(`unknown scenario ${scenario}`);
+  } else if (scenario === 'with-grad') out(await withGrad(g));
+  else throw new Error(`unknown scenario ${scenario}`);
 }
 
 main().catch((e) => {
