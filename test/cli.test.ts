@@ -10,7 +10,7 @@ const unmix = (...args: string[]) =>
 
 test('unmix info --json describes the loaded LibTorch and how it was built', () => {
   const info = JSON.parse(unmix('info', '--json'));
-  const keys = ['libtorch', 'source', 'python', 'addon', 'cuda', 'cudaBuild', 'cudaVersion', 'cudnnVersion', 'nccl', 'devices', 'cxx11Abi', 'threads', 'libDir'];
+  const keys = ['libtorch', 'source', 'python', 'addon', 'cuda', 'cudaBuild', 'cudaVersion', 'cudnnVersion', 'nccl', 'devices', 'cxx11Abi', 'threads', 'distributed', 'libDir'];
   expect(Object.keys(info).sort()).toEqual(keys.sort());
   expect(info.libtorch).toMatch(/^\d+\.\d+\.\d+/);
   expect(['env', 'python', 'system']).toContain(info.source);

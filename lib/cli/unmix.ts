@@ -33,6 +33,7 @@ program
     console.log(`unmix: LibTorch ${i.libtorch} (${from}; ${i.libDir})`);
     console.log(`  ${built}; ${devices}`);
     console.log(`  addon ${i.addon}, ${i.cxx11Abi ? 'C++11 ABI' : 'pre-C++11 ABI'}, ${i.threads} threads`);
+    console.log(`  process groups: ${i.distributed.gloo ? 'Gloo' : 'none (built without Gloo headers: apt-get install libgloo-dev, then npm rebuild unmix)'}`);
   });
 
 program
