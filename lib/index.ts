@@ -93,7 +93,7 @@ export type { NeighbourGrid, NeighbourGridOptions } from './viz/neighbours';
 export { show, liveView } from './viz/notebook';
 export { SummaryWriter } from './tensorboard/writer';
 export type { PngImage } from './tensorboard/writer';
-// issue 14 (nn and optim pieces, printing): one block
+// torch.nn / torch.optim pieces, module printing
 export { Dropout, MaxPool2d, AvgPool2d, LayerNorm, GELU, Embedding } from './nn/layers-extra';
 export { clipGradNorm } from './nn/clip';
 export type { ModuleJSON } from './nn/module';
@@ -103,3 +103,4 @@ export type { OptimizerStateDict, ParamState } from './optim/state';
 export { LRScheduler, StepLR, MultiStepLR, CosineAnnealingLR, LambdaLR } from './optim/lr-scheduler';
 export type { HasParamGroups } from './optim/lr-scheduler';
 export type { TorchSaveValue } from './io/torch-save';
+export * as distributed from './distributed';

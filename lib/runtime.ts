@@ -26,6 +26,8 @@ export interface RuntimeInfo {
   cxx11Abi: boolean;
   /** Intra-op threads. */
   threads: number;
+  /** Process-group backends this addon has (Gloo needs Gloo's headers at build time: libgloo-dev). */
+  distributed: { gloo: boolean };
   /** The folder LibTorch's libraries were loaded from. */
   libDir: string;
 }
@@ -57,6 +59,7 @@ export function info(): RuntimeInfo {
     devices: n.devices,
     cxx11Abi: build.cxx11Abi,
     threads: n.threads,
+    distributed: { gloo: (native as unknown as { distributed: { gloo: boolean } }).distributed.gloo },
     libDir: addonRecord.libtorch.libDir,
   };
 }

@@ -123,6 +123,7 @@ bool UnwrapGenerator(const Napi::Value& value, at::Generator* out);
 
 void InitTensors(Napi::Env env, Napi::Object exports);
 void InitAutocast(Napi::Env env, Napi::Object exports);
+void InitDistributed(Napi::Env env, Napi::Object exports);
 void InitDispatch(Napi::Env env, Napi::Object exports);
 void InitData(Napi::Env env, Napi::Object exports);
 void InitAutograd(Napi::Env env, Napi::Object exports);

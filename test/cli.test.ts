@@ -10,7 +10,7 @@ const unmix = (...args: string[]) =>
 
 test('unmix info --json describes the loaded LibTorch and how it was built', () => {
   const info = JSON.parse(unmix('info', '--json'));
-  const keys = ['libtorch', 'source', 'python', 'addon', 'cuda', 'cudaBuild', 'cudaVersion', 'cudnnVersion', 'nccl', 'devices', 'cxx11Abi', 'threads', 'libDir'];
+  const keys = ['libtorch', 'source', 'python', 'addon', 'cuda', 'cudaBuild', 'cudaVersion', 'cudnnVersion', 'nccl', 'devices', 'cxx11Abi', 'threads', 'distributed', 'libDir'];
   expect(Object.keys(info).sort()).toEqual(keys.sort());
   expect(info.libtorch).toMatch(/^\d+\.\d+\.\d+/);
   expect(['env', 'python', 'system']).toContain(info.source);
@@ -48,10 +48,11 @@ withTorch(`unmix info's build facts are what the same LibTorch's Python says (${
 
 test('unmix info prints where LibTorch came from, how it was built and what is available', () => {
   const lines = unmix('info').trim().split('\n');
-  expect(lines).toHaveLength(3);
+  expect(lines).toHaveLength(4);
   expect(lines[0]).toMatch(/^unmix: LibTorch \d+\.\d+\.\d+\S* \((env|python: \S+|system); .+\)$/);
   expect(lines[1]).toMatch(/^ {2}(built with CUDA \S+, cuDNN \S+, NCCL \S+|CPU-only build); (\d+ CUDA device\(s\) available|no CUDA device available)$/);
   expect(lines[2]).toMatch(/^ {2}addon (prebuilt|compiled), (C\+\+11|pre-C\+\+11) ABI, \d+ threads$/);
+  expect(lines[3]).toMatch(/^ {2}process groups: (Gloo|none \(built without Gloo headers: apt-get install libgloo-dev, then npm rebuild unmix\))$/);
 });
 
 describe('unmix inspect', () => {

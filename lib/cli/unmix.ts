@@ -9,8 +9,10 @@ import { inspectFile } from '../io/inspect';
 import { notebookCommand } from './notebook';
 import { plotCommand } from './plot';
 import { info } from '../runtime';
+import { launch } from '../distributed/launch';
 
 const program = new Command();
+program.enablePositionalOptions();
 program.name('unmix').description('Un-Mix self-supervised learning on LibTorch');
 
 program
@@ -31,6 +33,7 @@ program
     console.log(`unmix: LibTorch ${i.libtorch} (${from}; ${i.libDir})`);
     console.log(`  ${built}; ${devices}`);
     console.log(`  addon ${i.addon}, ${i.cxx11Abi ? 'C++11 ABI' : 'pre-C++11 ABI'}, ${i.threads} threads`);
+    console.log(`  process groups: ${i.distributed.gloo ? 'Gloo' : 'none (built without Gloo headers: apt-get install libgloo-dev, then npm rebuild unmix)'}`);
   });
 
 program
@@ -115,6 +118,21 @@ program
   .option('--kernel-only', 'only register the kernel (unmix-tslab), e.g. for jupyter nbconvert --execute')
   .action((options: { lab?: boolean; port?: number; browser: boolean; kernelOnly?: boolean }) => {
     notebookCommand(options);
+  });
+
+program
+  .command('launch')
+  .description('run SCRIPT as the ranks of a distributed job with torchrun\'s environment (RANK, WORLD_SIZE, MASTER_ADDR, ...); .ts through tsx, .js through node, else as a program')
+  .requiredOption('--nproc-per-node <n>', 'ranks on this node', (v) => Number(v))
+  .option('--nnodes <m>', 'nodes in the job', (v) => Number(v), 1)
+  .option('--node-rank <r>', "this node's index", (v) => Number(v), 0)
+  .option('--master-addr <host>', "rank 0's host (it serves the TCPStore)", '127.0.0.1')
+  .option('--master-port <port>', "the store's port", (v) => Number(v), 29500)
+  .argument('<script>', 'the training script')
+  .argument('[args...]', "the script's arguments")
+  .passThroughOptions()
+  .action(async (script: string, args: string[], options: { nprocPerNode: number; nnodes: number; nodeRank: number; masterAddr: string; masterPort: number }) => {
+    process.exitCode = await launch(script, args, options);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -1,0 +1,86 @@
+// DistributedDataParallel: one model replica per rank, the same weights everywhere. Construction
+// broadcasts rank 0's parameters and buffers; during backward, gradients are averaged over the ranks
+// in buckets that are allreduced as soon as backward has produced them (native/ddp.cc), and
+// `synchronize()` (or `backward(loss)`) waits for the rest. Gradients are identical on every rank
+// after it, so the optimizer steps alike.
+import type { Module } from '../nn/module';
+import type { Tensor } from '../tensor';
+import { dist, ReducerHandle } from './binding';
+import { defaultGroup } from './init';
+import type { ProcessGroup } from './group';
+
+export interface DdpOptions {
+  /** The default group unless given. */
+  group?: ProcessGroup;
+  /** Buckets after the first close at this size (torch's bucket_cap_mb, 25). */
+  bucketCapMb?: number;
+  /** The first bucket's size (1 MiB, as torch), so the first allreduce starts early. */
+  firstBucketMb?: number;
+  /**
+   * Give every rank rank 0's buffers (BatchNorm's running statistics) at each synchronize(); torch
+   * broadcasts them before each forward instead, so there a rank's buffers also hold its own last
+   * batch. Rank 0's are the same either way.
+   */
+  broadcastBuffers?: boolean;
+}
+
+export class DistributedDataParallel<M extends Module = Module> {
+  private sync = true;
+  private constructor(
+    readonly module: M,
+    readonly group: ProcessGroup,
+    private readonly reducer: ReducerHandle,
+    /** Parameters per bucket, in launch order. */
+    readonly bucketSizes: number[],
+    private readonly broadcastBuffers: boolean,
+  ) {}
+
+  /** Wraps `module` (after broadcasting rank 0's parameters and buffers to every rank). */
+  static async create<M extends Module>(module: M, options: DdpOptions = {}): Promise<DistributedDataParallel<M>> {
+    const group = options.group ?? defaultGroup();
+    for (const [name, mb] of [['bucketCapMb', options.bucketCapMb ?? 25], ['firstBucketMb', options.firstBucketMb ?? 1]] as const)
+      if (typeof mb !== 'number' || !(mb > 0)) throw new RangeError(`DistributedDataParallel: ${name} must be a positive number, got ${String(mb)}`);
+    const params = module.parameters().filter((p) => p.requiresGrad);
+    if (params.length === 0) throw new Error('DistributedDataParallel: the module has no parameter that requires grad');
+    for (const t of [...module.parameters(), ...module.buffers()]) await group.broadcast(t, 0);
+    const mib = 1024 * 1024;
+    const { handle, bucketSizes } = dist.ddpReducer(group.handle, params, Math.round((options.firstBucketMb ?? 1) * mib), Math.round((options.bucketCapMb ?? 25) * mib));
+    return new DistributedDataParallel(module, group, handle, bucketSizes, options.broadcastBuffers ?? true);
+  }
+
+  /** The wrapped module's forward. */
+  forward(...args: Parameters<M['forward']>): ReturnType<M['forward']> {
+    return (this.module.forward as (...a: unknown[]) => ReturnType<M['forward']>)(...args);
+  }
+
+  /**
+   * Waits for the gradients' allreduce (launched during backward) and leaves the average over the
+   * ranks in every parameter's .grad. Call it after each backward, before the optimizer's step.
+   */
+  async synchronize(): Promise<void> {
+    if (!this.sync) throw new Error('DistributedDataParallel.synchronize: called inside noSync()');
+    await dist.ddpSynchronize(this.reducer);
+    if (this.broadcastBuffers) for (const b of this.module.buffers()) await this.group.broadcast(b, 0);
+  }
+
+  /** loss.backward(), then synchronize(). */
+  async backward(loss: Tensor): Promise<void> {
+    loss.backward();
+    if (this.sync) await this.synchronize();
+  }
+
+  /**
+   * Runs `fn` with gradients only accumulated locally (torch's no_sync(), for gradient
+   * accumulation): the next backward outside it averages all of them.
+   */
+  async noSync<T>(fn: () => T | Promise<T>): Promise<T> {
+    this.sync = false;
+    dist.ddpSetSync(this.reducer, false);
+    try {
+      return await fn();
+    } finally {
+      this.sync = true;
+      dist.ddpSetSync(this.reducer, true);
+    }
+  }
+}

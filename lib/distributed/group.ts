@@ -1,0 +1,170 @@
+// A process group (c10d's ProcessGroupGloo): the collectives every rank calls in the same order.
+// Each returns a promise that settles when this rank's part is done; tensors are changed in place.
+// A peer that dies or stalls rejects the promise within the group's timeout.
+import { cat } from '../functional';
+import { emptyLike } from '../creation';
+import { Tensor } from '../tensor';
+import type { TensorHandle } from '../native';
+import { dist, GroupHandle, NativeReduceOp, requireGloo } from './binding';
+import { DEFAULT_TIMEOUT_MS, Store } from './store';
+
+export type ReduceOp = NativeReduceOp | 'avg';
+const REDUCE_OPS: ReduceOp[] = ['sum', 'avg', 'product', 'min', 'max'];
+
+export interface GlooOptions {
+  rank: number;
+  worldSize: number;
+  timeoutMs?: number;
+  /** The network interface to use (GLOO_SOCKET_IFNAME), e.g. 'lo' or 'eth0'. */
+  interface?: string;
+  /** Else the address this host's name resolves to (the default), or this host name's. */
+  hostname?: string;
+  /** Gloo's worker threads. */
+  threads?: number;
+}
+
+function integer(owner: string, name: string, v: unknown, lo: number, hi: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+    throw new RangeError(`${owner}: ${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
+  return v;
+}
+
+export class ProcessGroup {
+  readonly backend = 'gloo';
+  private constructor(
+    /** @internal */ readonly handle: GroupHandle,
+    readonly rank: number,
+    readonly worldSize: number,
+    readonly timeoutMs: number,
+  ) {}
+
+  /** Joins `worldSize` ranks through `store` (each rank connects to every other). */
+  static async gloo(store: Store, options: GlooOptions): Promise<ProcessGroup> {
+    requireGloo('ProcessGroup.gloo');
+    const worldSize = integer('ProcessGroup.gloo', 'worldSize', options.worldSize, 1, 1 << 20);
+    const rank = integer('ProcessGroup.gloo', 'rank', options.rank, 0, worldSize - 1);
+    const timeoutMs = integer('ProcessGroup.gloo', 'timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 2 ** 40);
+    const threads = integer('ProcessGroup.gloo', 'threads', options.threads ?? 2, 1, 64);
+    try {
+      const handle = await dist.groupGloo(store.handle, rank, worldSize, timeoutMs, options.interface ?? null, options.hostname ?? null, threads);
+      return new ProcessGroup(handle, rank, worldSize, timeoutMs);
+    } catch (e) {
+      throw new Error(`ProcessGroup.gloo (rank ${rank} of ${worldSize}, timeout ${timeoutMs} ms): the ranks did not all join: ${(e as Error).message}`);
+    }
+  }
+
+  private tensor(op: string, t: Tensor, name = 'tensor'): Tensor {
+    if (t === null || typeof t !== 'object' || typeof (t as Tensor).isContiguous !== 'function')
+      throw new TypeError(`ProcessGroup.${op}: ${name} must be a Tensor, got ${String(t)}`);
+    if (t.device !== 'cpu') throw new TypeError(`ProcessGroup.${op}: the Gloo backend takes CPU tensors, got one on ${t.device}`);
+    if (!t.isContiguous()) throw new TypeError(`ProcessGroup.${op}: ${name} must be contiguous (call .contiguous())`);
+    return t;
+  }
+
+  private async run(op: string, call: () => Promise<void>): Promise<void> {
+    try {
+      await call();
+    } catch (e) {
+      const why = (e as Error).message.replace(/\[[^\]]*\.cc:\d+\] /, '');
+      throw new Error(`ProcessGroup.${op} (rank ${this.rank} of ${this.worldSize}, timeout ${this.timeoutMs} ms): ${why}`);
+    }
+  }
+
+  /** Reduces `tensor` over the ranks, in place: every rank ends with the result. */
+  allReduce(tensor: Tensor, op: ReduceOp = 'sum'): Promise<void> {
+    this.tensor('allReduce', tensor);
+    if (!REDUCE_OPS.includes(op)) throw new TypeError(`ProcessGroup.allReduce: op must be one of ${REDUCE_OPS.join(', ')}, got ${String(op)}`);
+    // Gloo has no average: sum, then divide (as torch.distributed's ReduceOp.AVG does elsewhere)
+    return this.run('allReduce', async () => {
+      await dist.allreduce(this.handle, tensor, op === 'avg' ? 'sum' : op);
+      if (op === 'avg') tensor.div_(this.worldSize);
+    });
+  }
+
+  /** Copies rank `src`'s `tensor` into every rank's, in place. */
+  broadcast(tensor: Tensor, src = 0): Promise<void> {
+    this.tensor('broadcast', tensor);
+    integer('ProcessGroup.broadcast', 'src', src, 0, this.worldSize - 1);
+    return this.run('broadcast', () => dist.broadcast(this.handle, tensor, src));
+  }
+
+  /** outputs[r] receives rank r's `input` (outputs: worldSize tensors of input's shape and dtype). */
+  allGather(outputs: Tensor[], input: Tensor): Promise<void> {
+    this.tensor('allGather', input, 'input');
+    if (!Array.isArray(outputs) || outputs.length !== this.worldSize)
+      throw new RangeError(`ProcessGroup.allGather: outputs must be an array of ${this.worldSize} tensors, got ${Array.isArray(outputs) ? outputs.length : typeof outputs}`);
+    for (const o of outputs) {
+      this.tensor('allGather', o, 'outputs[i]');
+      if (o.dtype !== input.dtype || o.shape.join() !== input.shape.join())
+        throw new TypeError(`ProcessGroup.allGather: outputs must match input's shape [${input.shape}] and dtype ${input.dtype}, got [${o.shape}] ${o.dtype}`);
+    }
+    return this.run('allGather', () => dist.allgather(this.handle, outputs, input));
+  }
+
+  /** Every rank's `input` concatenated along dim 0, in rank order (all_gather_into_tensor). */
+  async allGatherCat(input: Tensor): Promise<Tensor> {
+    const outputs = Array.from({ length: this.worldSize }, () => emptyLike(input.contiguous()));
+    await this.allGather(outputs, input.contiguous());
+    const out = cat(outputs, 0);
+    for (const o of outputs) o.dispose();
+    return out;
+  }
+
+  /**
+   * Reduces `input` (worldSize equal chunks along dim 0) over the ranks and writes this rank's chunk
+   * into `output`. Gloo on LibTorch 1.13 has no reduce_scatter: an allreduce of a copy, then this
+   * rank's slice (the same values, more traffic).
+   */
+  async reduceScatter(output: Tensor, input: Tensor, op: ReduceOp = 'sum'): Promise<void> {
+    this.tensor('reduceScatter', output, 'output');
+    const rows = input.shape[0];
+    if (rows === undefined || rows !== output.shape[0] * this.worldSize)
+      throw new RangeError(`ProcessGroup.reduceScatter: input's dim 0 must be worldSize (${this.worldSize}) × output's (${output.shape[0]}), got ${rows}`);
+    const reduced = input.contiguous().clone();
+    try {
+      await this.allReduce(reduced, op);
+      const mine = reduced.narrow(0, this.rank * output.shape[0], output.shape[0]);
+      output.copy_(mine);
+      mine.dispose();
+    } finally {
+      reduced.dispose();
+    }
+  }
+
+  /**
+   * Every rank's `input` along dim 0, through which gradients flow back: backward sums the
+   * gradient over the ranks and keeps this rank's rows (the reference's GatherLayer, used for
+   * SimCLR's negatives from every rank).
+   */
+  async allGatherWithGrad(input: Tensor): Promise<Tensor> {
+    this.tensor('allGatherWithGrad', input.isContiguous() ? input : input.contiguous(), 'input');
+    let handle: TensorHandle | undefined;
+    await this.run('allGatherWithGrad', async () => void (handle = await dist.allGatherWithGrad(this.handle, input, false)));
+    return Tensor.fromHandle(handle!);
+  }
+
+  /**
+   * The sum of every rank's `input`, as a new tensor autograd goes through (backward: the gradient
+   * summed over the ranks). With `{now: true}` it waits on this thread (within the timeout) and
+   * returns the tensor, for a forward that cannot await (SyncBatchNorm).
+   */
+  allReduceWithGrad(input: Tensor, options: { now: true }): Tensor;
+  allReduceWithGrad(input: Tensor, options?: { now?: false }): Promise<Tensor>;
+  allReduceWithGrad(input: Tensor, options: { now?: boolean } = {}): Tensor | Promise<Tensor> {
+    this.tensor('allReduceWithGrad', input.isContiguous() ? input : input.contiguous(), 'input');
+    if (options.now) {
+      try {
+        return Tensor.fromHandle(dist.allReduceWithGrad(this.handle, input, true));
+      } catch (e) {
+        throw new Error(`ProcessGroup.allReduceWithGrad (rank ${this.rank} of ${this.worldSize}, timeout ${this.timeoutMs} ms): ${(e as Error).message}`);
+      }
+    }
+    let handle: TensorHandle | undefined;
+    return this.run('allReduceWithGrad', async () => void (handle = await dist.allReduceWithGrad(this.handle, input, false))).then(() => Tensor.fromHandle(handle!));
+  }
+
+  /** Resolves when every rank has reached it. */
+  barrier(): Promise<void> {
+    return this.run('barrier', () => dist.barrier(this.handle));
+  }
+}

@@ -1,0 +1,48 @@
+// SyncBatchNorm: batch statistics over every rank's batch, as torch.nn.SyncBatchNorm. Composed from
+// plain ops around one differentiable allreduce of [sum, sum of squares, count] per forward, so it
+// runs on CPU (torch's kernels for it are CUDA-only) and its backward is exactly that of BatchNorm
+// over the concatenated batch. The allreduce waits on the JS thread, as torch's forward does.
+import { noGrad } from '../autograd';
+import { cat } from '../functional';
+import { full } from '../creation';
+import { BatchNorm, BatchNormOptions } from '../nn/layers';
+import type { Tensor } from '../tensor';
+import type { ProcessGroup } from './group';
+import { defaultGroup, isInitialized } from './init';
+
+export class SyncBatchNorm extends BatchNorm {
+  constructor(
+    numFeatures: number,
+    options: BatchNormOptions & { group?: ProcessGroup } = {},
+  ) {
+    super(numFeatures, [2, 3, 4, 5], options);
+    this.group = options.group;
+  }
+  private readonly group?: ProcessGroup;
+
+  forward(x: Tensor): Tensor {
+    const group = this.group ?? (isInitialized() ? defaultGroup() : null);
+    if (!this.training || !group || group.worldSize === 1) return super.forward(x);
+    if (x.ndim < 2 || x.ndim > 5) throw new Error(`SyncBatchNorm: expected 2-d to 5-d input, got ${x.ndim}-d`);
+    const c = this.numFeatures;
+    const dims = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
+    const local = x.numel() / c;
+    const stats = cat([x.sum(dims), x.mul(x).sum(dims), full([1], local, { dtype: x.dtype, device: x.device })]);
+    const totals = group.allReduceWithGrad(stats, { now: true });
+    const count = totals.narrow(0, 2 * c, 1);
+    const n = Number(count.item());
+    const mean = totals.narrow(0, 0, c).div(count);
+    const variance = totals.narrow(0, c, c).div(count).sub(mean.mul(mean)); // biased, as BatchNorm normalises
+    const shape = [1, c, ...Array(x.ndim - 2).fill(1)];
+    let y = x.sub(mean.reshape(shape)).div(variance.add(this.eps).sqrt().reshape(shape));
+    if (this.weight && this.bias) y = y.mul(this.weight.reshape(shape)).add(this.bias.reshape(shape));
+    noGrad(() => {
+      const tracked = this.buffer('num_batches_tracked');
+      if (tracked) tracked.add_(1);
+      const m = this.momentum;
+      this.runningMean?.mul_(1 - m).add_(mean.detach().mul(m));
+      this.runningVar?.mul_(1 - m).add_(variance.detach().mul((m * n) / Math.max(n - 1, 1)));
+    });
+    return y;
+  }
+}
