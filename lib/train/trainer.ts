@@ -277,7 +277,16 @@ export class Trainer {
     pos.epochSeconds += (performance.now() - start) / 1000;
     const epochNumber = pos.epoch + 1;
     const every = o.evaluateEvery ?? 1;
-    const acc = o.evaluate && (epochNumber % every === 0 || epochNumber === o.epochs) ? await o.evaluate(epochNumber) : null;
+    let acc: number | null = null;
+    if (o.evaluate && (epochNumber % every === 0 || epochNumber === o.epochs)) {
+      try {
+        acc = await o.evaluate(epochNumber);
+      } catch (e) {
+        // the epoch's steps are kept: resume restarts at its end and evaluates again
+        this.save(pos, history);
+        throw new Error(`${(e as Error).message} (evaluating after epoch ${epochNumber}; its training is saved in ${this.checkpointPath}: resume re-runs only the evaluation)`);
+      }
+    }
     const record: EpochRecord = {
       epoch: epochNumber,
       train_loss: pos.lossSum / Math.max(1, pos.lossCount),
