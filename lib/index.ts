@@ -93,3 +93,16 @@ export type { NeighbourGrid, NeighbourGridOptions } from './viz/neighbours';
 export { show, liveView } from './viz/notebook';
 export { SummaryWriter } from './tensorboard/writer';
 export type { PngImage } from './tensorboard/writer';
+// Runs from their records, BYOL/SimCLR training runs, up-front flag checks, run data (issue 14)
+export { rebuildTrained } from './train/rebuild';
+export type { RebuiltRun } from './train/rebuild';
+export { methodFromArgs, buildMoCoCifar, buildMoCoImagenet, buildSwav, buildSolo, REBUILDABLE } from './train/methods';
+export type { MoCoCifarArgs, MoCoImagenetArgs, SwavArgs, SoloArgs } from './train/methods';
+export { trainSolo, checkSoloFlags } from './train/solo';
+export type { SoloRunOptions } from './train/solo';
+export { checkMoCoFlags, checkDataFlags } from './train/check-flags';
+export { openRunData, resolveNormalization, evalPipelineFor, parseRgb } from './data/run-data';
+export type { RunData, RunDataOptions } from './data/run-data';
+export { channelStats } from './data/stats';
+export { knnMonitor } from './eval/monitor';
+export type { KnnMonitorOptions } from './eval/monitor';
