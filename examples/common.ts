@@ -95,7 +95,7 @@ export type OpenedData = RunData;
 /** Opens the train and test splits (lib/data/run-data.ts), printing what was opened and skipped. */
 export function openData(o: CommonOptions): Promise<RunData> {
   if (o.workers) process.env.UV_THREADPOOL_SIZE = String(o.workers);
-  return openRunData({ ...o, log: o.progress ? (line) => console.log(line) : undefined });
+  return openRunData({ ...o, log: o.progress ? (line) => console.log(line) : undefined, warn: (line) => console.error(`warning: ${line}`) });
 }
 
 /** The normalisation of --mean/--std ('data': measured on the training split), else `fallback`. */

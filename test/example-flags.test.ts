@@ -1,7 +1,7 @@
 // The examples check every flag before any work: flags alone before the data is opened (a missing
 // --data is not even looked at), flags against the data before the first step (no epoch is trained
 // and then lost); and a folder that is not CIFAR (other sizes, its own statistics) trains and evaluates.
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -95,4 +95,21 @@ test('a folder that is not CIFAR (40–48 px, its own statistics) trains with --
   const knn = JSON.parse(example('knn_eval.ts', ['--checkpoint', dir, '--data', folder, '--knn-k', '3', '--features', 'backbone', '--json', '--device', device]));
   expect(knn['test_acc@1']).toBeGreaterThanOrEqual(0);
   expect(knn['test_acc@1']).toBeLessThanOrEqual(100);
+}, 300000);
+
+test('--skip-corrupt: a broken image in a mixed-size folder is left out, said on stderr even with --no-progress, and the run trains', () => {
+  const broken = path.join(tmp, 'broken');
+  fs.cpSync(folder, broken, { recursive: true });
+  const bad = path.join(broken, 'train', 'dark', '3.png');
+  fs.writeFileSync(bad, fs.readFileSync(bad).subarray(0, 60));
+  const args = ['--data', broken, '--crop', '24', '--epochs', '1', '--warmup-epochs', '0', '--batch-size', '8', '--width', '4', '--proj-hidden-dim', '16', '--knn-k', '3', '--no-progress', '--device', device];
+  const run = (extra: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'examples', 'unmix_simclr_c10.ts'), ...args, ...extra, '--results-dir', results()], { cwd: root, encoding: 'utf8', env: { ...process.env, UNMIX_CACHE_DIR: path.join(tmp, 'cache') } });
+  const refused = run([]);
+  expect(refused.status).toBe(1);
+  expect(refused.stderr).toMatch(/error: .*dark\/3\.png: cannot decode image/);
+  const skipping = run(['--skip-corrupt']);
+  expect(skipping.stderr).toMatch(/warning: skipped 1 images that could not be decoded: .*dark\/3\.png: cannot decode image/);
+  expect(skipping.stdout).toMatch(/19 images/);
+  expect(skipping.stdout).toMatch(/epoch 1\/1: loss [\d.]+, test acc@1 [\d.]+%/);
+  expect(skipping.status).toBe(0);
 }, 300000);

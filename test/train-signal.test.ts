@@ -33,13 +33,21 @@ test('signal: aborting mid-epoch saves at the next step boundary and resolves in
   expect(resumed.method.stepsSeen).toBe(12 - 4);
 });
 
-test('signal: aborted during an evaluation, the run stops before the next step', async () => {
+test('signal: aborted during an evaluation (after an epoch, or before training), the run stops before the next step', async () => {
   const controller = new AbortController();
   const { trainer: t, method } = trainer(tmp(), 3, { signal: controller.signal, evaluate: async () => (controller.abort(), 10) });
   const result = await t.run();
   expect(result).toMatchObject({ interrupted: true, stoppedBy: 'signal' });
   expect(method.stepsSeen).toBe(6);
   expect(result.history.map((r) => r.epoch)).toEqual([1]);
+
+  // during the evaluation before training: no step at all, and a checkpoint to resume from
+  const early = new AbortController();
+  const dir = tmp();
+  const before = trainer(dir, 3, { signal: early.signal, evaluateFirst: true, evaluate: async () => (early.abort(), 10) });
+  expect(await before.trainer.run()).toMatchObject({ interrupted: true, stoppedBy: 'signal', history: [{ epoch: 0, train_loss: null }] });
+  expect(before.method.stepsSeen).toBe(0);
+  expect(fs.existsSync(path.join(dir, 'checkpoint.safetensors'))).toBe(true);
 });
 
 test('signal: an already aborted signal rejects before anything is written; a non-signal is a TypeError', async () => {

@@ -18,8 +18,10 @@ export interface RunDataOptions {
   subset?: number;
   testSubset?: number;
   skipCorrupt?: boolean;
-  /** prints what was opened (and what was skipped) */
+  /** prints what was opened */
   log?: (line: string) => void;
+  /** prints what was skipped (default: log, else console.error): always said, whatever log does */
+  warn?: (line: string) => void;
 }
 
 export interface RunData {
@@ -44,7 +46,8 @@ export async function openRunData(o: RunDataOptions): Promise<RunData> {
   let test: ImageSet = testSet;
   if (o.subset && !synthetic) train = subsetImageSet(train, { perClass: o.subset, seed: o.seed });
   if (o.testSubset && !synthetic) test = subsetImageSet(test, { perClass: o.testSubset, seed: o.seed });
-  if (skipped.length) o.log?.(`skipped ${skipped.length} images that could not be decoded: ${skipped.slice(0, 3).map((s) => s.error).join('; ')}${skipped.length > 3 ? '; ...' : ''}`);
+  const warn = o.warn ?? o.log ?? ((line: string) => console.error(line));
+  if (skipped.length) warn(`skipped ${skipped.length} images that could not be decoded: ${skipped.slice(0, 3).map((s) => s.error).join('; ')}${skipped.length > 3 ? '; ...' : ''}`);
   o.log?.(`data: ${o.data ?? 'synthetic'} (${train.format}), ${imageCount(train)} train / ${imageCount(test)} test images, ${train.classes.length} classes`);
   return { train, test, classes: train.classes.length, skipped };
 }

@@ -171,13 +171,6 @@ export class Trainer {
     const tensorboardDir = o.tensorboard === true ? path.join(o.resultsDir, 'tensorboard') : o.tensorboard || null;
     this.pictures = new RunPictures({ resultsDir: o.resultsDir, curves: o.curves ?? true, tensorboardDir, seed: o.seed ?? 0, warn: this.log });
 
-    if (o.evaluate && o.evaluateFirst && pos.iteration === 0 && history.length === 0) {
-      const acc = await o.evaluate(0);
-      const record: EpochRecord = { epoch: 0, train_loss: null, 'test_acc@1': acc, lr: 0, seconds: 0, images_per_s: 0, terms: {} };
-      history.push(record);
-      this.log(`epoch 0 (before training): test acc@1 ${acc.toFixed(2)}%`);
-      this.pictures.epoch(record, history);
-    }
     const onSigint = () => {
       if (this.stopRequested) return;
       this.stopRequested = 'sigint';
@@ -191,6 +184,13 @@ export class Trainer {
     process.on('SIGINT', onSigint);
     o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      if (o.evaluate && o.evaluateFirst && pos.iteration === 0 && history.length === 0) {
+        const acc = await o.evaluate(0);
+        const record: EpochRecord = { epoch: 0, train_loss: null, 'test_acc@1': acc, lr: 0, seconds: 0, images_per_s: 0, terms: {} };
+        history.push(record);
+        this.log(`epoch 0 (before training): test acc@1 ${acc.toFixed(2)}%`);
+        this.pictures.epoch(record, history);
+      }
       while (pos.epoch < o.epochs) {
         const done = await this.runEpoch(pos, history);
         if (!done) {
