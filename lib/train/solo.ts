@@ -67,7 +67,7 @@ export async function trainSolo(o: SoloRunOptions): Promise<TrainResult> {
   checkSoloFlags(o);
   const log = o.trainer?.log ?? o.log ?? ((line: string) => console.log(line));
   const method = buildSolo(o.method, o, o.device); // its own checks (dimensions, τ, temperature) before any data
-  const data = await openRunData({ ...o, log });
+  const data = await openRunData({ ...o, log, warn: o.warn ?? ((line) => console.error(`warning: ${line}`)) });
   checkDataFlags(data, { batchSize: o.batchSize, knn: o.knnEvery > 0 ? { k: o.knnK } : null });
   const stats = await resolveNormalization(o, data.train, { mean: CIFAR_MEAN, std: CIFAR_STD });
   if (o.mean === 'data' || o.std === 'data') log(`normalisation measured on the training images: mean [${stats.mean.map((v) => v.toFixed(4))}], std [${stats.std.map((v) => v.toFixed(4))}]`);
