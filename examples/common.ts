@@ -2,13 +2,10 @@
 // smoke preset), opening the data, and the per-epoch kNN monitor of the MoCo CIFAR demo.
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { ImageSet, imageCount } from '../lib/data/dataset';
-import { Loader } from '../lib/data/loader';
-import { openDataset } from '../lib/data/open';
-import { Pipeline } from '../lib/data/pipeline';
-import { subsetImageSet } from '../lib/data/subset';
-import { buildFeatureBank, knnAccuracy } from '../lib/eval/knn';
-import { SslMethod } from '../lib/ssl/method';
+import { Pipeline, ViewSpec } from '../lib/data/pipeline';
+import { openRunData, parseRgb, resolveNormalization, RunData } from '../lib/data/run-data';
+import type { Rgb } from '../lib/data/stats';
+import { knnMonitor } from '../lib/eval/monitor';
 
 export interface CommonOptions {
   data?: string;
@@ -26,6 +23,9 @@ export interface CommonOptions {
   evalInit?: boolean;
   tensorboard?: boolean | string;
   curves?: boolean;
+  skipCorrupt?: boolean;
+  mean?: Rgb | 'data';
+  std?: Rgb | 'data';
 }
 
 /** The Trainer options every example takes from the shared flags (see addCommonOptions). */
@@ -75,7 +75,10 @@ export function addCommonOptions(program: Command, resultsDir: string): Command 
     .option('--eval-init', 'also run the monitor before training (the random-initialisation baseline, log.jsonl epoch 0)')
     .option('--no-progress', 'no progress bar')
     .option('--tensorboard [dir]', 'write TensorBoard event files (scalars, the first batch\'s views and mixtures) to dir (default: RESULTS_DIR/tensorboard)')
-    .option('--no-curves', 'do not redraw RESULTS_DIR/curves.png after each epoch');
+    .option('--no-curves', 'do not redraw RESULTS_DIR/curves.png after each epoch')
+    .option('--skip-corrupt', 'leave out (and list) images that cannot be decoded instead of stopping')
+    .option('--mean <r,g,b>', 'normalisation mean, or "data" to measure it on the training images (default: the recipe\'s, CIFAR or ImageNet)', (v) => parseRgb('--mean', v))
+    .option('--std <r,g,b>', 'normalisation std, or "data" (default: the recipe\'s)', (v) => parseRgb('--std', v));
 }
 
 /** Applies `smoke` values to every option the user did not give on the command line. */
@@ -87,52 +90,26 @@ export function applyPreset<T extends object>(program: Command, options: T, smok
   return out;
 }
 
-export interface OpenedData {
-  train: ImageSet;
-  test: ImageSet;
-  classes: number;
-}
+export type OpenedData = RunData;
 
-/** Opens the train and test splits, with per-class subsets when asked (the synthetic set is generated at that size). */
-export async function openData(o: CommonOptions): Promise<OpenedData> {
+/** Opens the train and test splits (lib/data/run-data.ts), printing what was opened and skipped. */
+export function openData(o: CommonOptions): Promise<RunData> {
   if (o.workers) process.env.UV_THREADPOOL_SIZE = String(o.workers);
-  const device = o.device;
-  const synthetic = o.data === undefined || o.data === 'synthetic';
-  const progress = (what: string) => (done: number, total: number) => {
-    if (o.progress && done === total) console.log(`${what}: ${total} images decoded`);
-  };
-  let train = await openDataset(o.data, { split: 'train', device, onProgress: progress('train'), synthetic: { perClass: o.subset, seed: 0 } });
-  let test = await openDataset(o.data, { split: 'test', device, onProgress: progress('test'), synthetic: { perClass: o.testSubset, seed: 0 } });
-  if (o.subset && !synthetic) train = subsetImageSet(train, { perClass: o.subset, seed: o.seed });
-  if (o.testSubset && !synthetic) test = subsetImageSet(test, { perClass: o.testSubset, seed: o.seed });
-  if (o.progress) console.log(`data: ${o.data ?? 'synthetic'} (${train.format}), ${imageCount(train)} train / ${imageCount(test)} test images, ${train.classes.length} classes`);
-  return { train, test, classes: train.classes.length };
+  return openRunData({ ...o, log: o.progress ? (line) => console.log(line) : undefined, warn: (line) => console.error(`warning: ${line}`) });
 }
 
-/**
- * The MoCo demo's monitor (spec §2.5): query encoder in eval mode, a bank of the training images under
- * the test transform, weighted kNN (k, t) on the test images; returns top-1 in percent.
- */
-export function knnMonitor(method: SslMethod, data: OpenedData, o: { batchSize: number; pipeline: Pipeline; k: number; t: number; features: 'projection' | 'backbone' }) {
-  const memory = new Loader(data.train, { batchSize: o.batchSize, pipeline: o.pipeline });
-  const test = new Loader(data.test, { batchSize: o.batchSize, pipeline: o.pipeline });
-  return async (): Promise<number> => {
-    method.eval();
-    try {
-      const embed = (x: u.Tensor) => method.embed(x, o.features);
-      const bank = await buildFeatureBank(memory.labelled(), embed);
-      try {
-        const { acc1 } = await knnAccuracy(test.labelled(), embed, bank, { classes: data.classes, k: o.k, t: o.t });
-        return acc1;
-      } finally {
-        bank.features.dispose();
-        bank.labels.dispose();
-      }
-    } finally {
-      method.train();
-    }
-  };
+/** The normalisation of --mean/--std ('data': measured on the training split), else `fallback`. */
+export function normalization(o: CommonOptions, data: RunData, fallback: { mean: Rgb; std: Rgb }) {
+  return resolveNormalization(o, data.train, fallback);
 }
+
+/** Views or a pipeline with every normalize step set to `stats`. */
+export function renormalize<T extends ViewSpec[] | Pipeline>(x: T, stats: { mean: Rgb; std: Rgb }): T {
+  const fix = (p: Pipeline): Pipeline => p.map((s) => (s.op === 'normalize' ? { ...s, mean: stats.mean, std: stats.std } : s));
+  return (x.length && 'pipeline' in (x[0] as object) ? (x as ViewSpec[]).map((v) => ({ ...v, pipeline: fix(v.pipeline) })) : fix(x as Pipeline)) as T;
+}
+
+export { knnMonitor };
 
 /** Runs an example's main, printing a one-line error (no stack) for user errors. */
 export function run(main: () => Promise<void>): void {

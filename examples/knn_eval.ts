@@ -4,13 +4,16 @@
 //   npx tsx examples/knn_eval.ts --checkpoint model_last.pth --data ...      (the reference demo's checkpoint)
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { evalCifar } from '../lib/data/presets';
-import { CommonOptions, knnMonitor, openData, parse, run } from './common';
-import { loadTrained } from './trained';
+import { evalPipelineFor, parseRgb } from '../lib/data/run-data';
+import type { Rgb } from '../lib/data/stats';
+import { checkDataFlags } from '../lib/train/check-flags';
+import { rebuildTrained } from '../lib/train/rebuild';
+import { CommonOptions, knnMonitor, normalization, openData, parse, run } from './common';
+import { runNormalization } from './eval-common';
 
 const program = new Command('knn_eval.ts')
   .description('kNN accuracy of a trained encoder (the MoCo CIFAR demo\'s monitor)')
-  .requiredOption('--checkpoint <file>', 'an unmix checkpoint.safetensors (args.json beside it) or the reference\'s model_last.pth')
+  .requiredOption('--checkpoint <path>', 'a results folder, its checkpoint.safetensors (any method: moco, swav, byol, simclr), or the reference\'s model_last.pth')
   .option('--data <path>', 'dataset (see unmix_c10.ts --help); default: the embedded synthetic set')
   .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').default(u.cuda.isAvailable() ? 'cuda' : 'cpu'))
   .option('--batch-size <n>', 'images per batch', parse.int, 512)
@@ -20,15 +23,22 @@ const program = new Command('knn_eval.ts')
   .option('--subset <n>', 'bank of n training images per class', parse.int)
   .option('--test-subset <n>', 'n test images per class', parse.int)
   .option('--seed <n>', 'seed of the subsets', parse.int, 0)
+  .option('--crop <n>', 'image size the model sees (default: the run\'s --crop, else 32): other sizes are resized and centre-cropped', parse.int)
+  .option('--mean <r,g,b>', 'normalisation mean, or "data" (default: the run\'s, else CIFAR\'s)', (v) => parseRgb('--mean', v))
+  .option('--std <r,g,b>', 'normalisation std, or "data" (default: the run\'s, else CIFAR\'s)', (v) => parseRgb('--std', v))
+  .option('--skip-corrupt', 'leave out images that cannot be decoded')
   .option('--json', 'print one JSON object');
 program.parse();
-const o = program.opts<{ checkpoint: string; data?: string; device: u.Device; batchSize: number; knnK: number; knnT: number; features: 'projection' | 'backbone'; subset?: number; testSubset?: number; seed: number; json?: boolean }>();
+const o = program.opts<{ checkpoint: string; data?: string; device: u.Device; batchSize: number; knnK: number; knnT: number; features: 'projection' | 'backbone'; subset?: number; testSubset?: number; seed: number; json?: boolean; crop?: number; mean?: Rgb | 'data'; std?: Rgb | 'data'; skipCorrupt?: boolean }>();
 
 run(async () => {
-  const { method } = loadTrained(o.checkpoint, o.device);
-  const common: CommonOptions = { data: o.data, device: o.device, seed: o.seed, resultsDir: '', progress: !o.json, subset: o.subset, testSubset: o.testSubset };
+  const { method, args } = rebuildTrained(o.checkpoint, { device: o.device });
+  const common: CommonOptions = { data: o.data, device: o.device, seed: o.seed, resultsDir: '', progress: !o.json, subset: o.subset, testSubset: o.testSubset, skipCorrupt: o.skipCorrupt, mean: o.mean, std: o.std };
   const data = await openData(common);
-  const acc1 = await knnMonitor(method, data, { batchSize: o.batchSize, pipeline: evalCifar(), k: o.knnK, t: o.knnT, features: o.features })();
+  checkDataFlags(data, { knn: { k: o.knnK } });
+  const { crop, fallback } = runNormalization(args, o.crop);
+  const stats = await normalization(common, data, fallback);
+  const acc1 = await knnMonitor(method, data, { batchSize: o.batchSize, pipeline: evalPipelineFor(data.train, crop, stats), k: o.knnK, t: o.knnT, features: o.features })();
   if (o.json) console.log(JSON.stringify({ checkpoint: o.checkpoint, features: o.features, k: o.knnK, t: o.knnT, 'test_acc@1': acc1 }));
   else console.log(`kNN (k ${o.knnK}, t ${o.knnT}, ${o.features} features): top-1 ${acc1.toFixed(2)}%`);
 });

@@ -7,15 +7,18 @@
 import { Command, Option } from 'commander';
 import * as u from '../lib';
 import { Loader } from '../lib/data/loader';
-import { CIFAR_EVAL_STD, CIFAR_MEAN } from '../lib/data/presets';
+import { CIFAR_EVAL_STD } from '../lib/data/presets';
 import { Pipeline } from '../lib/data/pipeline';
+import { evalPipelineFor, parseRgb } from '../lib/data/run-data';
+import type { Rgb } from '../lib/data/stats';
 import { linearProbe } from '../lib/eval/linear';
-import { CommonOptions, openData, parse, run } from './common';
-import { loadTrained } from './trained';
+import { rebuildTrained } from '../lib/train/rebuild';
+import { CommonOptions, normalization, openData, parse, run } from './common';
+import { runNormalization } from './eval-common';
 
 const program = new Command('linear_eval.ts')
   .description('linear evaluation of a trained backbone (best test top-1 over the epochs)')
-  .requiredOption('--checkpoint <file>', 'an unmix checkpoint.safetensors (args.json beside it) or the reference\'s model_last.pth')
+  .requiredOption('--checkpoint <path>', 'a results folder, its checkpoint.safetensors (any method: moco, swav, byol, simclr), or the reference\'s model_last.pth')
   .option('--data <path>', 'dataset (see unmix_c10.ts --help); default: the embedded synthetic set')
   .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').default(u.cuda.isAvailable() ? 'cuda' : 'cpu'))
   .option('--epochs <n>', 'epochs', parse.int, 100)
@@ -25,24 +28,31 @@ const program = new Command('linear_eval.ts')
   .addOption(new Option('--schedule <kind>', 'cosine (to 0) or step (×0.1 at the milestones)').choices(['cosine', 'step']).default('cosine'))
   .option('--milestones <epochs>', 'step schedule milestones', parse.list, [60, 80])
   .option('--batch-size <n>', 'images per batch', parse.int, 32)
-  .option('--crop <n>', 'training crop size', parse.int, 32)
+  .option('--crop <n>', 'crop size (default: the run\'s --crop, else 32); test images of another size are resized and centre-cropped', parse.int)
+  .option('--mean <r,g,b>', 'normalisation mean, or "data" (default: the run\'s, else CIFAR\'s)', (v) => parseRgb('--mean', v))
+  .option('--std <r,g,b>', 'normalisation std, or "data" (default: the run\'s, else the SwAV CIFAR probe\'s 0.2470,0.2435,0.2616)', (v) => parseRgb('--std', v))
+  .option('--skip-corrupt', 'leave out images that cannot be decoded')
   .option('--no-augment', 'features computed once, no crops or flips')
   .option('--subset <n>', 'n training images per class', parse.int)
   .option('--test-subset <n>', 'n test images per class', parse.int)
   .option('--seed <n>', 'seed of the order, crops and subsets', parse.int, 0)
   .option('--json', 'print one JSON object');
 program.parse();
-const o = program.opts<{ checkpoint: string; data?: string; device: u.Device; epochs: number; lr: number; momentum: number; wd: number; schedule: 'cosine' | 'step'; milestones: number[]; batchSize: number; crop: number; augment: boolean; subset?: number; testSubset?: number; seed: number; json?: boolean }>();
+const o = program.opts<{ checkpoint: string; data?: string; device: u.Device; epochs: number; lr: number; momentum: number; wd: number; schedule: 'cosine' | 'step'; milestones: number[]; batchSize: number; crop?: number; augment: boolean; mean?: Rgb | 'data'; std?: Rgb | 'data'; skipCorrupt?: boolean; subset?: number; testSubset?: number; seed: number; json?: boolean }>();
 
 run(async () => {
   u.manualSeed(o.seed);
-  const { method } = loadTrained(o.checkpoint, o.device);
-  const common: CommonOptions = { data: o.data, device: o.device, seed: o.seed, resultsDir: '', progress: !o.json, subset: o.subset, testSubset: o.testSubset };
+  const { method, args } = rebuildTrained(o.checkpoint, { device: o.device });
+  const common: CommonOptions = { data: o.data, device: o.device, seed: o.seed, resultsDir: '', progress: !o.json, subset: o.subset, testSubset: o.testSubset, skipCorrupt: o.skipCorrupt, mean: o.mean, std: o.std };
   const data = await openData(common);
-  const normalize = { op: 'normalize' as const, mean: CIFAR_MEAN, std: CIFAR_EVAL_STD };
-  const trainPipeline: Pipeline = o.augment ? [{ op: 'randomResizedCrop', size: o.crop }, { op: 'horizontalFlip', p: 0.5 }, normalize] : [normalize];
+  const { crop, fallback, custom } = runNormalization(args, o.crop);
+  // the SwAV CIFAR protocol's std (spec §3.5) unless the run normalised with its own constants
+  const stats = await normalization(common, data, custom ? fallback : { mean: fallback.mean, std: CIFAR_EVAL_STD });
+  const normalize = { op: 'normalize' as const, ...stats };
+  const evalPipeline = evalPipelineFor(data.train, crop, stats);
+  const trainPipeline: Pipeline = o.augment ? [{ op: 'randomResizedCrop', size: crop }, { op: 'horizontalFlip', p: 0.5 }, normalize] : evalPipeline;
   const train = new Loader(data.train, { batchSize: o.batchSize, views: [{ pipeline: trainPipeline, count: 1 }], dropLast: false, seed: o.seed, device: o.device });
-  const test = new Loader(data.test, { batchSize: 256, pipeline: [normalize], device: o.device });
+  const test = new Loader(data.test, { batchSize: 256, pipeline: evalPipeline, device: o.device });
   let embed = (x: u.Tensor) => method.embed(x, 'backbone');
   let trainBatches = (epoch: number) => train.labelled(epoch);
   let testBatches = () => test.labelled();
@@ -58,7 +68,7 @@ run(async () => {
       }
       return { x: u.cat(feats), y: u.cat(labels) };
     };
-    const [tr, te] = [await cache(new Loader(data.train, { batchSize: 256, pipeline: [normalize], device: o.device }).labelled()), await cache(test.labelled())];
+    const [tr, te] = [await cache(new Loader(data.train, { batchSize: 256, pipeline: evalPipeline, device: o.device }).labelled()), await cache(test.labelled())];
     const batchesOf = (d: { x: u.Tensor; y: u.Tensor }, shuffle: number | null) =>
       async function* () {
         const n = d.x.shape[0];

@@ -5,12 +5,14 @@
 import { Command, Option } from 'commander';
 import * as u from '../lib';
 import { Loader } from '../lib/data/loader';
-import { evalCifar, mocoCifar } from '../lib/data/presets';
-import { MoCo } from '../lib/ssl/moco';
+import { CIFAR_MEAN, CIFAR_STD, mocoCifar } from '../lib/data/presets';
+import { evalPipelineFor } from '../lib/data/run-data';
+import { checkDataFlags, checkMoCoFlags } from '../lib/train/check-flags';
+import { buildMoCoCifar, MoCoCifarArgs } from '../lib/train/methods';
 import { Trainer } from '../lib/train/trainer';
-import { addCommonOptions, applyPreset, CommonOptions, commonTrainerOptions, knnMonitor, openData, parse, run } from './common';
+import { addCommonOptions, applyPreset, CommonOptions, commonTrainerOptions, knnMonitor, normalization, openData, parse, run } from './common';
 
-export interface MoCoCifarOptions extends CommonOptions {
+export interface MoCoCifarOptions extends CommonOptions, MoCoCifarArgs {
   arch: 'resnet18' | 'resnet34' | 'resnet50';
   width: number;
   lr: number;
@@ -36,6 +38,7 @@ export interface MoCoCifarOptions extends CommonOptions {
   knnT: number;
   knnFeatures: 'projection' | 'backbone';
   knnEvery: number;
+  crop: number;
 }
 
 /**
@@ -43,27 +46,6 @@ export interface MoCoCifarOptions extends CommonOptions {
  * and the kNN accuracy still rises clearly above the random-initialisation baseline it prints first.
  */
 const SMOKE: Partial<MoCoCifarOptions> = { evalInit: true, width: 16, epochs: 6, batchSize: 128, bnSplits: 8, mocoK: 1024, subset: 500, testSubset: 100, lr: 0.06 };
-
-/** The MoCo of these options (also used by knn_eval.ts / linear_eval.ts to rebuild a trained run from args.json). */
-export function buildMoCo(o: MoCoCifarOptions): MoCo {
-  return new MoCo({
-    preset: 'cifar',
-    arch: o.arch,
-    width: o.width,
-    dim: o.mocoDim,
-    K: o.mocoK,
-    m: o.mocoM,
-    T: o.mocoT,
-    bnSplits: o.bnSplits,
-    symmetric: o.symmetric,
-    mixedForwards: o.mixedForwards,
-    channelsLast: o.channelsLast ?? false,
-    foreach: o.foreach,
-    amp: o.amp ?? null,
-    unmix: { enabled: o.unmix, prob: o.prob, beta: o.beta },
-    device: o.device,
-  });
-}
 
 export function mocoCifarMain(name: string, resultsDir: string): void {
   const program = new Command(name)
@@ -94,7 +76,8 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
     .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1)
     .addOption(new Option('--knn-features <which>', 'projection (the reference) or backbone').choices(['projection', 'backbone']).default('projection'))
-    .option('--knn-every <n>', 'run the kNN monitor every n epochs', parse.int, 1);
+    .option('--knn-every <n>', 'run the kNN monitor every n epochs', parse.int, 1)
+    .option('--crop <n>', 'training crop size (RandomResizedCrop); the kNN images are resized and centre-cropped to it when their size differs', parse.int, 32);
   addCommonOptions(program, resultsDir);
   program.parse();
   let o = program.opts<MoCoCifarOptions>();
@@ -103,9 +86,12 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
   run(async () => {
     u.manualSeed(o.seed);
     console.log(`unmix: ${name}: ${o.unmix ? 'MoCo + Un-Mix' : 'MoCo'} (${o.symmetric ? 'symmetric' : 'asymmetric'}), ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}, ${o.device}`);
+    checkMoCoFlags(o); // before anything is built or decoded
+    const method = buildMoCoCifar(o, o.device);
     const data = await openData(o);
-    const loader = new Loader(data.train, { batchSize: o.batchSize, views: mocoCifar(), seed: o.seed, device: o.device });
-    const method = buildMoCo(o);
+    checkDataFlags(data, { batchSize: o.batchSize, knn: { k: o.knnK } });
+    const stats = await normalization(o, data, { mean: CIFAR_MEAN, std: CIFAR_STD });
+    const loader = new Loader(data.train, { batchSize: o.batchSize, views: mocoCifar({ size: o.crop, ...stats }), seed: o.seed, device: o.device });
     // The reference: SGD over model.parameters() (the key encoder has no grads), wd on everything.
     const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: 0.9, weightDecay: o.wd, foreach: o.foreach });
     // adjust_learning_rate(epoch) with 1-indexed epochs: cosine, or ×0.1 at each milestone passed
@@ -118,9 +104,9 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
       lr,
       epochs: o.epochs,
       ...commonTrainerOptions(o),
-      evaluate: knnMonitor(method, data, { batchSize: Math.max(o.batchSize, 256), pipeline: evalCifar(), k: o.knnK, t: o.knnT, features: o.knnFeatures }),
+      evaluate: knnMonitor(method, data, { batchSize: Math.max(o.batchSize, 256), pipeline: evalPipelineFor(data.train, o.crop, stats), k: o.knnK, t: o.knnT, features: o.knnFeatures }),
       evaluateEvery: o.knnEvery,
-      args: { ...o, example: name },
+      args: { ...o, example: name, normalization: stats },
     });
     const result = await trainer.run();
     if (result.interrupted) process.exit(130);

@@ -1,9 +1,8 @@
-// The MoCo ImageNet example's options and model (unmix_moco_imagenet.ts; also knn_eval.ts and
-// linear_eval.ts, which rebuild a trained run from its args.json).
-import { MoCo } from '../lib/ssl/moco';
+// The MoCo ImageNet example's options (unmix_moco_imagenet.ts); the model: lib/train/methods.ts.
+import type { MoCoImagenetArgs } from '../lib/train/methods';
 import { CommonOptions } from './common';
 
-export interface MoCoImagenetOptions extends CommonOptions {
+export interface MoCoImagenetOptions extends CommonOptions, MoCoImagenetArgs {
   arch: 'resnet18' | 'resnet34' | 'resnet50';
   width: number;
   epochs: number;
@@ -30,25 +29,4 @@ export interface MoCoImagenetOptions extends CommonOptions {
   channelsLast?: boolean;
   foreach?: boolean;
   amp?: 'bfloat16';
-}
-
-/** MoCo v1 (fc head) or v2 (--mlp), asymmetric, clean keys queued (spec §4.1). */
-export function buildMoCoImagenet(o: MoCoImagenetOptions): MoCo {
-  return new MoCo({
-    preset: o.mlp ? 'imagenet-v2' : 'imagenet-v1',
-    arch: o.arch,
-    width: o.width,
-    dim: o.mocoDim,
-    K: o.mocoK,
-    m: o.mocoM,
-    T: o.mocoT,
-    mlp: o.mlp,
-    bnSplits: o.bnSplits,
-    symmetric: false,
-    unmix: { enabled: o.unmix, prob: o.unmix_prob, beta: o.beta },
-    channelsLast: o.channelsLast ?? false,
-    foreach: o.foreach,
-    amp: o.amp ?? null,
-    device: o.device,
-  });
 }

@@ -6,11 +6,13 @@ import { Loader } from '../lib/data/loader';
 import { Pipeline, ViewSpec } from '../lib/data/pipeline';
 import { LARC } from '../lib/optim/larc';
 import { warmupCosineLr } from '../lib/optim/schedules';
-import { SWAV_CIFAR, SWAV_IMAGENET, SwAV, SwavVariant } from '../lib/ssl/swav';
+import { SwAV, SwavVariant } from '../lib/ssl/swav';
+import { checkDataFlags } from '../lib/train/check-flags';
+import type { SwavArgs } from '../lib/train/methods';
 import { Trainer } from '../lib/train/trainer';
-import { CommonOptions, commonTrainerOptions, knnMonitor, OpenedData, parse } from './common';
+import { CommonOptions, commonTrainerOptions, knnMonitor, normalization, OpenedData, parse, renormalize } from './common';
 
-export interface SwavExampleOptions extends CommonOptions {
+export interface SwavExampleOptions extends CommonOptions, SwavArgs {
   amp?: 'bfloat16';
   arch: 'resnet18' | 'resnet50';
   width: number;
@@ -99,33 +101,14 @@ export function checkCrops(o: SwavExampleOptions): void {
   }
 }
 
-/** The SwAV of these options (also used by knn_eval.ts / linear_eval.ts to rebuild a trained run from args.json). */
-export function buildSwav(o: SwavExampleOptions, variant: SwavVariant): SwAV {
-  const preset = variant === 'imagenet' ? SWAV_IMAGENET : SWAV_CIFAR;
-  return new SwAV({
-    variant,
-    backbone: { ...preset.backbone, layers: o.arch === 'resnet50' ? [3, 4, 6, 3] : [2, 2, 2, 2], width: o.width },
-    hiddenMlp: o.hidden_mlp,
-    featDim: o.feat_dim,
-    nPrototypes: o.nmb_prototypes,
-    temperature: o.temperature,
-    epsilon: o.epsilon,
-    sinkhornIterations: o.sinkhorn_iterations,
-    cropsForAssign: o.crops_for_assign,
-    queueLength: o.queue_length,
-    batchSize: o.batch_size,
-    epochQueueStarts: o.epoch_queue_starts,
-    freezePrototypesIters: o.freeze_prototypes_niters,
-    unmix: { enabled: !o.run_swav, prob: o.unmix_prob, beta: o.unmix_beta },
-    amp: o.amp ?? null,
-    device: o.device,
-  });
-}
-
-/** SGD(0.9) inside LARC(0.001, no clip), the per-iteration warmup + cosine, the trainer with an optional kNN monitor. */
-export async function trainSwav(name: string, o: SwavExampleOptions, variant: SwavVariant, data: OpenedData, views: ViewSpec[], evalPipeline: Pipeline): Promise<void> {
+/** SGD(0.9) inside LARC(0.001, no clip), the per-iteration warmup + cosine, the trainer with an optional kNN monitor (the model: lib/train/methods.ts buildSwav, built before the data is opened). */
+export async function trainSwav(name: string, o: SwavExampleOptions, variant: SwavVariant, method: SwAV, data: OpenedData, views: ViewSpec[], evalPipeline: Pipeline): Promise<void> {
+  checkDataFlags(data, { batchSize: o.batch_size, batchFlag: '--batch_size', knn: o.knnEvery > 0 ? { k: o.knnK } : null });
+  const own = views[0].pipeline.find((s) => s.op === 'normalize') as { mean: [number, number, number]; std: [number, number, number] };
+  const stats = await normalization(o, data, own);
+  views = renormalize(views, stats);
+  evalPipeline = renormalize(evalPipeline, stats);
   const loader = new Loader(data.train, { batchSize: o.batch_size, views, seed: o.seed, device: o.device });
-  const method = buildSwav(o, variant);
   const optimizer = new LARC(new u.SGD(method.trainableParameters(), { lr: o.base_lr, momentum: 0.9, weightDecay: o.wd }), { trustCoefficient: 0.001, clip: false });
   const itersPerEpoch = Math.min(loader.length, o.itersPerEpoch ?? Infinity);
   const schedule = warmupCosineLr({ baseLr: o.base_lr, finalLr: o.final_lr, startWarmup: o.start_warmup, warmupEpochs: o.warmup_epochs, epochs: o.epochs, itersPerEpoch });
@@ -138,7 +121,7 @@ export async function trainSwav(name: string, o: SwavExampleOptions, variant: Sw
     ...commonTrainerOptions(o),
     evaluate: o.knnEvery > 0 ? knnMonitor(method, data, { batchSize: 256, pipeline: evalPipeline, k: o.knnK, t: o.knnT, features: 'backbone' }) : undefined,
     evaluateEvery: o.knnEvery || undefined,
-    args: { ...o, example: name, variant },
+    args: { ...o, example: name, variant, normalization: stats },
   });
   const result = await trainer.run();
   if (result.interrupted) process.exit(130);

@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import * as u from '../lib';
 import { evalCifar, swavCifar } from '../lib/data/presets';
+import { buildSwav } from '../lib/train/methods';
 import { addCommonOptions, applyPreset, openData, run } from './common';
 import { addSwavOptions, checkCrops, SWAV_DEFAULTS, SwavExampleOptions, trainSwav } from './swav';
 
@@ -27,6 +28,7 @@ export function swavCifarMain(name: string, resultsDir: string): void {
     u.manualSeed(o.seed);
     checkCrops(o);
     console.log(`unmix: ${name}: ${o.run_swav ? 'SwAV' : 'SwAV + Un-Mix'}, ${o.arch} (bottleneck) width ${o.width}, ${o.epochs} epochs, batch ${o.batch_size}, ${o.device}`);
+    const method = buildSwav(o, 'cifar', o.device); // its checks before any data is read
     const data = await openData(o);
     const views = o.nmb_crops.flatMap((count, i) =>
       swavCifar({ size: o.size_crops[i] }).map((v) => ({
@@ -34,6 +36,6 @@ export function swavCifarMain(name: string, resultsDir: string): void {
         pipeline: v.pipeline.map((s) => (s.op === 'randomResizedCrop' ? { ...s, scale: [o.min_scale_crops[i], o.max_scale_crops[i]] as [number, number] } : s)),
       })),
     );
-    await trainSwav(name, o, 'cifar', data, views, evalCifar());
+    await trainSwav(name, o, 'cifar', method, data, views, evalCifar());
   });
 }

@@ -7,10 +7,12 @@
 import { Command, Option } from 'commander';
 import * as u from '../lib';
 import { Loader } from '../lib/data/loader';
-import { evalImagenet, mocoV1Imagenet, mocoV2Imagenet } from '../lib/data/presets';
+import { evalImagenet, IMAGENET_MEAN, IMAGENET_STD, mocoV1Imagenet, mocoV2Imagenet } from '../lib/data/presets';
+import { checkDataFlags, checkMoCoFlags } from '../lib/train/check-flags';
+import { buildMoCoImagenet } from '../lib/train/methods';
 import { Trainer } from '../lib/train/trainer';
-import { addCommonOptions, applyPreset, commonTrainerOptions, knnMonitor, openData, parse, run } from './common';
-import { buildMoCoImagenet, MoCoImagenetOptions as Options } from './moco_imagenet';
+import { addCommonOptions, applyPreset, commonTrainerOptions, knnMonitor, normalization, openData, parse, renormalize, run } from './common';
+import { MoCoImagenetOptions as Options } from './moco_imagenet';
 
 
 const SMOKE: Partial<Options> = { evalInit: true, arch: 'resnet18', width: 16, epochs: 8, batchSize: 32, mocoK: 1024, crop: 64, subset: 100, testSubset: 30, knnEvery: 1, knnK: 50, lr: 0.03 };
@@ -51,15 +53,18 @@ if (o.preset === 'smoke') o = applyPreset(program, o, SMOKE);
 run(async () => {
   u.manualSeed(o.seed);
   console.log(`unmix: MoCo ${o.mlp ? 'v2' : 'v1'}${o.unmix ? ' + Un-Mix' : ''}, ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}, crops ${o.crop}, ${o.device}`);
+  checkMoCoFlags({ ...o, symmetric: false }); // before anything is built or decoded
+  const method = buildMoCoImagenet(o, o.device);
   const data = await openData(o);
-  const views = o.augPlus ? mocoV2Imagenet({ size: o.crop }) : mocoV1Imagenet({ size: o.crop });
+  checkDataFlags(data, { batchSize: o.batchSize, knn: o.knnEvery > 0 ? { k: o.knnK } : null });
+  const stats = await normalization(o, data, { mean: IMAGENET_MEAN, std: IMAGENET_STD });
+  const views = renormalize(o.augPlus ? mocoV2Imagenet({ size: o.crop }) : mocoV1Imagenet({ size: o.crop }), stats);
   const loader = new Loader(data.train, { batchSize: o.batchSize, views, seed: o.seed, device: o.device });
-  const method = buildMoCoImagenet(o);
   const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.wd, foreach: o.foreach });
   // main_moco.py's adjust_learning_rate: epochs from 0, cosine or step
   const lr = ({ epoch }: { epoch: number }) => (o.cos ? o.lr * 0.5 * (1 + Math.cos((Math.PI * epoch) / o.epochs)) : o.lr * 0.1 ** o.schedule.filter((m) => epoch >= m).length);
   const small = o.crop < 224;
-  const evalPipeline = small ? [{ op: 'resize' as const, size: Math.round(o.crop * 256 / 224) }, { op: 'centerCrop' as const, size: o.crop }, ...evalImagenet().slice(2)] : evalImagenet();
+  const evalPipeline = renormalize(small ? [{ op: 'resize' as const, size: Math.round(o.crop * 256 / 224) }, { op: 'centerCrop' as const, size: o.crop }, ...evalImagenet().slice(2)] : evalImagenet(), stats);
   const trainer = new Trainer({
     method,
     loader,
@@ -69,7 +74,7 @@ run(async () => {
     ...commonTrainerOptions(o),
     evaluate: o.knnEvery > 0 ? knnMonitor(method, data, { batchSize: 128, pipeline: evalPipeline, k: o.knnK, t: 0.1, features: 'projection' }) : undefined,
     evaluateEvery: o.knnEvery || undefined,
-    args: { ...o, example: 'unmix_moco_imagenet.ts' },
+    args: { ...o, example: 'unmix_moco_imagenet.ts', normalization: stats },
   });
   const result = await trainer.run();
   if (result.interrupted) process.exit(130);

@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import * as u from '../lib';
 import { blurKernel, evalImagenet, IMAGENET_MEAN, SWAV_IMAGENET_STD } from '../lib/data/presets';
 import { Pipeline, ViewSpec } from '../lib/data/pipeline';
+import { buildSwav } from '../lib/train/methods';
 import { addCommonOptions, applyPreset, openData, run } from './common';
 import { addSwavOptions, checkCrops, SWAV_DEFAULTS, SwavExampleOptions, trainSwav } from './swav';
 
@@ -29,6 +30,7 @@ run(async () => {
   u.manualSeed(o.seed);
   checkCrops(o);
   console.log(`unmix: ${o.run_swav ? 'SwAV' : 'SwAV + Un-Mix'}, ${o.arch} width ${o.width}, crops ${o.nmb_crops.map((c, i) => `${c}×${o.size_crops[i]}`).join(' + ')}, ${o.epochs} epochs, batch ${o.batch_size}, ${o.device}`);
+  const method = buildSwav(o, 'imagenet', o.device); // its checks before any data is read
   const data = await openData(o);
   // get_color_distortion(s=1.0) + PILRandomGaussianBlur(p 0.5), per resolution (spec §4.2)
   const views: ViewSpec[] = o.nmb_crops.map((count, i) => {
@@ -44,5 +46,5 @@ run(async () => {
   });
   const crop = o.size_crops[0];
   const evalPipeline: Pipeline = crop < 224 ? [{ op: 'resize', size: Math.round((crop * 256) / 224) }, { op: 'centerCrop', size: crop }, ...evalImagenet().slice(2)] : evalImagenet();
-  await trainSwav('unmix_swav_imagenet.ts', o, 'imagenet', data, views, evalPipeline);
+  await trainSwav('unmix_swav_imagenet.ts', o, 'imagenet', method, data, views, evalPipeline);
 });

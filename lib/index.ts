@@ -104,3 +104,16 @@ export { LRScheduler, StepLR, MultiStepLR, CosineAnnealingLR, LambdaLR } from '.
 export type { HasParamGroups } from './optim/lr-scheduler';
 export type { TorchSaveValue } from './io/torch-save';
 export * as distributed from './distributed';
+// Runs from their records, BYOL/SimCLR training runs, up-front flag checks, run data (issue 14)
+export { rebuildTrained } from './train/rebuild';
+export type { RebuiltRun } from './train/rebuild';
+export { methodFromArgs, buildMoCoCifar, buildMoCoImagenet, buildSwav, buildSolo, REBUILDABLE } from './train/methods';
+export type { MoCoCifarArgs, MoCoImagenetArgs, SwavArgs, SoloArgs } from './train/methods';
+export { trainSolo, checkSoloFlags } from './train/solo';
+export type { SoloRunOptions } from './train/solo';
+export { checkMoCoFlags, checkDataFlags } from './train/check-flags';
+export { openRunData, resolveNormalization, evalPipelineFor, parseRgb } from './data/run-data';
+export type { RunData, RunDataOptions } from './data/run-data';
+export { channelStats } from './data/stats';
+export { knnMonitor } from './eval/monitor';
+export type { KnnMonitorOptions } from './eval/monitor';

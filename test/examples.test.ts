@@ -29,7 +29,9 @@ test.each([
   ['unmix_swav_c100.ts', ['--nmb_prototypes']],
   ['unmix_moco_imagenet.ts', ['--mlp', '--aug-plus', '--cos', '--moco-t', '--moco-tm', '--unmix_prob', '--preset']],
   ['unmix_swav_imagenet.ts', ['--nmb_crops', '--size_crops', '--min_scale_crops', '--max_scale_crops', '--preset']],
-  ['knn_eval.ts', ['--checkpoint', '--knn-k', '--features']],
+  ['unmix_byol_c10.ts', ['--lr', '--wd', '--warmup-epochs', '--proj-hidden-dim', '--pred-hidden-dim', '--base-tau', '--no-unmix', '--prob', '--beta', '--crop', '--mean', '--std', '--knn-k', '--knn-every', '--skip-corrupt', '--preset']],
+  ['unmix_simclr_c10.ts', ['--lr', '--temperature', '--proj-output-dim', '--no-unmix', '--crop', '--mean', '--std', '--preset']],
+  ['knn_eval.ts', ['--checkpoint', '--knn-k', '--features', '--crop', '--mean', '--std']],
   ['linear_eval.ts', ['--checkpoint', '--lr', '--wd', '--schedule', '--no-augment']],
 ])('%s --help lists its flags', (name, flags) => {
   const help = example(name, ['--help']);
@@ -57,6 +59,8 @@ test.each([
   ['unmix_swav_c10.ts', ['--subset', '16', '--test-subset', '8', '--batch_size', '16', '--knn-k', '5']],
   ['unmix_moco_imagenet.ts', ['--subset', '8', '--test-subset', '4', '--batch-size', '8', '--moco-k', '64', '--crop', '32', '--knn-k', '3', '--mlp', '--aug-plus', '--cos', '--unmix_prob', '0.5']],
   ['unmix_swav_imagenet.ts', ['--subset', '8', '--test-subset', '4', '--batch_size', '8', '--size_crops', '32,16', '--knn-k', '3']],
+  ['unmix_byol_c10.ts', ['--subset', '8', '--test-subset', '4', '--batch-size', '16', '--width', '4', '--proj-hidden-dim', '32', '--pred-hidden-dim', '32', '--warmup-epochs', '0', '--knn-k', '3']],
+  ['unmix_simclr_c10.ts', ['--subset', '8', '--test-subset', '4', '--batch-size', '16', '--width', '4', '--proj-hidden-dim', '32', '--warmup-epochs', '0', '--knn-k', '3']],
 ])('%s runs a tiny smoke epoch; knn_eval.ts rebuilds the model from its checkpoint', (name, args) => {
   const dir = tmpDir();
   const out = example(name, ['--preset', 'smoke', ...args, '--epochs', '1', '--iters-per-epoch', '2', '--no-progress', '--device', device, '--results-dir', dir]);

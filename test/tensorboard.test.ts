@@ -77,12 +77,12 @@ withTensorboard(`the trainer's event files read back with TensorBoard's EventAcc
   // simple_value is a float32
   expect(got.scalars['train/lr'].map(([, v]) => v)).toEqual(steps.map((s) => Math.fround(lr({ epoch: Math.floor(s / iters) }))));
   const trained = history.filter((r) => r.epoch > 0);
-  expect(got.scalars['epoch/train_loss']).toEqual(trained.map((r) => [r.epoch, Math.fround(r.train_loss)]));
+  expect(got.scalars['epoch/train_loss']).toEqual(trained.map((r) => [r.epoch, Math.fround(r.train_loss!)]));
   expect(got.scalars['epoch/test_acc@1']).toEqual([[0, 40], [1, 41], [2, 42]]);
   // the epoch loss is the mean of its steps' losses (equal batches)
   trained.forEach((r, e) => {
     const losses = got.scalars['train/loss'].slice(e * iters, (e + 1) * iters).map(([, v]) => v);
-    expect(losses.reduce((a, b) => a + b) / iters).toBeCloseTo(r.train_loss, 5);
+    expect(losses.reduce((a, b) => a + b) / iters).toBeCloseTo(r.train_loss!, 5);
   });
 
   const [image] = got.images['train/views_and_mixtures'];

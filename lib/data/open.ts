@@ -12,6 +12,8 @@ import { loadCifar } from './cifar';
 import { EncodedImageSet, ImageSet } from './dataset';
 import { ImageSizeError, loadImageFolder, openImageFolder, readSourceTree, scanImageFolder, SkippedImage } from './image-folder';
 import { syntheticDataset } from './synthetic';
+import { defaultCacheDir } from './cache';
+import { withoutCorrupt } from './verify';
 
 export interface OpenDatasetOptions {
   /** 'train' or 'test' ('test' also finds a 'val' split in image folders) */
@@ -19,7 +21,10 @@ export interface OpenDatasetOptions {
   device?: Device;
   /** image folders: where decoded images are cached (default ~/.cache/unmix); false: no cache */
   cacheDir?: string | false;
-  /** image folders: skip images that fail to decode (they are listed) instead of stopping */
+  /**
+   * image folders: skip images that fail to decode instead of stopping; they are listed in the result's
+   * `skipped`. Sets kept encoded are checked image by image when opened (the verdict is cached).
+   */
   skipCorrupt?: boolean;
   /** image folders: progress of the first decode */
   onProgress?: (done: number, total: number) => void;
@@ -57,13 +62,20 @@ export async function openDataset(source: string | undefined, options: OpenDatas
   }
   const splitName = folder.layout === 'splits' ? split : undefined;
   const encoded: EncodedImageSet = openImageFolder(folder, { split: splitName });
+  // Kept encoded (decoded per batch): with skipCorrupt every image is checked once and the bad ones left out.
+  const keepEncoded = async (): Promise<OpenedDataset> => {
+    if (!options.skipCorrupt) return encoded;
+    const files = folder.split(splitName).files;
+    const cacheDir = options.cacheDir ?? defaultCacheDir();
+    return withoutCorrupt(encoded, { cacheDir, identity: folder.tree.identity(files), source: folder.tree.path, onProgress: options.onProgress });
+  };
   // sizes that already differ among a few headers: no tensor set (loadImageFolder checks the budget)
-  if ((await sampleSizes(encoded)).mixed) return encoded;
+  if ((await sampleSizes(encoded)).mixed) return keepEncoded();
   try {
     const { device, cacheDir, skipCorrupt, onProgress } = options;
     return await loadImageFolder(folder, { split: splitName, device, cacheDir, skipCorrupt, onProgress, memoryBudget: budget });
   } catch (e) {
     if (!(e instanceof ImageSizeError) && !(e instanceof DatasetBudgetError)) throw e;
-    return encoded;
+    return keepEncoded();
   }
 }

@@ -10,9 +10,9 @@ const LOCK = '.unmix.lock';
 export const RUN_FILES = ['checkpoint.safetensors', 'log.csv', 'log.jsonl', 'args.json'];
 /**
  * Flags that may change on --resume: they do not change what is trained (length, evaluation,
- * display, decoding threads, where things go). Any other difference is refused.
+ * display, decoding threads, where things go; `normalization` is what --mean/--std resolved to, and those are compared). Any other difference is refused.
  */
-export const RESUMABLE_ARGS = ['epochs', 'knnEvery', 'knnK', 'knnT', 'testSubset', 'evalInit', 'progress', 'workers', 'resume', 'overwrite', 'resultsDir', 'dump_path'];
+export const RESUMABLE_ARGS = ['epochs', 'knnEvery', 'knnK', 'knnT', 'testSubset', 'evalInit', 'progress', 'workers', 'resume', 'overwrite', 'resultsDir', 'dump_path', 'normalization'];
 
 interface LockInfo {
   pid: number;

@@ -52,7 +52,7 @@ export class RunPictures {
     if (this.writer) {
       const e = record.epoch;
       if (e > 0) {
-        this.writer.addScalar('epoch/train_loss', record.train_loss, e);
+        if (record.train_loss !== null) this.writer.addScalar('epoch/train_loss', record.train_loss, e);
         this.writer.addScalar('epoch/lr', record.lr, e);
         this.writer.addScalar('epoch/images_per_s', record.images_per_s, e);
       }

@@ -1,7 +1,8 @@
 // The training loop every method shares: epochs of (schedule → method step → backward → optimizer),
 // a progress bar, per-epoch logs as the reference writes them (log.csv) plus JSONL, args.json, an atomic
 // checkpoint every epoch, exact resume, a clear stop on a NaN/infinite loss, and Ctrl-C that saves
-// (at the batch it stopped at) and returns cleanly. curves.png and TensorBoard files: run-pictures.ts.
+// (at the batch it stopped at) and returns cleanly; an AbortSignal (`signal`) does the same where Ctrl-C
+// cannot reach the loop (a REPL takes the key). curves.png and TensorBoard files: run-pictures.ts.
 //
 // Everything random in a step comes from Rng.derive(seed, STEP_STREAM, iteration) and the loader's
 // own (seed, epoch, batch) streams, so a resumed run replays exactly what the straight run would have.
@@ -25,7 +26,8 @@ export type Optimizer = SGD | LARC;
 
 export interface EpochRecord {
   epoch: number;
-  train_loss: number;
+  /** mean training loss of the epoch; null for epoch 0 (the evaluation before training) */
+  train_loss: number | null;
   'test_acc@1': number | null;
   lr: number;
   seconds: number;
@@ -59,8 +61,17 @@ export interface TrainerOptions {
   itersPerEpoch?: number;
   /** also save a checkpoint every N iterations (besides every epoch) */
   saveEvery?: number;
-  /** progress bar: 'auto' (on a TTY), true, false */
+  /**
+   * progress on stderr: 'auto' draws a bar on a terminal (not in CI or a REPL), true also writes one line
+   * per epoch where no bar can be drawn (a pipe, a REPL), false nothing; the bar is cleared at each epoch's end
+   */
   progress?: boolean | 'auto';
+  /**
+   * stops the run at the next step boundary (or right after an evaluation in progress): a checkpoint is
+   * saved and the promise resolves with `interrupted: true, stoppedBy: 'signal'` (resume continues there).
+   * A signal already aborted when the run starts rejects at once, before anything is read or written.
+   */
+  signal?: AbortSignal;
   /** where summary lines go (default console.log) */
   log?: (line: string) => void;
   /** redraw resultsDir/curves.png (loss, kNN accuracy, lr) after each epoch (default true) */
@@ -73,8 +84,10 @@ export interface TrainerOptions {
 
 export interface TrainResult {
   history: EpochRecord[];
-  /** true when stopped by Ctrl-C (SIGINT) or stop() after saving */
+  /** true when stopped by Ctrl-C (SIGINT), the signal or stop(), after saving */
   interrupted: boolean;
+  /** what stopped an interrupted run */
+  stoppedBy?: 'sigint' | 'signal' | 'stop';
   checkpoint: string;
 }
 
@@ -93,7 +106,7 @@ interface Position {
 }
 
 export class Trainer {
-  private stopRequested = false;
+  private stopRequested: TrainResult['stoppedBy'] | null = null;
   private pictures!: RunPictures;
   readonly checkpointPath: string;
   private readonly log: (line: string) => void;
@@ -102,13 +115,17 @@ export class Trainer {
     if (!(Number.isInteger(options.epochs) && options.epochs > 0)) throw new RangeError(`Trainer: epochs must be a positive integer, got ${options.epochs}`);
     const tb = options.tensorboard;
     if (!(tb === undefined || typeof tb === 'boolean' || (typeof tb === 'string' && tb))) throw new TypeError(`Trainer: tensorboard must be a boolean or a folder, got ${JSON.stringify(tb)}`);
+    const signal = options.signal;
+    if (signal !== undefined && !(typeof signal === 'object' && signal !== null && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
+      throw new TypeError(`Trainer: signal must be an AbortSignal (new AbortController().signal), got ${signal === null ? 'null' : typeof signal}`);
+    }
     this.checkpointPath = path.join(options.resultsDir, 'checkpoint.safetensors');
     this.log = options.log ?? ((line) => console.log(line));
   }
 
   /** Asks the loop to save and return after the current step (what Ctrl-C does). */
   stop(): void {
-    this.stopRequested = true;
+    this.stopRequested ??= 'stop';
   }
 
   get itersPerEpoch(): number {
@@ -116,6 +133,7 @@ export class Trainer {
   }
 
   async run(): Promise<TrainResult> {
+    if (this.options.signal?.aborted) throw new Error(`Trainer: the signal was aborted before the run started (${describeReason(this.options.signal.reason)}); nothing was read or written`);
     makeDir(this.options.resultsDir, 'Trainer: resultsDir');
     const unlock = lockRunFolder(this.options.resultsDir, this.log);
     try {
@@ -153,31 +171,38 @@ export class Trainer {
     const tensorboardDir = o.tensorboard === true ? path.join(o.resultsDir, 'tensorboard') : o.tensorboard || null;
     this.pictures = new RunPictures({ resultsDir: o.resultsDir, curves: o.curves ?? true, tensorboardDir, seed: o.seed ?? 0, warn: this.log });
 
-    if (o.evaluate && o.evaluateFirst && pos.iteration === 0 && history.length === 0) {
-      const acc = await o.evaluate(0);
-      const record: EpochRecord = { epoch: 0, train_loss: NaN, 'test_acc@1': acc, lr: 0, seconds: 0, images_per_s: 0, terms: {} };
-      history.push(record);
-      this.log(`epoch 0 (before training): test acc@1 ${acc.toFixed(2)}%`);
-      this.pictures.epoch(record, history);
-    }
     const onSigint = () => {
       if (this.stopRequested) return;
-      this.stopRequested = true;
+      this.stopRequested = 'sigint';
       this.log('\ninterrupted: saving a checkpoint at the end of this step (Ctrl-C again to wait)');
     };
+    const onAbort = () => {
+      if (this.stopRequested) return;
+      this.stopRequested = 'signal';
+      this.log('stopping (signal aborted): saving a checkpoint at the end of this step');
+    };
     process.on('SIGINT', onSigint);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      if (o.evaluate && o.evaluateFirst && pos.iteration === 0 && history.length === 0) {
+        const acc = await o.evaluate(0);
+        const record: EpochRecord = { epoch: 0, train_loss: null, 'test_acc@1': acc, lr: 0, seconds: 0, images_per_s: 0, terms: {} };
+        history.push(record);
+        this.log(`epoch 0 (before training): test acc@1 ${acc.toFixed(2)}%`);
+        this.pictures.epoch(record, history);
+      }
       while (pos.epoch < o.epochs) {
         const done = await this.runEpoch(pos, history);
         if (!done) {
           this.save(pos, history);
           this.log(`saved ${this.checkpointPath} at epoch ${pos.epoch + 1}, batch ${pos.batch}; continue with resume`);
-          return { history, interrupted: true, checkpoint: this.checkpointPath };
+          return { history, interrupted: true, stoppedBy: this.stopRequested ?? 'stop', checkpoint: this.checkpointPath };
         }
       }
       return { history, interrupted: false, checkpoint: this.checkpointPath };
     } finally {
       process.off('SIGINT', onSigint);
+      o.signal?.removeEventListener('abort', onAbort);
       await this.pictures.close();
     }
   }
@@ -198,6 +223,11 @@ export class Trainer {
         if (batch.index >= iters) {
           batch.dispose();
           break;
+        }
+        if (this.stopRequested) {
+          // asked to stop while the last epoch was being evaluated: stop before this step
+          batch.dispose();
+          return false;
         }
         const ctx: StepContext = { iteration: pos.iteration, epoch: pos.epoch, itersPerEpoch: iters, totalEpochs: o.epochs, rng: Rng.derive(seed, STEP_STREAM, pos.iteration) };
         lr = o.lr({ epoch: pos.epoch, iteration: pos.iteration, itersPerEpoch: iters });
@@ -247,7 +277,16 @@ export class Trainer {
     pos.epochSeconds += (performance.now() - start) / 1000;
     const epochNumber = pos.epoch + 1;
     const every = o.evaluateEvery ?? 1;
-    const acc = o.evaluate && (epochNumber % every === 0 || epochNumber === o.epochs) ? await o.evaluate(epochNumber) : null;
+    let acc: number | null = null;
+    if (o.evaluate && (epochNumber % every === 0 || epochNumber === o.epochs)) {
+      try {
+        acc = await o.evaluate(epochNumber);
+      } catch (e) {
+        // the epoch's steps are kept: resume restarts at its end and evaluates again
+        this.save(pos, history);
+        throw new Error(`${(e as Error).message} (evaluating after epoch ${epochNumber}; its training is saved in ${this.checkpointPath}: resume re-runs only the evaluation)`);
+      }
+    }
     const record: EpochRecord = {
       epoch: epochNumber,
       train_loss: pos.lossSum / Math.max(1, pos.lossCount),
@@ -264,7 +303,7 @@ export class Trainer {
     this.writeLogs(history);
     this.pictures.epoch(record, history);
     this.log(
-      `epoch ${epochNumber}/${o.epochs}: loss ${record.train_loss.toFixed(4)}` +
+      `epoch ${epochNumber}/${o.epochs}: loss ${(record.train_loss ?? NaN).toFixed(4)}` +
         (acc !== null ? `, test acc@1 ${acc.toFixed(2)}%` : '') +
         `, lr ${lr.toPrecision(4)}, ${record.images_per_s.toFixed(0)} images/s, ${record.seconds.toFixed(1)} s`,
     );
@@ -276,7 +315,7 @@ export class Trainer {
   /** log.csv exactly as the reference's pandas writes it, and log.jsonl with everything. */
   private writeLogs(history: EpochRecord[]): void {
     const dir = this.options.resultsDir;
-    const csv = ['epoch,train_loss,test_acc@1', ...history.filter((r) => r.epoch > 0).map((r) => `${r.epoch},${r.train_loss},${r['test_acc@1'] ?? ''}`)].join('\n') + '\n';
+    const csv = ['epoch,train_loss,test_acc@1', ...history.filter((r) => r.epoch > 0).map((r) => `${r.epoch},${r.train_loss ?? ''},${r['test_acc@1'] ?? ''}`)].join('\n') + '\n';
     writeText(path.join(dir, 'log.csv'), csv);
     writeText(path.join(dir, 'log.jsonl'), history.map((r) => JSON.stringify(r)).join('\n') + '\n');
   }
@@ -341,7 +380,9 @@ export class Trainer {
     }
     loadCheckpoint(file, { modules: { method: o.method }, optimizers: { optimizer: o.optimizer } });
     o.method.loadExtraState(m.extraState ?? {});
-    return { position: m.position, history: m.history ?? [] };
+    // epoch 0's loss was NaN before it was typed null (JSON writes NaN as null): one spelling
+    const history = (m.history ?? []).map((r) => (r.epoch === 0 ? { ...r, train_loss: null } : r));
+    return { position: m.position, history };
   }
 }
 
@@ -354,6 +395,10 @@ interface TrainerMetadata {
   batchSize: number;
   itersPerEpoch: number;
   seed: number;
+}
+
+function describeReason(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
 }
 
 function writeText(file: string, text: string): void {

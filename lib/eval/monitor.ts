@@ -1,0 +1,42 @@
+// The MoCo demo's kNN monitor (spec §2.5) as a trainer `evaluate` hook: the method in eval mode, a bank
+// of the training images under the test transform, weighted kNN (k, t) on the test images, top-1 in
+// percent; the method is back in train mode afterwards.
+import type { Tensor } from '../tensor';
+import type { ImageSet } from '../data/dataset';
+import { imageCount } from '../data/dataset';
+import { Loader } from '../data/loader';
+import type { Pipeline } from '../data/pipeline';
+import type { SslMethod } from '../ssl/method';
+import { buildFeatureBank, knnAccuracy } from './knn';
+
+export interface KnnMonitorOptions {
+  batchSize: number;
+  pipeline: Pipeline;
+  k: number;
+  t: number;
+  features: 'projection' | 'backbone';
+}
+
+export function knnMonitor(method: SslMethod, data: { train: ImageSet; test: ImageSet; classes: number }, o: KnnMonitorOptions): () => Promise<number> {
+  const bank = imageCount(data.train);
+  if (!(Number.isInteger(o.k) && o.k >= 1 && o.k <= bank)) throw new RangeError(`knnMonitor: k must be an integer in [1, ${bank}] (the bank holds the ${bank} training images), got ${o.k}`);
+  if (!(o.t > 0)) throw new RangeError(`knnMonitor: t must be > 0, got ${o.t}`);
+  const memory = new Loader(data.train, { batchSize: o.batchSize, pipeline: o.pipeline });
+  const test = new Loader(data.test, { batchSize: o.batchSize, pipeline: o.pipeline });
+  return async (): Promise<number> => {
+    method.eval();
+    try {
+      const embed = (x: Tensor) => method.embed(x, o.features);
+      const features = await buildFeatureBank(memory.labelled(), embed);
+      try {
+        const { acc1 } = await knnAccuracy(test.labelled(), embed, features, { classes: data.classes, k: o.k, t: o.t });
+        return acc1;
+      } finally {
+        features.features.dispose();
+        features.labels.dispose();
+      }
+    } finally {
+      method.train();
+    }
+  };
+}
