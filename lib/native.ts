@@ -61,8 +61,8 @@ export interface NativeAddon {
   setTensorHandleKey(key: symbol): void;
   disposeTensor(handle: TensorHandle): void;
   disposeTensors(handles: TensorHandle[]): void;
-  /** the GC now owns the tensor: a weak reference to it, swept synchronously (see native/common.h) */
-  collectWhenUnreachable(tensor: TensorArg): void;
+  /** the GC now owns the tensor: a weak reference to it, swept synchronously (see native/common.h); returns gcBytes */
+  collectWhenUnreachable(tensor: TensorArg): number;
   /** frees the GC-owned tensors whose JS objects were collected; returns how many */
   sweepCollected(): number;
   /** [shape, strides, dtype, device, requiresGrad, isLeaf] */

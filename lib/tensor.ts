@@ -3,7 +3,7 @@
 import { inspect } from 'util';
 import { call, OpResult } from './dispatch';
 import { AnyTypedArray, DType, checkDtype, isFloating, viewAs } from './dtype';
-import { keep, scope, track } from './memory';
+import { gcOwned, keep, scope, track } from './memory';
 import { EDGE, formatTensor, summarizes } from './print';
 import { native, TensorHandle } from './native';
 
@@ -103,7 +103,7 @@ export class Tensor {
     if (this._collectable || this[HANDLE] === null) return;
     this._collectable = true;
     collector.register(this, this[HANDLE], this);
-    native.collectWhenUnreachable(this); // a weak reference, and its host memory weighs on the GC's heuristics
+    gcOwned(native.collectWhenUnreachable(this)); // a weak reference; its host bytes count towards a collection
   }
 
   [Symbol.dispose](): void {

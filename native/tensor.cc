@@ -262,12 +262,14 @@ Napi::Value DisposeTensor(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// collectWhenUnreachable(tensor): the GC now owns the tensor (see TensorTable::Sweep).
+// collectWhenUnreachable(tensor) -> the host bytes the GC now owns: the GC owns the tensor (see
+// TensorTable::Sweep); lib/memory.ts decides from the bytes when to collect.
 Napi::Value CollectWhenUnreachable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double handle = 0;
-  if (FindTensor(env, info[0], "collectWhenUnreachable", &handle)) GetEnvData(env)->tensors.CollectWhenUnreachable(handle, info[0]);
-  return env.Undefined();
+  TensorTable& table = GetEnvData(env)->tensors;
+  if (FindTensor(env, info[0], "collectWhenUnreachable", &handle)) table.CollectWhenUnreachable(handle, info[0]);
+  return Napi::Number::New(env, double(table.ReportedBytes()));
 }
 
 // sweepCollected() -> how many GC-owned tensors whose JS objects were collected it freed.

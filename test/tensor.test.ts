@@ -174,8 +174,11 @@ describe('ops by name', () => {
 });
 
 test('an explicit undefined option keeps the documented default', () => {
-  expect(u.full([2], 3, { dtype: undefined, device }).dtype).toBe('float32');
-  expect(u.arange(0, 5, 1, { dtype: undefined, device }).dtype).toBe('float32');
+  // the defaults torch infers: an integer fill or range is int64, a fractional one float32
+  expect(u.full([2], 3, { dtype: undefined, device }).dtype).toBe('int64');
+  expect(u.full([2], 0.5, { dtype: undefined, device }).dtype).toBe('float32');
+  expect(u.arange(0, 5, 1, { dtype: undefined, device }).dtype).toBe('int64');
+  expect(u.arange(0, 5, 0.5, { dtype: undefined, device }).dtype).toBe('float32');
   expect(u.randint(0, 5, [2], { dtype: undefined, device }).dtype).toBe('int64');
   expect(u.randperm(4, { dtype: undefined, device }).dtype).toBe('int64');
 });

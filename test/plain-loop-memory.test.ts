@@ -1,0 +1,42 @@
+// A PyTorch-style training loop with no scopes and no dispose stays bounded: a width-8 ResNet-18
+// on two SimCLR views, NT-Xent, SGD with momentum, 40 epochs of 4 batches of 32, in a child
+// process of its own (test/support/plain-loop.ts, without --expose-gc: the loop gets no help).
+// Before GC-owned tensors were swept synchronously and collected per 32 MiB (lib/memory.ts), the
+// same loop grew by 24 tensors and about 20 MB of RSS every epoch: 1,142 tensors and ~1 GB at epoch 40.
+import { execFileSync } from 'child_process';
+import * as path from 'path';
+
+interface Row {
+  epoch: number;
+  live: number;
+  rssMb: number;
+  externalMb: number;
+  gcMb: number;
+  loss: number;
+}
+
+test('40 epochs of a plain loop keep live tensors, GC-owned bytes and RSS bounded', () => {
+  const script = path.join(__dirname, 'support', 'plain-loop.ts');
+  const out = execFileSync(process.execPath, ['--import', 'tsx', script, '40', '13', '32'], {
+    cwd: path.join(__dirname, '..'),
+    encoding: 'utf8',
+    env: { ...process.env, UNMIX_TEST_DEVICE: 'cpu' },
+    maxBuffer: 1 << 24,
+  });
+  const rows: Row[] = JSON.parse(out.trim().split('\n').pop()!).rows;
+  expect(rows).toHaveLength(40);
+  expect(rows.every((r) => Number.isFinite(r.loss))).toBe(true);
+  // Bounds: the model, its gradients' momentum and the data are ~190 tensors; each batch leaves
+  // 11 tensors (0.8 MB) to the GC, and a collection runs at 32 MiB of them, so at most ~45
+  // batches' worth (~500 tensors, 40 MB) are ever waiting. Measured: 198-438 tensors, <= 35 MB.
+  for (const r of rows) {
+    expect(r.live).toBeLessThan(500);
+    expect(r.gcMb).toBeLessThan(40);
+  }
+  // The count falls back: garbage is freed, not merely slowed down.
+  expect(Math.min(...rows.slice(20).map((r) => r.live))).toBeLessThan(rows[19].live);
+  // RSS: the heap settles once garbage is collected (two cycles, ~20 epochs); over the last 20
+  // epochs it grows by less than 64 MiB (measured: under 2 MB; before: ~370 MB).
+  const settled = rows[19].rssMb;
+  expect(Math.max(...rows.slice(20).map((r) => r.rssMb)) - settled).toBeLessThan(64);
+}, 600_000);
