@@ -33,8 +33,8 @@ test('40 epochs of a plain loop keep live tensors, GC-owned bytes and RSS bounde
     expect(r.live).toBeLessThan(500);
     expect(r.gcMb).toBeLessThan(40);
   }
-  // The count falls back: garbage is freed, not merely slowed down.
-  expect(Math.min(...rows.slice(20).map((r) => r.live))).toBeLessThan(rows[19].live);
+  // The count falls back, again and again: garbage is freed, not merely slowed down.
+  expect(rows.filter((r, i) => i > 0 && r.live < rows[i - 1].live).length).toBeGreaterThanOrEqual(2);
   // RSS: the heap settles once garbage is collected (two cycles, ~20 epochs); over the last 20
   // epochs it grows by less than 64 MiB (measured: under 2 MB; before: ~370 MB).
   const settled = rows[19].rssMb;
