@@ -123,11 +123,18 @@ export function resetPeakMemory(): void {
 // (napi_adjust_external_memory), but its wrappers are small and long-lived, so it let a plain
 // training loop (no scopes, no dispose) gather about 100 MB of GC-owned tensors before one major
 // GC, and RSS grew about five times faster than those bytes (the heap fragments around them).
-// So after every GC_BUDGET host bytes handed to the GC beyond what survived the last collection,
+// So after every `budget` host bytes handed to the GC beyond what survived the last collection,
 // one full collection runs here, then a sweep: the GC-owned bytes stay below survivors + budget.
-// Scoped code never gets here: inside scopes nothing is handed to the GC.
-const GC_BUDGET = 32 * 2 ** 20;
+// The budget is 32 MiB while collections are cheap; a full collection costs with the size of the
+// JS heap (about 2 s in a jest worker, a few milliseconds in a training script), so the budget
+// doubles (to 1 GiB at most) while collections take over 20 ms and more than 5% of the time
+// between them, and halves back while they take less than 1%. UNMIX_GC_BUDGET (bytes) fixes it. Scoped code never gets here: nothing is handed to the GC.
+const fixedBudget = Number(process.env.UNMIX_GC_BUDGET) > 0 ? Number(process.env.UNMIX_GC_BUDGET) : undefined;
+const MIN_BUDGET = fixedBudget ?? 32 * 2 ** 20;
+const MAX_BUDGET = fixedBudget ?? 2 ** 30;
+let budget = MIN_BUDGET;
 let survivors = 0;
+let lastCollection = performance.now();
 let fullGc: (() => void) | undefined;
 
 function collectNow(): void {
@@ -141,14 +148,21 @@ function collectNow(): void {
       v8.setFlagsFromString('--no-expose-gc');
     }
   }
-  fullGc();
+  fullGc(); // a full one: a scavenge leaves N-API weak references set
 }
 
 /** Called with the GC-owned host bytes each time a tensor is handed to the GC. Internal. */
 export function gcOwned(bytes: number): void {
-  if (bytes < survivors + GC_BUDGET) return;
+  if (bytes < survivors + budget) return;
+  const start = performance.now();
   collectNow();
   native.sweepCollected();
+  const end = performance.now();
   survivors = native.liveTensors().gcBytes;
+  const took = end - start;
+  const between = start - lastCollection;
+  if (took > 20 && took > 0.05 * between) budget = Math.min(MAX_BUDGET, budget * 2);
+  else if (took < 0.01 * between) budget = Math.max(MIN_BUDGET, budget / 2);
+  lastCollection = end;
 }
 

@@ -1,10 +1,11 @@
 // A PyTorch-style training loop with no scopes and no dispose, run in its own process so that RSS
 // reflects only this loop: a width-8 ResNet-18, SimCLR's NT-Xent on two views, SGD. Everything the
 // loop makes is left to the garbage collector. Prints one JSON line: live tensors, RSS and V8's
-// external memory after each epoch. argv: epochs, images per class, batch size.
+// external memory after each epoch. argv: epochs, images per class, batch size; or `sync`: 4,000
+// forgotten 256 KiB tensors in one synchronous run, printing the peak live count above the start.
 import * as u from '../../lib';
 
-const epochs = Number(process.argv[2] ?? 40);
+const epochs = Number(process.argv[2] === 'sync' ? 0 : (process.argv[2] ?? 40));
 const perClass = Number(process.argv[3] ?? 13);
 const batchSize = Number(process.argv[4] ?? 32);
 
@@ -32,7 +33,18 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ rows }));
 }
 
-main().catch((e) => {
+function syncLoop(): void {
+  const before = u.liveTensors().count;
+  let peak = 0;
+  let made = 0;
+  for (; made < 4000 && peak < 1000; made++) {
+    u.ones([64, 1024]);
+    peak = Math.max(peak, u.liveTensors().count - before);
+  }
+  console.log(JSON.stringify({ peak, made }));
+}
+
+(process.argv[2] === 'sync' ? Promise.resolve().then(syncLoop) : main()).catch((e) => {
   console.error(e);
   process.exit(1);
 });
