@@ -125,16 +125,14 @@ export function resetPeakMemory(): void {
 // GC, and RSS grew about five times faster than those bytes (the heap fragments around them).
 // So after every `budget` host bytes handed to the GC beyond what survived the last collection,
 // one full collection runs here, then a sweep: the GC-owned bytes stay below survivors + budget.
-// The budget is 32 MiB while collections are cheap; a full collection costs with the size of the
-// JS heap (about 2 s in a jest worker, a few milliseconds in a training script), so the budget
-// doubles (to 1 GiB at most) while collections take over 20 ms and more than 5% of the time
-// between them, and halves back while they take less than 1%. UNMIX_GC_BUDGET (bytes) fixes it. Scoped code never gets here: nothing is handed to the GC.
+// A full collection costs with the size of the JS heap (~60 ms in a tsx script, seconds in a jest
+// worker), so the budget is the JS heap that survived the last collection, at least 32 MiB: the
+// collector's work per byte of tensors freed stays constant, as with V8's own heap growth.
+// UNMIX_GC_BUDGET (bytes) fixes it. Scoped code never gets here: nothing is handed to the GC.
 const fixedBudget = Number(process.env.UNMIX_GC_BUDGET) > 0 ? Number(process.env.UNMIX_GC_BUDGET) : undefined;
-const MIN_BUDGET = fixedBudget ?? 32 * 2 ** 20;
-const MAX_BUDGET = fixedBudget ?? 2 ** 30;
-let budget = MIN_BUDGET;
+const MIN_BUDGET = 32 * 2 ** 20;
+let budget = fixedBudget ?? MIN_BUDGET;
 let survivors = 0;
-let lastCollection = performance.now();
 let fullGc: (() => void) | undefined;
 
 function collectNow(): void {
@@ -154,15 +152,9 @@ function collectNow(): void {
 /** Called with the GC-owned host bytes each time a tensor is handed to the GC. Internal. */
 export function gcOwned(bytes: number): void {
   if (bytes < survivors + budget) return;
-  const start = performance.now();
   collectNow();
   native.sweepCollected();
-  const end = performance.now();
   survivors = native.liveTensors().gcBytes;
-  const took = end - start;
-  const between = start - lastCollection;
-  if (took > 20 && took > 0.05 * between) budget = Math.min(MAX_BUDGET, budget * 2);
-  else if (took < 0.01 * between) budget = Math.max(MIN_BUDGET, budget / 2);
-  lastCollection = end;
+  budget = fixedBudget ?? Math.max(MIN_BUDGET, v8.getHeapStatistics().used_heap_size);
 }
 
