@@ -1,5 +1,8 @@
-// Creating tensors: from JS data, filled, ranges, random. Defaults follow PyTorch (float32, cpu),
-// except that JS numbers carry no int/float distinction, so number data defaults to float32.
+// Creating tensors: from JS data, filled, ranges, random. Defaults follow PyTorch 2.x (and 1.13,
+// which agrees): data and fill values infer their dtype as torch.tensor infers it from Python
+// values: booleans give bool, integers int64, any other number float32 (the default dtype). JS has
+// one number type, so an integral number counts as an integer: `tensor([1, 2])` is int64 where
+// Python's `torch.tensor([1., 2.])` would be float; pass `{dtype: 'float32'}` when floats are meant.
 import { call } from './dispatch';
 import { DType, checkDtype, dtypeOfArray } from './dtype';
 import { native } from './native';
@@ -39,31 +42,44 @@ function shapeOf(data: NestedArray): number[] {
   return shape;
 }
 
-function flatten(data: NestedArray, shape: number[], out: number[], depth = 0): void {
+// What torch.tensor infers from the leaves it saw: all booleans: bool; integers (and booleans):
+// int64; any other number (fractional, NaN, infinite, or an integer past int64's range): float32.
+interface Kinds {
+  number: boolean;
+  float: boolean;
+}
+const INT64_LIMIT = 2 ** 63;
+
+function leafKind(v: number | boolean, kinds: Kinds): void {
+  if (typeof v === 'boolean') return;
+  kinds.number = true;
+  if (!(Number.isInteger(v) && v >= -INT64_LIMIT && v < INT64_LIMIT)) kinds.float = true;
+}
+
+function inferred(kinds: Kinds, sawLeaf: boolean): DType {
+  if (!sawLeaf || kinds.float) return 'float32';
+  return kinds.number ? 'int64' : 'bool';
+}
+
+function flatten(data: NestedArray, shape: number[], out: number[], kinds: Kinds, depth = 0): void {
   if (depth === shape.length) {
     if (typeof data === 'number') out.push(data);
     else if (typeof data === 'boolean') out.push(data ? 1 : 0);
     else throw new TypeError(`tensor: data must hold numbers or booleans, got ${Array.isArray(data) ? 'a deeper array' : typeof data}`);
+    leafKind(data, kinds);
     return;
   }
   if (!Array.isArray(data) || data.length !== shape[depth]) {
     throw new TypeError(`tensor: ragged nested array: expected ${shape[depth]} elements at depth ${depth}`);
   }
-  for (const d of data) flatten(d, shape, out, depth + 1);
-}
-
-function firstLeaf(data: NestedArray): unknown {
-  let level: NestedArray = data;
-  while (Array.isArray(level)) {
-    if (level.length === 0) return undefined;
-    level = level[0];
-  }
-  return level;
+  for (const d of data) flatten(d, shape, out, kinds, depth + 1);
 }
 
 /**
  * A tensor from a scalar, nested arrays or a typed array (whose type sets the default dtype).
- * `shape` reshapes typed-array data; nested arrays give their own shape.
+ * `shape` reshapes typed-array data; nested arrays give their own shape. Without `dtype`, numbers
+ * and booleans infer it as torch.tensor does: bool, else int64 when every number is an integer,
+ * else float32 (`tensor([1, 2])` is int64, `tensor([1, 2.5])` float32, `tensor([])` float32).
  */
 export function tensor(data: NestedArray | ArrayBufferView, options: TensorOptions & { shape?: number[] } = {}): Tensor {
   const device = options.device ?? 'cpu';
@@ -76,8 +92,9 @@ export function tensor(data: NestedArray | ArrayBufferView, options: TensorOptio
   }
   const shape = shapeOf(data);
   const flat: number[] = [];
-  flatten(data, shape, flat);
-  const dtype = options.dtype ? checkDtype(options.dtype) : typeof firstLeaf(data) === 'boolean' ? 'bool' : 'float32';
+  const kinds: Kinds = { number: false, float: false };
+  flatten(data, shape, flat, kinds);
+  const dtype = options.dtype ? checkDtype(options.dtype) : inferred(kinds, flat.length > 0);
   const handle = native.fromBuffer(new Float64Array(flat), 'float64', shape, dtype, device);
   return finish(Tensor.fromHandle(handle), options);
 }
@@ -92,9 +109,16 @@ export function zeros(shape: number[] | number, options: TensorOptions = {}): Te
 export function ones(shape: number[] | number, options: TensorOptions = {}): Tensor {
   return finish(call('ones', [sizeArg(shape)], kw(options)) as Tensor, options);
 }
+/** torch.full's dtype for a fill value: bool, int64 for an integer, else float32. */
+function scalarDtype(value: number | boolean): DType {
+  const kinds: Kinds = { number: false, float: false };
+  leafKind(value, kinds);
+  return inferred(kinds, true);
+}
+
+/** `value` everywhere; its dtype as torch.full infers it (`full([2], 3)` is int64, `full([2], 0.5)` float32). */
 export function full(shape: number[] | number, value: number | boolean, options: TensorOptions = {}): Tensor {
-  const o = { ...options, dtype: options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32') };
-  return finish(call('full', [sizeArg(shape), value], kw(o)) as Tensor, options);
+  return finish(call('full', [sizeArg(shape), value], kw({ ...options, dtype: options.dtype ?? scalarDtype(value) })) as Tensor, options);
 }
 /** Uninitialised memory: fast, but its contents are arbitrary. */
 export function empty(shape: number[] | number, options: TensorOptions = {}): Tensor {
@@ -112,13 +136,19 @@ export function emptyLike(t: Tensor, options: TensorOptions = {}): Tensor {
 export function fullLike(t: Tensor, value: number, options: TensorOptions = {}): Tensor {
   return finish(call('full_like', [t, value], kw(options)) as Tensor, options);
 }
-/** [start, end) in steps of `step`; float32 unless told otherwise. */
+/**
+ * [start, end) in steps of `step`. As torch.arange: int64 when start, end and step are all
+ * integers (`arange(5)`), else float32 (`arange(0, 1, 0.1)`); `arange(5.0)` cannot be told from
+ * `arange(5)` in JS, so pass `{dtype: 'float32'}` for a float range of integers.
+ */
 export function arange(start: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
   if (end === undefined) {
     end = start;
     start = 0;
   }
-  const o = { ...options, dtype: options.dtype ?? 'float32' };
+  const kinds: Kinds = { number: false, float: false };
+  for (const v of [start, end, step]) leafKind(v, kinds);
+  const o = { ...options, dtype: options.dtype ?? inferred(kinds, true) };
   return finish(call('arange.start_step', [start, end, step], kw(o)) as Tensor, options);
 }
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
@@ -145,7 +175,10 @@ export function randperm(n: number, options: RandomOptions = {}): Tensor {
   const o = { ...options, dtype: options.dtype ?? 'int64' };
   return call('randperm', [n], kw(o)) as Tensor;
 }
-/** Like PyTorch's torch.scalar_tensor: a 0-d tensor. */
+/**
+ * A 0-d tensor: torch.tensor(value), its dtype inferred the same way (2.5: float32, 3: int64,
+ * true: bool). torch.scalar_tensor is float32 for every value: pass `{dtype: 'float32'}` for that.
+ */
 export function scalarTensor(value: number | boolean, options: TensorOptions = {}): Tensor {
   return full([], value, options);
 }

@@ -2,6 +2,8 @@
 // keeps. Scopes follow async context (AsyncLocalStorage), so they work across `await` and two
 // concurrent scopes never free each other's tensors.
 import { AsyncLocalStorage } from 'async_hooks';
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import { native, LiveTensorStats, TensorHandle } from './native';
 import type { Tensor } from './tensor';
 
@@ -113,3 +115,46 @@ export function liveTensors(): LiveTensorStats {
 export function resetPeakMemory(): void {
   native.resetPeakMemory();
 }
+
+// ---- tensors the GC owns ----------------------------------------------------------------------
+//
+// Tensors no scope owns are freed once V8 collects their JS objects (native weak references, swept
+// synchronously; a FinalizationRegistry from the event loop). V8 does hear of their host bytes
+// (napi_adjust_external_memory), but its wrappers are small and long-lived, so it let a plain
+// training loop (no scopes, no dispose) gather about 100 MB of GC-owned tensors before one major
+// GC, and RSS grew about five times faster than those bytes (the heap fragments around them).
+// So after every `budget` host bytes handed to the GC beyond what survived the last collection,
+// one full collection runs here, then a sweep: the GC-owned bytes stay below survivors + budget.
+// A full collection costs with the size of the JS heap (~60 ms in a tsx script, seconds in a jest
+// worker), so the budget is the JS heap that survived the last collection, at least 32 MiB: the
+// collector's work per byte of tensors freed stays constant, as with V8's own heap growth.
+// UNMIX_GC_BUDGET (bytes) fixes it. Scoped code never gets here: nothing is handed to the GC.
+const fixedBudget = Number(process.env.UNMIX_GC_BUDGET) > 0 ? Number(process.env.UNMIX_GC_BUDGET) : undefined;
+const MIN_BUDGET = 32 * 2 ** 20;
+let budget = fixedBudget ?? MIN_BUDGET;
+let survivors = 0;
+let fullGc: (() => void) | undefined;
+
+function collectNow(): void {
+  if (!fullGc) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (exposed) fullGc = exposed;
+    else {
+      // V8 exposes its collector to contexts made while --expose-gc is set; only this one is
+      v8.setFlagsFromString('--expose-gc');
+      fullGc = vm.runInNewContext('gc') as () => void;
+      v8.setFlagsFromString('--no-expose-gc');
+    }
+  }
+  fullGc(); // a full one: a scavenge leaves N-API weak references set
+}
+
+/** Called with the GC-owned host bytes each time a tensor is handed to the GC. Internal. */
+export function gcOwned(bytes: number): void {
+  if (bytes < survivors + budget) return;
+  collectNow();
+  native.sweepCollected();
+  survivors = native.liveTensors().gcBytes;
+  budget = fixedBudget ?? Math.max(MIN_BUDGET, v8.getHeapStatistics().used_heap_size);
+}
+

@@ -46,8 +46,10 @@ export interface LiveTensorStats {
   count: number;
   bytes: number;
   devices: Record<string, { bytes: number; peakBytes: number }>;
-  /** host bytes of this thread's tensors that only the GC will free, as reported to V8 */
+  /** host bytes of this thread's tensors that only the GC will free, as reported to V8 (each storage once) */
   gcBytes: number;
+  /** this thread's tensors that only the GC will free (some may be collected, not yet swept) */
+  gcTensors: number;
 }
 
 /** A result of callOp other than one Tensor: tensors appear as {handle} objects. */
@@ -59,7 +61,10 @@ export interface NativeAddon {
   setTensorHandleKey(key: symbol): void;
   disposeTensor(handle: TensorHandle): void;
   disposeTensors(handles: TensorHandle[]): void;
-  reportToGc(handle: TensorHandle): void;
+  /** the GC now owns the tensor: a weak reference to it, swept synchronously (see native/common.h); returns gcBytes */
+  collectWhenUnreachable(tensor: TensorArg): number;
+  /** frees the GC-owned tensors whose JS objects were collected; returns how many */
+  sweepCollected(): number;
   /** [shape, strides, dtype, device, requiresGrad, isLeaf] */
   tensorMeta(tensor: TensorArg): [number[], number[], string, string, boolean, boolean];
   Generator: new (device?: string) => GeneratorHandle;
@@ -70,7 +75,8 @@ export interface NativeAddon {
   fromBuffer(data: ArrayBufferView, sourceDtype: string, shape: number[], dtype: string, device: string): TensorHandle;
   toBuffer(tensor: TensorArg, raw?: boolean): ArrayBuffer;
   toBufferAsync(tensor: TensorArg): Promise<ArrayBuffer>;
-  item(tensor: TensorArg): number | boolean;
+  /** a BigInt for an int64 that no double holds exactly */
+  item(tensor: TensorArg): number | boolean | bigint;
   isContiguous(tensor: TensorArg, memoryFormat?: string): boolean;
   index(tensor: TensorArg, indices: unknown[]): TensorHandle;
   indexPut(tensor: TensorArg, indices: unknown[], value: TensorArg | number | boolean): void;
@@ -86,6 +92,7 @@ export interface NativeAddon {
   getGrad(tensor: TensorArg): TensorHandle | null;
   setGrad(tensor: TensorArg, grad: TensorArg | null): void;
   setRequiresGrad(tensor: TensorArg, requiresGrad: boolean): void;
+  gradFnName(tensor: TensorArg): string | null;
   isGradEnabled(): boolean;
   setAutocast(deviceType: 'cpu' | 'cuda', enabled: boolean, dtype: string): { enabled: boolean; dtype: string };
   autocastNesting(delta: 1 | -1): number;

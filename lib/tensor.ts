@@ -2,8 +2,9 @@
 // Each method is one ATen op call (see dispatch.ts); autograd runs inside LibTorch.
 import { inspect } from 'util';
 import { call, OpResult } from './dispatch';
-import { AnyTypedArray, DType, checkDtype, viewAs } from './dtype';
-import { keep, track } from './memory';
+import { AnyTypedArray, DType, checkDtype, isFloating, viewAs } from './dtype';
+import { gcOwned, keep, scope, track } from './memory';
+import { EDGE, formatTensor, summarizes } from './print';
 import { native, TensorHandle } from './native';
 
 export type Scalar = number | boolean;
@@ -40,6 +41,11 @@ native.setTensorHandleKey(HANDLE);
 
 // Frees tensors that became unreachable without being disposed. Only tensors no scope owns are
 // registered (a scope frees its own for sure), so the hot path inside scopes pays nothing for it.
+// Two ways, for two kinds of program: the native side holds a weak reference to each and sweeps
+// the collected ones whenever more tensors are handed to the GC (a loop that never reaches the
+// event loop: `for await` over promises settling as microtasks), and this registry frees them from
+// the event loop (a program that stops making tensors). Freeing twice is harmless: a freed handle
+// names no live slot.
 const collector = new FinalizationRegistry<TensorHandle>((handle) => native.disposeTensor(handle));
 
 export class Tensor {
@@ -97,7 +103,7 @@ export class Tensor {
     if (this._collectable || this[HANDLE] === null) return;
     this._collectable = true;
     collector.register(this, this[HANDLE], this);
-    native.reportToGc(this[HANDLE]); // its host memory now weighs on the GC's heuristics
+    gcOwned(native.collectWhenUnreachable(this)); // a weak reference; its host bytes count towards a collection
   }
 
   [Symbol.dispose](): void {
@@ -219,9 +225,22 @@ export class Tensor {
     const dtype = this.dtype;
     return viewAs(dtype, await native.toBufferAsync(this.checked('dataAsync')));
   }
-  /** The value of a one-element tensor. */
+  /**
+   * The value of a one-element tensor, as a number (booleans as 0/1). An int64 that no JS number
+   * holds exactly (past 2^53, where Python's int stays exact) is a RangeError naming the value:
+   * read it with itemBigInt().
+   */
   item(): number {
-    return Number(native.item(this.checked('item')));
+    const v = native.item(this.checked('item'));
+    if (typeof v === 'bigint') throw new RangeError(`item: the int64 value ${v} has no exact JS number (past 2^53); use itemBigInt() for it`);
+    return Number(v);
+  }
+  /** The exact value of a one-element integer or bool tensor as a bigint (int64 past 2^53 included). */
+  itemBigInt(): bigint {
+    const dtype = this.dtype;
+    if (isFloating(dtype)) throw new TypeError(`itemBigInt: the tensor must have an integer or bool dtype, got ${dtype}; use item()`);
+    const v = native.item(this.checked('itemBigInt'));
+    return typeof v === 'bigint' ? v : BigInt(Number(v));
   }
   /** Nested arrays like Python's tolist(): numbers, or booleans for bool tensors. */
   toArray(): NestedArray {
@@ -713,13 +732,45 @@ export class Tensor {
 
   // ---- display -------------------------------------------------------------------------------
 
+  /** Python's repr: `tensor([1.5000, 2.0000], dtype=torch.float64, requires_grad=True)` (see print.ts). */
   toString(): string {
-    if (this.isDisposed) return 'Tensor(disposed)';
-    const body = this.numel() <= 64 ? JSON.stringify(this.toArray()) : `[${this.shape.join('×')} elements]`;
-    return `Tensor(${body}, shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    if (this.isDisposed) return 'tensor(disposed)';
+    const shape = this.shape;
+    const numel = shape.reduce((a, b) => a * b, 1);
+    const gradFn = native.gradFnName(this);
+    const requiresGrad = this.requiresGrad;
+    // Only the edge items are read back when summarising, so a huge tensor prints quickly.
+    const { values, cut, printed } = scope(() => {
+      let t = this.detach();
+      const cutDims = shape.map((n) => summarizes(numel) && n > 2 * EDGE);
+      cutDims.forEach((c, d) => {
+        if (c) t = T('cat', [[t.narrow(d, 0, EDGE), t.narrow(d, shape[d] - EDGE, EDGE)], d]);
+      });
+      return { values: numel === 0 ? new Float32Array(0) : t.data(), cut: cutDims, printed: t.shape };
+    });
+    return formatTensor({ values, shape: printed, cut, dtype: this.dtype, device: this.device, fullShape: shape, gradFn, requiresGrad });
   }
   [inspect.custom](): string {
     return this.toString();
+  }
+  /**
+   * What JSON.stringify writes: {shape, dtype, device, requiresGrad} and, for tensors of at most
+   * 1000 elements (PyTorch's print threshold), `values` as toArray() gives them; int64 values past
+   * 2^53 are written as strings, to stay exact.
+   */
+  toJSON(): { shape: number[]; dtype: DType; device: Device; requiresGrad: boolean; values?: unknown } | { disposed: true } {
+    if (this.isDisposed) return { disposed: true };
+    const out: { shape: number[]; dtype: DType; device: Device; requiresGrad: boolean; values?: unknown } = {
+      shape: this.shape,
+      dtype: this.dtype,
+      device: this.device,
+      requiresGrad: this.requiresGrad,
+    };
+    if (!summarizes(this.numel())) {
+      const exact = (v: number | bigint) => (typeof v === 'bigint' && (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) ? v.toString() : Number(v));
+      out.values = this.dtype === 'int64' ? nestWith(this.data(), this.shape, exact) : this.toArray();
+    }
+    return out;
   }
 }
 
@@ -728,11 +779,15 @@ function flatShape(shape: number[] | [number[]]): number[] {
 }
 
 function nest(flat: AnyTypedArray, shape: number[], dtype: DType): NestedArray {
-  const convert = dtype === 'bool' ? (v: number | bigint) => v !== 0 : (v: number | bigint) => Number(v);
-  const build = (offset: number, d: number): NestedArray => {
+  const convert = dtype === 'bool' ? (v: number | bigint): number | boolean => v !== 0 : (v: number | bigint): number | boolean => Number(v);
+  return nestWith(flat, shape, convert) as NestedArray;
+}
+
+function nestWith<V>(flat: AnyTypedArray, shape: number[], convert: (v: number | bigint) => V): V | unknown[] {
+  const build = (offset: number, d: number): V | unknown[] => {
     if (d === shape.length) return convert(flat[offset]);
     const stride = shape.slice(d + 1).reduce((a, b) => a * b, 1);
-    const out: NestedArray[] = [];
+    const out: unknown[] = [];
     for (let i = 0; i < shape[d]; i++) out.push(build(offset + i * stride, d + 1));
     return out;
   };

@@ -1,5 +1,6 @@
 // Autograd: the graph lives in LibTorch; JS only starts backward passes and reads gradients.
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "common.h"
@@ -106,6 +107,19 @@ Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
   });
 }
 
+// gradFnName(tensor) -> the grad_fn's class name as Python shows it ("MulBackward0"), or null.
+Napi::Value GradFnName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "gradFn", [&]() -> Napi::Value {
+    const at::Tensor& t = RequireTensor(env, info[0], "gradFn");
+    const auto& fn = t.grad_fn();
+    if (!fn) return env.Null();
+    std::string name = fn->name();  // "torch::autograd::generated::MulBackward0"
+    size_t colon = name.rfind("::");
+    return Napi::String::New(env, colon == std::string::npos ? name : name.substr(colon + 2));
+  });
+}
+
 Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
 }
@@ -125,6 +139,7 @@ void InitAutograd(Napi::Env env, Napi::Object exports) {
   exports.Set("getGrad", Napi::Function::New(env, GetGrad));
   exports.Set("setGrad", Napi::Function::New(env, SetGrad));
   exports.Set("setRequiresGrad", Napi::Function::New(env, SetRequiresGrad));
+  exports.Set("gradFnName", Napi::Function::New(env, GradFnName));
   exports.Set("isGradEnabled", Napi::Function::New(env, IsGradEnabled));
   exports.Set("setGradEnabled", Napi::Function::New(env, SetGradEnabled));
 }

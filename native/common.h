@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <c10/util/flat_hash_map.h>
 // c10::optional / c10::nullopt: a class of its own in LibTorch 1.x (reached through ATen.h), only a
 // `using std::optional` alias since 2.2, and ATen's headers no longer include the file that declares
 // it (they include <optional> since 2.5). Include it explicitly so the name resolves in both.
@@ -53,8 +54,10 @@ Napi::Value Guard(const Napi::Env& env, const std::string& op, F&& body) {
 // instead of reaching freed memory. JS passes tensors back as its Tensor objects, whose property
 // under a symbol key (given at load) holds the number, null once disposed: so a tensor is never
 // mistaken for an integer argument, and a symbol key is cheaper to look up than a string. Tensors
-// JS forgets without disposing are freed through a FinalizationRegistry on the JS side
-// (lib/tensor.ts), which also reports their host memory to V8.
+// no scope owns (lib/tensor.ts) get a weak reference to their JS object: V8 clears it when it
+// collects the object, and Sweep() frees the tensors whose references are cleared, synchronously,
+// from the next tensors handed to the GC. FinalizationRegistry callbacks (JS side) run only from
+// the event loop, which a loop over promises that settle as microtasks never reaches.
 class TensorTable {
  public:
   explicit TensorTable(napi_env env) : env_(env) {}
@@ -62,22 +65,36 @@ class TensorTable {
   double Add(at::Tensor tensor);
   at::Tensor* Find(double handle);
   void Release(double handle);  // no-op for a handle that is not live
-  void ReportToGc(double handle);  // counts its host bytes in V8's external memory
+  // Hands the tensor to the GC: a weak reference to its JS object (`object`), checked by Sweep(),
+  // and its host bytes counted in V8's external memory.
+  void CollectWhenUnreachable(double handle, napi_value object);
+  // Frees the GC-owned tensors whose JS objects were collected; returns how many.
+  size_t Sweep();
   int64_t ReportedBytes() const { return reported_bytes_; }
+  size_t GcOwned() const { return gc_slots_.size(); }
 
  private:
   struct Slot {
     at::Tensor tensor;
     const void* storage = nullptr;  // what the accounting counted, even if the tensor is re-pointed
-    int64_t reported_bytes = 0;  // told to V8 (only for tensors the GC frees)
+    napi_ref weak = nullptr;  // set while the GC owns it: a reference that V8 clears on collection
+    bool gc_storage = false;  // counted in gc_storages_
     uint32_t generation = 0;
     bool live = false;
+  };
+  struct GcStorage {
+    int64_t handles = 0;
+    int64_t bytes = 0;
   };
   void ReportExternal(int64_t bytes);
   napi_env env_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
-  int64_t reported_bytes_ = 0;    // host bytes of the live tensors reported to V8
+  std::vector<std::pair<uint32_t, uint32_t>> gc_slots_;  // (index, generation) of GC-owned slots
+  size_t gc_added_ = 0;  // handed to the GC since the last sweep
+  // Host storages of GC-owned tensors, reported to V8 once however many views share them.
+  ska::flat_hash_map<const void*, GcStorage> gc_storages_;
+  int64_t reported_bytes_ = 0;    // host bytes of the GC-owned storages reported to V8
   int64_t unreported_bytes_ = 0;  // of which not passed on yet
 };
 

@@ -195,7 +195,14 @@ Napi::Value Item(const Napi::CallbackInfo& info) {
   return Guard(env, "item", [&]() -> Napi::Value {
     c10::Scalar s = RequireTensor(env, info[0], "item").item();
     if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
-    if (s.isIntegral(false)) return Napi::Number::New(env, double(s.toLong()));
+    if (s.isIntegral(false)) {
+      // An int64 past 2^53 that no double holds exactly comes back as a BigInt (item() refuses
+      // it, itemBigInt() returns it), so the value is never rounded silently.
+      int64_t v = s.toLong();
+      double d = static_cast<double>(v);
+      if (d >= 9223372036854775808.0 || static_cast<int64_t>(d) != v) return Napi::BigInt::New(env, v);
+      return Napi::Number::New(env, d);
+    }
     return Napi::Number::New(env, s.toDouble());
   });
 }

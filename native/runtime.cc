@@ -290,6 +290,7 @@ Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
   }
   out.Set("devices", by_device);
   out.Set("gcBytes", Napi::Number::New(env, double(GetEnvData(env)->tensors.ReportedBytes())));
+  out.Set("gcTensors", Napi::Number::New(env, double(GetEnvData(env)->tensors.GcOwned())));
   return out;
 }
 

@@ -103,25 +103,70 @@ void TensorTable::Release(double handle) {
   uint32_t index = static_cast<uint32_t>(handle - std::floor(handle / kSlots) * kSlots);
   Slot& slot = slots_[index];
   slot.live = false;
+  if (slot.weak) napi_delete_reference(env_, slot.weak);
+  slot.weak = nullptr;
+  if (slot.gc_storage) {
+    auto it = gc_storages_.find(slot.storage);
+    if (it != gc_storages_.end() && --it->second.handles == 0) {
+      ReportExternal(-it->second.bytes);
+      gc_storages_.erase(it);
+    }
+    slot.gc_storage = false;
+  }
   Uncount(slot.storage);
   slot.storage = nullptr;
   slot.tensor = at::Tensor();  // frees the memory now, as Python's refcount would
   free_.push_back(index);
-  if (slot.reported_bytes) ReportExternal(-slot.reported_bytes);
-  slot.reported_bytes = 0;
 }
 
 // Only tensors the GC frees are reported to V8: a scope's tensors are freed deterministically,
 // and reporting their churn (tens of MB per training step) set off a major GC every few steps
 // whose concurrent marking took the cores from LibTorch (it nearly doubled an SGD step of a
-// ResNet-18 on 2 cores).
-void TensorTable::ReportToGc(double handle) {
+// ResNet-18 on 2 cores). A storage is reported once, however many GC-owned views share it.
+void TensorTable::CollectWhenUnreachable(double handle, napi_value object) {
   at::Tensor* t = Find(handle);
-  if (!t || !t->has_storage() || !t->device().is_cpu()) return;
-  Slot& slot = slots_[static_cast<size_t>(handle - std::floor(handle / kSlots) * kSlots)];
-  if (slot.reported_bytes) return;
-  slot.reported_bytes = static_cast<int64_t>(t->storage().nbytes());
-  ReportExternal(slot.reported_bytes);
+  if (!t) return;
+  uint32_t index = static_cast<uint32_t>(handle - std::floor(handle / kSlots) * kSlots);
+  Slot& slot = slots_[index];
+  if (slot.weak) return;
+  if (napi_create_reference(env_, object, 0, &slot.weak) != napi_ok) {
+    slot.weak = nullptr;
+    return;
+  }
+  gc_slots_.emplace_back(index, slot.generation);
+  if (slot.storage && t->device().is_cpu()) {
+    GcStorage& use = gc_storages_[slot.storage];
+    if (use.handles++ == 0) {
+      use.bytes = static_cast<int64_t>(t->storage().nbytes());
+      ReportExternal(use.bytes);
+    }
+    slot.gc_storage = true;
+  }
+  // A sweep looks at every GC-owned slot: after as many new ones as half of them (amortised
+  // constant time), and at least every 256.
+  if (++gc_added_ >= std::max<size_t>(256, gc_slots_.size() / 2)) Sweep();
+}
+
+size_t TensorTable::Sweep() {
+  gc_added_ = 0;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env_, &scope) != napi_ok) return 0;
+  size_t freed = 0, kept = 0;
+  for (size_t i = 0; i < gc_slots_.size(); ++i) {
+    auto [index, generation] = gc_slots_[i];
+    Slot& slot = slots_[index];
+    if (!slot.live || slot.generation != generation || !slot.weak) continue;  // disposed meanwhile
+    napi_value value = nullptr;
+    if (napi_get_reference_value(env_, slot.weak, &value) == napi_ok && value == nullptr) {
+      Release(generation * kSlots + index);
+      ++freed;
+    } else {
+      gc_slots_[kept++] = gc_slots_[i];
+    }
+  }
+  gc_slots_.resize(kept);
+  napi_close_handle_scope(env_, scope);
+  return freed;
 }
 
 // Reported in steps of 1 MiB: V8 only needs the trend, and one report per small tensor would
@@ -217,11 +262,19 @@ Napi::Value DisposeTensor(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// reportToGc(handle): tells V8 about the tensor's host memory, for tensors only the GC will free.
-Napi::Value ReportToGc(const Napi::CallbackInfo& info) {
+// collectWhenUnreachable(tensor) -> the host bytes the GC now owns: the GC owns the tensor (see
+// TensorTable::Sweep); lib/memory.ts decides from the bytes when to collect.
+Napi::Value CollectWhenUnreachable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info[0].IsNumber()) GetEnvData(env)->tensors.ReportToGc(info[0].As<Napi::Number>().DoubleValue());
-  return env.Undefined();
+  double handle = 0;
+  TensorTable& table = GetEnvData(env)->tensors;
+  if (FindTensor(env, info[0], "collectWhenUnreachable", &handle)) table.CollectWhenUnreachable(handle, info[0]);
+  return Napi::Number::New(env, double(table.ReportedBytes()));
+}
+
+// sweepCollected() -> how many GC-owned tensors whose JS objects were collected it freed.
+Napi::Value SweepCollected(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(GetEnvData(info.Env())->tensors.Sweep()));
 }
 
 // disposeTensors(handles): many in one call (what a scope frees when it ends).
@@ -266,7 +319,8 @@ void InitTensors(Napi::Env env, Napi::Object exports) {
   exports.Set("setTensorHandleKey", Napi::Function::New(env, SetTensorHandleKey));
   exports.Set("disposeTensor", Napi::Function::New(env, DisposeTensor));
   exports.Set("disposeTensors", Napi::Function::New(env, DisposeTensors));
-  exports.Set("reportToGc", Napi::Function::New(env, ReportToGc));
+  exports.Set("collectWhenUnreachable", Napi::Function::New(env, CollectWhenUnreachable));
+  exports.Set("sweepCollected", Napi::Function::New(env, SweepCollected));
   exports.Set("tensorMeta", Napi::Function::New(env, TensorMeta));
 }
 

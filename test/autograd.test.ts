@@ -3,7 +3,7 @@ import * as u from '../lib';
 import { device } from './helpers';
 
 test('backward accumulates gradients into leaves', () => {
-  const x = u.tensor([1, 2, 3], { device, requiresGrad: true });
+  const x = u.tensor([1, 2, 3], { device, dtype: 'float32', requiresGrad: true });
   x.mul(x).sum().backward();
   expect(x.grad!.toArray()).toEqual([2, 4, 6]);
   x.mul(3).sum().backward();
@@ -13,14 +13,14 @@ test('backward accumulates gradients into leaves', () => {
 });
 
 test('backward with a gradient argument (vector-Jacobian product)', () => {
-  const x = u.tensor([1, 2], { device, requiresGrad: true });
+  const x = u.tensor([1, 2], { device, dtype: 'float32', requiresGrad: true });
   const y = x.pow(3);
   y.backward(u.tensor([1, 0.5], { device }));
   expect(x.grad!.toArray()).toEqual([3, 6]);
 });
 
 test('a second backward needs retainGraph', () => {
-  const x = u.tensor([2], { device, requiresGrad: true });
+  const x = u.tensor([2], { device, dtype: 'float32', requiresGrad: true });
   const y = x.exp().sum();
   y.backward(undefined, { retainGraph: true });
   y.backward();
@@ -31,19 +31,19 @@ test('a second backward needs retainGraph', () => {
 });
 
 test('grad() returns gradients without touching .grad, and supports higher order', () => {
-  const x = u.tensor([3], { device, requiresGrad: true });
+  const x = u.tensor([3], { device, dtype: 'float32', requiresGrad: true });
   const y = x.pow(3).sum();
   const [dy] = u.grad(y, x, { createGraph: true });
   expect(dy!.item()).toBeCloseTo(27);
   expect(x.grad).toBeNull();
   const [d2y] = u.grad(dy!.sum(), x);
   expect(d2y!.item()).toBeCloseTo(18);
-  const unused = u.tensor([1], { device, requiresGrad: true });
+  const unused = u.tensor([1], { device, dtype: 'float32', requiresGrad: true });
   expect(u.grad(x.mul(2).sum(), [x, unused], { allowUnused: true })[1]).toBeNull();
 });
 
 test('detach cuts the graph', () => {
-  const x = u.tensor([1, 2], { device, requiresGrad: true });
+  const x = u.tensor([1, 2], { device, dtype: 'float32', requiresGrad: true });
   const d = x.mul(2).detach();
   expect(d.requiresGrad).toBe(false);
 });
@@ -90,7 +90,7 @@ test('grad mode is captured by work that runs on another thread', async () => {
 });
 
 test('optimizer-style in-place updates under noGrad', () => {
-  const w = u.tensor([1, 1], { device, requiresGrad: true });
+  const w = u.tensor([1, 1], { device, dtype: 'float32', requiresGrad: true });
   w.mul(w).sum().backward();
   u.noGrad(() => w.sub_(w.grad!, 0.1));
   expect((w.toArray() as number[]).map((v) => Math.round(v * 1000) / 1000)).toEqual([0.8, 0.8]);

@@ -130,7 +130,7 @@ describe('checkpoints', () => {
 
   test('a save killed part-way leaves the previous checkpoint readable', async () => {
     const target = file('atomic.ckpt');
-    u.saveSafetensors(target, { w: u.full([8], 1) }, { version: 'old' });
+    u.saveSafetensors(target, { w: u.full([8], 1, { dtype: 'float32' }) }, { version: 'old' });
     // A child process writes a large file to the same path and is killed while writing.
     const script = `const u = require('./lib'); u.saveSafetensors(${JSON.stringify(target)}, { big: u.ones([64, 1024, 1024]) }, { version: 'new' });`;
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..'), stdio: 'ignore' });

@@ -1,5 +1,6 @@
 // Shared by every suite: the device under test (UNMIX_TEST_DEVICE=cpu|cuda) and small checks.
 import * as u from '../lib';
+import { native } from '../lib/native';
 
 /** The suite runs unchanged on CPU (CI) and on CUDA (the GPU machine). */
 export const device: u.Device = (process.env.UNMIX_TEST_DEVICE ?? 'cpu') as u.Device;
@@ -33,6 +34,7 @@ export async function settle(): Promise<void> {
   let held = 0;
   for (let i = 0; i < 300 && held < 3; i++) {
     gc();
+    native.sweepCollected(); // what the collection freed, even where FinalizationRegistry callbacks are held back
     await new Promise((resolve) => setImmediate(resolve));
     const now = u.liveTensors().count;
     held = now === last ? held + 1 : 0;

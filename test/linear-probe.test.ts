@@ -8,7 +8,7 @@ import { device, settle } from './helpers';
 function separable(n: number, seed: number) {
   u.manualSeed(seed);
   const labels = u.randint(0, 3, [n], { device });
-  const centres = u.tensor([[4, 0, 0, 0], [0, 4, 0, 0], [0, 0, 4, 0]], { device });
+  const centres = u.tensor([[4, 0, 0, 0], [0, 4, 0, 0], [0, 0, 4, 0]], { device, dtype: 'float32' });
   const images = centres.indexSelect(0, labels).add(u.randn([n, 4], { device }));
   return { images, labels };
 }

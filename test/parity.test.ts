@@ -98,7 +98,7 @@ const vi = (r: { values: Tensor; indices: Tensor }): Tensor[] => [r.values, r.in
 const OPS: Record<string, OpFn> = {
   // ---- creation ----
   arange_float: (_, o) => arange(o.start, o.end, o.step),
-  arange_end_only: (_, o) => arange(o.end),
+  arange_end_only: (_, o) => arange(o.end, undefined, 1, { dtype: 'float32' }), // torch.arange(5.0): JS cannot say 5.0
   arange_int64: (_, o) => arange(o.start, o.end, o.step, { dtype: 'int64' }),
   linspace: (_, o) => linspace(o.start, o.end, o.steps),
   linspace_float64: (_, o) => linspace(o.start, o.end, o.steps, { dtype: 'float64' }),

@@ -4,7 +4,7 @@ import { device, values } from './helpers';
 
 describe('creation', () => {
   test('from nested arrays, scalars and typed arrays', () => {
-    const a = u.tensor([[1, 2, 3], [4, 5, 6]], { device });
+    const a = u.tensor([[1, 2, 3], [4, 5, 6]], { device, dtype: 'float32' });
     expect(a.shape).toEqual([2, 3]);
     expect(a.dtype).toBe('float32');
     expect(a.device).toBe(device === 'cuda' ? 'cuda:0' : device);
@@ -101,7 +101,7 @@ describe('metadata and conversion', () => {
   test('in-place ops return the same tensor object', () => {
     const t = u.ones([3], { device });
     expect(t.add_(1)).toBe(t);
-    expect(t.mul_(u.full([3], 2, { device }))).toBe(t);
+    expect(t.mul_(u.full([3], 2, { device, dtype: 'float32' }))).toBe(t);
     expect(t.toArray()).toEqual([4, 4, 4]);
     const viaName = u.call('add_', [t, 1]);
     expect(viaName).toBe(t);
@@ -109,7 +109,7 @@ describe('metadata and conversion', () => {
 });
 
 describe('views and indexing', () => {
-  const base = () => u.arange(24, undefined, 1, { device }).reshape(2, 3, 4);
+  const base = () => u.arange(24, undefined, 1, { device, dtype: 'float32' }).reshape(2, 3, 4);
 
   test('views share memory', () => {
     const t = base();
@@ -138,13 +138,13 @@ describe('views and indexing', () => {
     expect(() => t.index(0, 0, { step: 0 })).toThrow(/step must be positive/);
     const z = u.zeros([2, 3], { device });
     z.indexPut_([0, { start: 1 }], 7);
-    z.indexPut_([1], u.tensor([1, 2, 3], { device }));
+    z.indexPut_([1], u.tensor([1, 2, 3], { device, dtype: 'float32' }));
     z.indexPut_([z.eq(2)], -2);
     expect(z.toArray()).toEqual([[0, 7, 7], [1, -2, 3]]);
   });
 
   test('split, chunk, unbind, cat, stack', () => {
-    const t = u.arange(6, undefined, 1, { device });
+    const t = u.arange(6, undefined, 1, { device, dtype: 'float32' });
     expect(t.split(4).map((p) => p.toArray())).toEqual([[0, 1, 2, 3], [4, 5]]);
     expect(t.split([1, 5]).map((p) => p.shape[0])).toEqual([1, 5]);
     expect(t.chunk(3).length).toBe(3);
@@ -156,7 +156,7 @@ describe('views and indexing', () => {
 
 describe('ops by name', () => {
   test('any ATen op is callable by name, with keyword arguments', () => {
-    const x = u.tensor([1, 2, 3], { device });
+    const x = u.tensor([1, 2, 3], { device, dtype: 'float32' });
     const y = u.call('addcmul', [x, x, x], { value: 0.5 }) as u.Tensor;
     expect(y.toArray()).toEqual([1.5, 4, 7.5]);
     const [values, indices] = u.call('aten::max.dim', [x.reshape(1, 3), 1]) as u.Tensor[];
@@ -174,8 +174,11 @@ describe('ops by name', () => {
 });
 
 test('an explicit undefined option keeps the documented default', () => {
-  expect(u.full([2], 3, { dtype: undefined, device }).dtype).toBe('float32');
-  expect(u.arange(0, 5, 1, { dtype: undefined, device }).dtype).toBe('float32');
+  // the defaults torch infers: an integer fill or range is int64, a fractional one float32
+  expect(u.full([2], 3, { dtype: undefined, device }).dtype).toBe('int64');
+  expect(u.full([2], 0.5, { dtype: undefined, device }).dtype).toBe('float32');
+  expect(u.arange(0, 5, 1, { dtype: undefined, device }).dtype).toBe('int64');
+  expect(u.arange(0, 5, 0.5, { dtype: undefined, device }).dtype).toBe('float32');
   expect(u.randint(0, 5, [2], { dtype: undefined, device }).dtype).toBe('int64');
   expect(u.randperm(4, { dtype: undefined, device }).dtype).toBe('int64');
 });

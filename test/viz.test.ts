@@ -74,7 +74,7 @@ describe('imageGrid', () => {
 });
 
 test('denormalize undoes the loader normalisation per channel', () => {
-  const x = u.tensor([[[[1]], [[0]], [[-1]]]]);
+  const x = u.tensor([[[[1]], [[0]], [[-1]]]], { dtype: 'float32' });
   const back = u.denormalize(x, { mean: [0.5, 0.4, 0.3], std: [0.1, 0.2, 0.3] });
   expect(Array.from(back.data() as Float32Array).map((v) => +v.toFixed(6))).toEqual([0.6, 0.4, 0]);
   expect(() => u.denormalize(x, { mean: [0], std: [1] })).toThrow('denormalize: needs 3 means and stds, got 1 and 1');

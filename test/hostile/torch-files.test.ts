@@ -72,8 +72,8 @@ test('safetensors: a null tensor entry and dtype "constructor" are named in the 
 
 test('a tensor named __proto__ survives safetensors and torch.save round trips', () => {
   const state: Record<string, u.Tensor> = Object.create(null);
-  state['__proto__'] = u.tensor([1, 2, 3]);
-  state.w = u.tensor([4]);
+  state['__proto__'] = u.tensor([1, 2, 3], { dtype: 'float32' });
+  state.w = u.tensor([4], { dtype: 'float32' });
   const st = path.join(dir, 'proto.safetensors');
   u.saveSafetensors(st, state);
   const loaded = u.loadSafetensors(st).tensors;
