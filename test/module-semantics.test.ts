@@ -8,7 +8,7 @@ class Scaled extends u.Module {
   readonly s: u.Tensor;
   constructor() {
     super();
-    this.s = this.registerParameter('s', u.tensor([2, 3]))!;
+    this.s = this.registerParameter('s', u.tensor([2, 3], { dtype: 'float32' }))!;
   }
   forward(x: u.Tensor): u.Tensor {
     return x.mul(this.s);
@@ -52,7 +52,7 @@ describe('Module.to() keeps parameter objects', () => {
       m.forward(x).sum().backward();
       opt.step();
     };
-    step(u.tensor([1, 2])); // buf = g = [1, 2]; s = [2, 3] - 0.1 [1, 2]
+    step(u.tensor([1, 2], { dtype: 'float32' })); // buf = g = [1, 2]; s = [2, 3] - 0.1 [1, 2]
     m.to('float64');
     step(u.tensor([4, 8], { dtype: 'float64' })); // buf = 0.5 buf + [4, 8] = [4.5, 9]
     const buf = opt.momentumBuffers.get(m.s)!;
