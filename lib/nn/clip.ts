@@ -19,7 +19,7 @@ export function clipGradNorm(parameters: Tensor | Tensor[], maxNorm: number, opt
   return noGrad(() =>
     scope(() => {
       const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
-      if (!grads.length) return full([], 0);
+      if (!grads.length) return full([], 0, { dtype: 'float32' }); // torch: tensor(0.)
       const norms = grads.map((g) => (normType === Infinity ? g.abs().max() : g.norm(normType)).to({ device: grads[0].device }));
       const total = normType === Infinity ? (call('stack', [norms]) as Tensor).max() : (call('stack', [norms]) as Tensor).norm(normType);
       if (options.errorIfNonfinite && !Number.isFinite(total.item() as number)) {
