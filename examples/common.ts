@@ -21,6 +21,7 @@ export interface CommonOptions {
   preset?: 'smoke';
   subset?: number;
   testSubset?: number;
+  testSubsetSeed?: number;
   itersPerEpoch?: number;
   progress: boolean;
   evalInit?: boolean;
@@ -71,6 +72,7 @@ export function addCommonOptions(program: Command, resultsDir: string): Command 
     .addOption(new Option('--preset <name>', 'smoke: a narrow network on a small subset, a few minutes on 2 CPU cores').choices(['smoke']))
     .option('--subset <n>', 'train on n images per class (deterministic from the seed)', int)
     .option('--test-subset <n>', 'evaluate on n test images per class', int)
+    .option('--test-subset-seed <n>', 'seed of the --test-subset choice (default: --seed), e.g. one fixed test subset across seeds', int)
     .option('--iters-per-epoch <n>', 'stop each epoch after n iterations', int)
     .option('--eval-init', 'also run the monitor before training (the random-initialisation baseline, log.jsonl epoch 0)')
     .option('--no-progress', 'no progress bar')
@@ -104,7 +106,7 @@ export async function openData(o: CommonOptions): Promise<OpenedData> {
   let train = await openDataset(o.data, { split: 'train', device, onProgress: progress('train'), synthetic: { perClass: o.subset, seed: 0 } });
   let test = await openDataset(o.data, { split: 'test', device, onProgress: progress('test'), synthetic: { perClass: o.testSubset, seed: 0 } });
   if (o.subset && !synthetic) train = subsetImageSet(train, { perClass: o.subset, seed: o.seed });
-  if (o.testSubset && !synthetic) test = subsetImageSet(test, { perClass: o.testSubset, seed: o.seed });
+  if (o.testSubset && !synthetic) test = subsetImageSet(test, { perClass: o.testSubset, seed: o.testSubsetSeed ?? o.seed });
   if (o.progress) console.log(`data: ${o.data ?? 'synthetic'} (${train.format}), ${imageCount(train)} train / ${imageCount(test)} test images, ${train.classes.length} classes`);
   return { train, test, classes: train.classes.length };
 }
