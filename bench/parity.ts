@@ -35,6 +35,8 @@ export interface Budget {
   epochs: number;
   batch: number;
   threads: number;
+  /** MoCo's lr (unmix_c10.py: 0.06 at batch 512) */
+  mocoLr: number;
 }
 
 /** What one run records (its file under bench/results/learning-parity/). */
@@ -58,9 +60,9 @@ export function fingerprint(method: Method, b: Budget): string {
 export function methodFlags(method: Method, b: Budget, seed: number): string[] {
   const common = ['--width', `${b.width}`, '--subset', `${b.subset}`, '--test-subset', `${b.testSubset}`, '--epochs', `${b.epochs}`, '--eval-init', '--knn-every', '1', '--seed', `${seed}`];
   if (method.startsWith('moco')) {
-    // lr 0.06 at batch 512 (unmix_c10.py), scaled linearly; K a multiple of the 2·batch keys per step
+    // K a multiple of the 2·batch keys per step
     const K = Math.max(1024, 2 * b.batch);
-    return [...common, '--batch-size', `${b.batch}`, '--lr', `${(0.06 * b.batch) / 512}`, '--moco-k', `${K}`, '--bn-splits', '8', ...(method === 'moco' ? ['--no-unmix'] : [])];
+    return [...common, '--batch-size', `${b.batch}`, '--lr', `${b.mocoLr}`, '--moco-k', `${K}`, '--bn-splits', '8', ...(method === 'moco' ? ['--no-unmix'] : [])];
   }
   // SwAV CIFAR (base_lr 0.6 at its batch 128), shortened: prototypes frozen and warm-up for one epoch
   // instead of 5005 iterations and 5 epochs (the smoke preset's choice), 30 prototypes for 10 classes.
@@ -214,7 +216,7 @@ export function summarize(b: Budget): Record<string, unknown> {
   }
   const summary = {
     what: 'learning parity over seeds: kNN top-1 (%) per epoch of the TS examples (ts) and the Python twins of the reference loops (py); diff = mean final ts − mean final py, Welch 95% interval',
-    command: `npm run parity -- --width ${b.width} --subset ${b.subset} --test-subset ${b.testSubset} --epochs ${b.epochs} --batch ${b.batch} --threads ${b.threads}`,
+    command: `npm run parity -- --width ${b.width} --subset ${b.subset} --test-subset ${b.testSubset} --epochs ${b.epochs} --batch ${b.batch} --threads ${b.threads} --moco-lr ${b.mocoLr}`,
     budget: { ...b, data: path.basename(b.data) },
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model },
     generated: new Date().toISOString(),
@@ -241,11 +243,12 @@ async function main(): Promise<void> {
     .option('--methods <list>', 'methods, in order', (v) => v.split(',') as Method[], [...METHODS])
     .option('--seeds <n>', 'seeds 0..n-1 per side', (v) => Number(v), 3)
     .option('--width <n>', 'ResNet width', (v) => Number(v), 8)
-    .option('--subset <n>', 'training images per class (a different subset per seed, the same on both sides)', (v) => Number(v), 200)
+    .option('--subset <n>', 'training images per class (a different subset per seed, the same on both sides)', (v) => Number(v), 150)
     .option('--test-subset <n>', 'test images per class (one fixed subset, seed 0)', (v) => Number(v), 100)
-    .option('--epochs <n>', 'epochs', (v) => Number(v), 10)
+    .option('--epochs <n>', 'epochs', (v) => Number(v), 4)
     .option('--batch <n>', 'batch size', (v) => Number(v), 128)
     .option('--threads <n>', 'intra-op threads on both sides', (v) => Number(v), 1)
+    .option('--moco-lr <lr>', 'MoCo lr (the demo: 0.06 at batch 512; 0.06 at batch 128 learns within a short CPU budget, as the README\'s CPU table ran)', (v) => Number(v), 0.06)
     .option('--sides <list>', 'ts,py', (v) => v.split(',') as Side[], ['ts', 'py'])
     .option('--data <path>', 'the image folder', path.resolve(ROOT, '..', 'shared', 'data', 'cifar10-jpeg.tar.gz'))
     .option('--out <dir>', 'results folder (default bench/results/learning-parity; the summary goes next to it as <dir>.json)')
@@ -258,7 +261,7 @@ async function main(): Promise<void> {
     SUMMARY = OUT.replace(/\/+$/, '') + '.json';
   }
   for (const m of o.methods) if (!METHODS.includes(m)) throw new Error(`parity: unknown method ${m} (${METHODS.join(', ')})`);
-  const b: Budget = { data: path.resolve(o.data), width: o.width, subset: o.subset, testSubset: o.testSubset, epochs: o.epochs, batch: o.batch, threads: o.threads };
+  const b: Budget = { data: path.resolve(o.data), width: o.width, subset: o.subset, testSubset: o.testSubset, epochs: o.epochs, batch: o.batch, threads: o.threads, mocoLr: o.mocoLr };
   if (!o.summary) {
     // MoCo pairs first, then SwAV; within each, seed by seed so a partial set has balanced n
     const groups = [o.methods.filter((m: Method) => m.startsWith('moco')), o.methods.filter((m: Method) => m.startsWith('swav'))];
