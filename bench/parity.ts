@@ -235,6 +235,17 @@ export function markdownTable(summary: ReturnType<typeof summarize>): string {
     const iv = m.interval95 ? `[${m.interval95[0].toFixed(2)}, ${m.interval95[1].toFixed(2)}]` : '';
     rows.push(`| ${method} | ${fmt(m.ts.final)} | ${fmt(m.py.final)} | ${m.diff !== null ? m.diff.toFixed(2) : '–'} ${iv} |`);
   }
+  const epochs = (summary.budget as Budget).epochs;
+  rows.push('', `| kNN top-1 per epoch (mean ± std) | ${Array.from({ length: epochs + 1 }, (_, e) => (e === 0 ? 'init' : `${e}`)).join(' | ')} |`, `| --- |${' --- |'.repeat(epochs + 1)}`);
+  for (const [method, m] of Object.entries(summary.methods as Record<string, any>)) {
+    for (const side of ['ts', 'py']) {
+      const cells = Array.from({ length: epochs + 1 }, (_, e) => {
+        const c = m[side].epochs.find((r: any) => r.epoch === e)?.['test_acc@1'];
+        return c && c.n ? `${c.mean.toFixed(2)} ± ${c.std !== null ? c.std.toFixed(2) : '–'}` : '–';
+      });
+      rows.push(`| ${method} ${side === 'ts' ? 'unmix' : 'reference'} | ${cells.join(' | ')} |`);
+    }
+  }
   return rows.join('\n');
 }
 

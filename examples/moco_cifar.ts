@@ -36,6 +36,7 @@ export interface MoCoCifarOptions extends CommonOptions {
   knnT: number;
   knnFeatures: 'projection' | 'backbone';
   knnEvery: number;
+  initWeights?: string;
 }
 
 /**
@@ -94,7 +95,8 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
     .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1)
     .addOption(new Option('--knn-features <which>', 'projection (the reference) or backbone').choices(['projection', 'backbone']).default('projection'))
-    .option('--knn-every <n>', 'run the kNN monitor every n epochs', parse.int, 1);
+    .option('--knn-every <n>', 'run the kNN monitor every n epochs', parse.int, 1)
+    .option('--init-weights <file>', 'start from these weights: a torch.save state dict of the reference\'s ModelMoCo (e.g. from bench/parity/moco_c10.py --save-init), for exchanges between the two');
   addCommonOptions(program, resultsDir);
   program.parse();
   let o = program.opts<MoCoCifarOptions>();
@@ -106,6 +108,7 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     const data = await openData(o);
     const loader = new Loader(data.train, { batchSize: o.batchSize, views: mocoCifar(), seed: o.seed, device: o.device });
     const method = buildMoCo(o);
+    if (o.initWeights) method.loadReferenceStateDict(u.importTorchStateDict(o.initWeights, { device: o.device }));
     // The reference: SGD over model.parameters() (the key encoder has no grads), wd on everything.
     const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: 0.9, weightDecay: o.wd, foreach: o.foreach });
     // adjust_learning_rate(epoch) with 1-indexed epochs: cosine, or ×0.1 at each milestone passed
