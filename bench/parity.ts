@@ -37,6 +37,8 @@ export interface Budget {
   threads: number;
   /** MoCo's lr (unmix_c10.py: 0.06 at batch 512) */
   mocoLr: number;
+  /** exchange 'init': both sides of a MoCo seed start from the same weights (the twin's initial ModelMoCo) */
+  exchange?: 'init';
 }
 
 /** What one run records (its file under bench/results/learning-parity/). */
@@ -142,6 +144,15 @@ async function runOne(method: Method, side: Side, seed: number, b: Budget): Prom
   const indices = path.join(OUT, 'runs', `indices-${b.width}-${b.subset}-${b.testSubset}-seed${seed}.json`);
   await writeIndices(b, seed, indices);
   const cmd = sideCommand(method, side, b, seed, runDir, indices);
+  if (b.exchange === 'init') {
+    if (!method.startsWith('moco')) throw new Error('parity: --exchange init is for the MoCo methods (unmix_c10.ts --init-weights)');
+    const init = path.join(OUT, 'runs', `init-${method}-${b.width}-seed${seed}.pth`);
+    if (!fs.existsSync(init)) {
+      const make = [PYTHON, 'bench/parity/moco_c10.py', '--data', b.data, '--indices', indices, '--results-dir', path.join(OUT, 'runs', 'init-maker'), ...methodFlags(method, b, seed).filter((f) => f !== '--eval-init'), '--epochs', '0', '--save-init', init];
+      if ((await runChild(make, path.join(OUT, 'runs', 'init-maker.log'), b.threads)) !== 0) throw new Error(`parity: could not write ${init}`);
+    }
+    cmd.push('--init-weights', init);
+  }
   const start = Date.now();
   console.log(`[${new Date().toISOString()}] ${method} ${side} seed ${seed}: ${cmd.slice(cmd[0] === process.execPath ? 3 : 1).join(' ')}`);
   const code = await runChild(cmd, path.join(runDir, 'output.log'), b.threads);
@@ -216,7 +227,7 @@ export function summarize(b: Budget): Record<string, unknown> {
   }
   const summary = {
     what: 'learning parity over seeds: kNN top-1 (%) per epoch of the TS examples (ts) and the Python twins of the reference loops (py); diff = mean final ts − mean final py, Welch 95% interval',
-    command: `npm run parity -- --width ${b.width} --subset ${b.subset} --test-subset ${b.testSubset} --epochs ${b.epochs} --batch ${b.batch} --threads ${b.threads} --moco-lr ${b.mocoLr}`,
+    command: `npm run parity -- --width ${b.width} --subset ${b.subset} --test-subset ${b.testSubset} --epochs ${b.epochs} --batch ${b.batch} --threads ${b.threads} --moco-lr ${b.mocoLr}${b.exchange ? ` --exchange ${b.exchange}` : ''}`,
     budget: { ...b, data: path.basename(b.data) },
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model },
     generated: new Date().toISOString(),
@@ -263,6 +274,7 @@ async function main(): Promise<void> {
     .option('--sides <list>', 'ts,py', (v) => v.split(',') as Side[], ['ts', 'py'])
     .option('--data <path>', 'the image folder', path.resolve(ROOT, '..', 'shared', 'data', 'cifar10-jpeg.tar.gz'))
     .option('--out <dir>', 'results folder (default bench/results/learning-parity; the summary goes next to it as <dir>.json)')
+    .option('--exchange <what>', "init: both sides of a MoCo seed start from the twin's initial weights (use with --out)")
     .option('--summary', 'only rebuild the summary from finished runs')
     .option('--table', 'print the README table of the summary');
   program.parse();
@@ -272,7 +284,7 @@ async function main(): Promise<void> {
     SUMMARY = OUT.replace(/\/+$/, '') + '.json';
   }
   for (const m of o.methods) if (!METHODS.includes(m)) throw new Error(`parity: unknown method ${m} (${METHODS.join(', ')})`);
-  const b: Budget = { data: path.resolve(o.data), width: o.width, subset: o.subset, testSubset: o.testSubset, epochs: o.epochs, batch: o.batch, threads: o.threads, mocoLr: o.mocoLr };
+  const b: Budget = { data: path.resolve(o.data), width: o.width, subset: o.subset, testSubset: o.testSubset, epochs: o.epochs, batch: o.batch, threads: o.threads, mocoLr: o.mocoLr, ...(o.exchange ? { exchange: o.exchange } : {}) };
   if (!o.summary) {
     // MoCo pairs first, then SwAV; within each, seed by seed so a partial set has balanced n
     const groups = [o.methods.filter((m: Method) => m.startsWith('moco')), o.methods.filter((m: Method) => m.startsWith('swav'))];
