@@ -37,7 +37,7 @@ export interface Budget {
   threads: number;
   /** MoCo's lr (unmix_c10.py: 0.06 at batch 512) */
   mocoLr: number;
-  /** exchange 'init': both sides of a MoCo seed start from the same weights (the twin's initial ModelMoCo) */
+  /** exchange 'init': both sides of a seed start from the same weights (the twin's initial ModelMoCo) */
   exchange?: 'init';
 }
 
@@ -145,10 +145,9 @@ async function runOne(method: Method, side: Side, seed: number, b: Budget): Prom
   await writeIndices(b, seed, indices);
   const cmd = sideCommand(method, side, b, seed, runDir, indices);
   if (b.exchange === 'init') {
-    if (!method.startsWith('moco')) throw new Error('parity: --exchange init is for the MoCo methods (unmix_c10.ts --init-weights)');
     const init = path.join(OUT, 'runs', `init-${method}-${b.width}-seed${seed}.pth`);
     if (!fs.existsSync(init)) {
-      const make = [PYTHON, 'bench/parity/moco_c10.py', '--data', b.data, '--indices', indices, '--results-dir', path.join(OUT, 'runs', 'init-maker'), ...methodFlags(method, b, seed).filter((f) => f !== '--eval-init'), '--epochs', '0', '--save-init', init];
+      const make = [PYTHON, method.startsWith('moco') ? 'bench/parity/moco_c10.py' : 'bench/parity/swav_c10.py', '--data', b.data, '--indices', indices, '--results-dir', path.join(OUT, 'runs', 'init-maker'), ...methodFlags(method, b, seed).filter((f) => f !== '--eval-init'), '--epochs', '0', '--save-init', init];
       if ((await runChild(make, path.join(OUT, 'runs', 'init-maker.log'), b.threads)) !== 0) throw new Error(`parity: could not write ${init}`);
     }
     cmd.push('--init-weights', init);
@@ -274,7 +273,7 @@ async function main(): Promise<void> {
     .option('--sides <list>', 'ts,py', (v) => v.split(',') as Side[], ['ts', 'py'])
     .option('--data <path>', 'the image folder', path.resolve(ROOT, '..', 'shared', 'data', 'cifar10-jpeg.tar.gz'))
     .option('--out <dir>', 'results folder (default bench/results/learning-parity; the summary goes next to it as <dir>.json)')
-    .option('--exchange <what>', "init: both sides of a MoCo seed start from the twin's initial weights (use with --out)")
+    .option('--exchange <what>', "init: both sides of a seed start from the twin's initial weights (use with --out)")
     .option('--summary', 'only rebuild the summary from finished runs')
     .option('--table', 'print the README table of the summary');
   program.parse();
