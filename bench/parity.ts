@@ -239,11 +239,15 @@ export function summarize(b: Budget): Record<string, unknown> {
 
 /** The README's table: final kNN top-1, mean ± std (n) per side, diff [95% interval]. */
 export function markdownTable(summary: ReturnType<typeof summarize>): string {
-  const rows = ['| method | unmix (TS) | reference loop (Python) | diff TS − Py [95% interval] |', '| --- | --- | --- | --- |'];
+  const rows = ['| method | unmix (TS) | reference loop (Python) | diff TS − Py [95% interval] | final train loss TS / Py |', '| --- | --- | --- | --- | --- |'];
+  const lastLoss = (m: any, side: string) => {
+    const c = m[side].epochs.find((r: any) => r.epoch === (summary.budget as Budget).epochs)?.train_loss;
+    return c && c.n ? c.mean.toFixed(3) : '–';
+  };
   const fmt = (c: Cell) => (c.n ? `${c.mean.toFixed(2)} ± ${Number.isFinite(c.std) && c.std !== null ? c.std.toFixed(2) : '–'} (n ${c.n})` : '–');
   for (const [method, m] of Object.entries(summary.methods as Record<string, any>)) {
     const iv = m.interval95 ? `[${m.interval95[0].toFixed(2)}, ${m.interval95[1].toFixed(2)}]` : '';
-    rows.push(`| ${method} | ${fmt(m.ts.final)} | ${fmt(m.py.final)} | ${m.diff !== null ? m.diff.toFixed(2) : '–'} ${iv} |`);
+    rows.push(`| ${method} | ${fmt(m.ts.final)} | ${fmt(m.py.final)} | ${m.diff !== null ? m.diff.toFixed(2) : '–'} ${iv} | ${lastLoss(m, 'ts')} / ${lastLoss(m, 'py')} |`);
   }
   const epochs = (summary.budget as Budget).epochs;
   rows.push('', `| kNN top-1 per epoch (mean ± std) | ${Array.from({ length: epochs + 1 }, (_, e) => (e === 0 ? 'init' : `${e}`)).join(' | ')} |`, `| --- |${' --- |'.repeat(epochs + 1)}`);
@@ -275,7 +279,7 @@ async function main(): Promise<void> {
     .option('--out <dir>', 'results folder (default bench/results/learning-parity; the summary goes next to it as <dir>.json)')
     .option('--exchange <what>', "init: both sides of a seed start from the twin's initial weights (use with --out)")
     .option('--summary', 'only rebuild the summary from finished runs')
-    .option('--table', 'print the README table of the summary');
+    .option('--readme', "also write the tables into README.md (between its parity-table markers)");
   program.parse();
   const o = program.opts();
   if (o.out) {
@@ -293,7 +297,16 @@ async function main(): Promise<void> {
   }
   const summary = summarize(b);
   console.log(`summary: ${path.relative(ROOT, SUMMARY)}`);
-  console.log(markdownTable(summary));
+  const table = markdownTable(summary);
+  console.log(table);
+  if (o.readme) {
+    const readme = path.join(ROOT, 'README.md');
+    const text = fs.readFileSync(readme, 'utf8');
+    const m = /(<!-- parity-table[^\n]*-->\n)[\s\S]*?(<!-- \/parity-table -->)/.exec(text);
+    if (!m) throw new Error('parity: README.md has no parity-table markers');
+    const stamp = `Runs finished so far (summary of ${String(summary.generated).slice(0, 16).replace('T', ' ')} UTC):\n\n`;
+    fs.writeFileSync(readme, text.replace(m[0], `${m[1]}${stamp}${table}\n${m[2]}`));
+  }
 }
 
 if (require.main === module) {
