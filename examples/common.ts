@@ -18,6 +18,7 @@ export interface CommonOptions {
   preset?: 'smoke';
   subset?: number;
   testSubset?: number;
+  testSubsetSeed?: number;
   itersPerEpoch?: number;
   progress: boolean;
   evalInit?: boolean;
@@ -71,6 +72,7 @@ export function addCommonOptions(program: Command, resultsDir: string): Command 
     .addOption(new Option('--preset <name>', 'smoke: a narrow network on a small subset, a few minutes on 2 CPU cores').choices(['smoke']))
     .option('--subset <n>', 'train on n images per class (deterministic from the seed)', int)
     .option('--test-subset <n>', 'evaluate on n test images per class', int)
+    .option('--test-subset-seed <n>', 'seed of the --test-subset choice (default: --seed), e.g. one fixed test subset across seeds', int)
     .option('--iters-per-epoch <n>', 'stop each epoch after n iterations', int)
     .option('--eval-init', 'also run the monitor before training (the random-initialisation baseline, log.jsonl epoch 0)')
     .option('--no-progress', 'no progress bar')

@@ -39,6 +39,7 @@ export interface MoCoCifarOptions extends CommonOptions, MoCoCifarArgs {
   knnFeatures: 'projection' | 'backbone';
   knnEvery: number;
   crop: number;
+  initWeights?: string;
 }
 
 /**
@@ -77,7 +78,8 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1)
     .addOption(new Option('--knn-features <which>', 'projection (the reference) or backbone').choices(['projection', 'backbone']).default('projection'))
     .option('--knn-every <n>', 'run the kNN monitor every n epochs', parse.int, 1)
-    .option('--crop <n>', 'training crop size (RandomResizedCrop); the kNN images are resized and centre-cropped to it when their size differs', parse.int, 32);
+    .option('--crop <n>', 'training crop size (RandomResizedCrop); the kNN images are resized and centre-cropped to it when their size differs', parse.int, 32)
+    .option('--init-weights <file>', 'start from these weights: a torch.save state dict of the reference\'s ModelMoCo (e.g. from bench/parity/moco_c10.py --save-init), for exchanges between the two');
   addCommonOptions(program, resultsDir);
   program.parse();
   let o = program.opts<MoCoCifarOptions>();
@@ -92,6 +94,7 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     checkDataFlags(data, { batchSize: o.batchSize, knn: { k: o.knnK } });
     const stats = await normalization(o, data, { mean: CIFAR_MEAN, std: CIFAR_STD });
     const loader = new Loader(data.train, { batchSize: o.batchSize, views: mocoCifar({ size: o.crop, ...stats }), seed: o.seed, device: o.device });
+    if (o.initWeights) method.loadReferenceStateDict(u.importTorchStateDict(o.initWeights, { device: o.device }));
     // The reference: SGD over model.parameters() (the key encoder has no grads), wd on everything.
     const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: 0.9, weightDecay: o.wd, foreach: o.foreach });
     // adjust_learning_rate(epoch) with 1-indexed epochs: cosine, or ×0.1 at each milestone passed

@@ -44,6 +44,7 @@ export interface SwavExampleOptions extends CommonOptions, SwavArgs {
   knnEvery: number;
   knnK: number;
   knnT: number;
+  initWeights?: string;
 }
 
 type Defaults = Pick<SwavExampleOptions, 'arch' | 'hidden_mlp' | 'nmb_prototypes' | 'nmb_crops' | 'size_crops' | 'min_scale_crops' | 'max_scale_crops' | 'queue_length' | 'epochs' | 'batch_size' | 'warmup_epochs' | 'unmix_prob'>;
@@ -89,6 +90,7 @@ export function addSwavOptions(program: Command, d: Defaults): Command {
     .option('--knn-every <n>', 'a kNN monitor on the backbone features every n epochs (0: off, as the reference)', parse.int, 0)
     .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
     .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1)
+    .option('--init-weights <file>', 'start from these weights: a torch.save state dict of the reference\'s model (src/resnet50.py names, e.g. from bench/parity/swav_c10.py --save-init), for exchanges between the two')
     .addOption(new Option('--amp <dtype>', 'speed option for CUDA: backbone and head under autocast in this dtype (the reference uses apex amp O1; Sinkhorn and the loss stay float32)').choices(['bfloat16']));
   return program;
 }
@@ -109,6 +111,13 @@ export async function trainSwav(name: string, o: SwavExampleOptions, variant: Sw
   views = renormalize(views, stats);
   evalPipeline = renormalize(evalPipeline, stats);
   const loader = new Loader(data.train, { batchSize: o.batch_size, views, seed: o.seed, device: o.device });
+  if (o.initWeights) {
+    // the reference's names: the trunk at the top level; ours: under backbone.
+    const state = u.importTorchStateDict(o.initWeights, { device: o.device });
+    // (the queue, when there is one, starts empty on both sides: it is not part of the reference's model)
+    const { missing, unexpected } = method.loadStateDict(Object.fromEntries(Object.entries(state).map(([k, t]) => [/^(projection_head|prototypes)\./.test(k) ? k : `backbone.${k}`, t])), { strict: false });
+    if (missing.some((k) => k !== 'queue') || unexpected.length) throw new Error(`--init-weights: ${o.initWeights} does not fit (missing: ${missing.join(', ')}; unexpected: ${unexpected.join(', ')})`);
+  }
   const optimizer = new LARC(new u.SGD(method.trainableParameters(), { lr: o.base_lr, momentum: 0.9, weightDecay: o.wd }), { trustCoefficient: 0.001, clip: false });
   const itersPerEpoch = Math.min(loader.length, o.itersPerEpoch ?? Infinity);
   const schedule = warmupCosineLr({ baseLr: o.base_lr, finalLr: o.final_lr, startWarmup: o.start_warmup, warmupEpochs: o.warmup_epochs, epochs: o.epochs, itersPerEpoch });

@@ -17,6 +17,8 @@ export interface RunDataOptions {
   seed: number;
   subset?: number;
   testSubset?: number;
+  /** Seed of the test subset's choice (default: seed), e.g. one fixed test subset across seeds. */
+  testSubsetSeed?: number;
   skipCorrupt?: boolean;
   /** prints what was opened */
   log?: (line: string) => void;
@@ -45,7 +47,7 @@ export async function openRunData(o: RunDataOptions): Promise<RunData> {
   let train: ImageSet = trainSet;
   let test: ImageSet = testSet;
   if (o.subset && !synthetic) train = subsetImageSet(train, { perClass: o.subset, seed: o.seed });
-  if (o.testSubset && !synthetic) test = subsetImageSet(test, { perClass: o.testSubset, seed: o.seed });
+  if (o.testSubset && !synthetic) test = subsetImageSet(test, { perClass: o.testSubset, seed: o.testSubsetSeed ?? o.seed });
   const warn = o.warn ?? o.log ?? ((line: string) => console.error(line));
   if (skipped.length) warn(`skipped ${skipped.length} images that could not be decoded: ${skipped.slice(0, 3).map((s) => s.error).join('; ')}${skipped.length > 3 ? '; ...' : ''}`);
   o.log?.(`data: ${o.data ?? 'synthetic'} (${train.format}), ${imageCount(train)} train / ${imageCount(test)} test images, ${train.classes.length} classes`);
