@@ -1,7 +1,7 @@
 // Hostile datasets and folders (issue 13, items 2, 5, 7, 8): decoding only what a dataset
 // claims, in bounded memory; links that loop and members outside an archive are left out and
 // listed; FIFOs and /proc answer at once.
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
@@ -79,6 +79,20 @@ test('a torch.save zip with an unused 400 MiB entry loads without inflating it',
   expect(r.maxRssMB! - base.maxRssMB!).toBeLessThan(100);
 }, 60000);
 
+test('a torch.save zip whose storage entry declares more bytes than its tensor needs is refused before inflating it', () => {
+  const good = path.join(dir, 'good-oversized.pt');
+  u.saveTorchStateDict(good, { w: u.ones([4]) });
+  const entries = unzipSync(fs.readFileSync(good));
+  const storage = Object.keys(entries).find((n) => /\/data\/\d+$/.test(n))!;
+  const bomb = path.join(dir, 'oversized.pt');
+  fs.writeFileSync(bomb, zipDeflated({ ...entries, [storage]: new Uint8Array(300 * 1024 * 1024) }));
+  expect(fs.statSync(bomb).size).toBeLessThan(4 * 1024 * 1024);
+  const r = runScript(`u.importTorchStateDict(${JSON.stringify(bomb)})`);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/oversized\.pt: storage \S+ declares 314572800 bytes, its 4 float32 elements need 16: refused/);
+  expect(r.maxRssMB).toBeLessThan(1000);
+}, 60000);
+
 test('a looping symlink is left out and listed; an absolute tar member is not a split', async () => {
   const root = path.join(dir, 'links');
   fs.mkdirSync(path.join(root, 'train', 'a'), { recursive: true });
@@ -132,6 +146,24 @@ test('unmix dataset of a FIFO answers at once; a results folder under /proc is a
   expect(r.stderr).toContain(`${fifo} is neither a folder nor a regular file (a FIFO)`);
   const t = new Trainer({ ...toySetup(), lr: () => 0.05, epochs: 1, resultsDir: '/proc/unmix-results/run', progress: false, log: () => undefined });
   await expect(t.run()).rejects.toThrow('Trainer: resultsDir: ENOENT: cannot create the folder /proc/unmix-results: its file system does not allow new folders in /proc');
+}, 60000);
+
+// A read-only file system needs a mount: a private mount namespace (as root; CI runs as root).
+const canMount = spawnSync('unshare', ['-m', 'true']).status === 0;
+(canMount ? test : test.skip)(`a results folder on a read-only file system is an error saying so, not ENOENT${canMount ? '' : ' (skipped: unshare -m is not permitted here)'}`, () => {
+  const ro = path.join(dir, 'read-only');
+  fs.mkdirSync(ro);
+  const script = path.join(dir, 'read-only-run.ts');
+  fs.writeFileSync(
+    script,
+    `import { Trainer } from ${JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'train', 'trainer'))};
+import { toySetup } from ${JSON.stringify(path.join(__dirname, '..', 'support', 'toy-setup'))};
+new Trainer({ ...toySetup(), lr: () => 0.05, epochs: 1, resultsDir: ${JSON.stringify(path.join(ro, 'a', 'run'))}, progress: false, log: () => undefined })
+  .run().then(() => console.log('trained'), (e) => console.log(e.message));`,
+  );
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ro tmpfs '${ro}' && exec '${process.execPath}' --import tsx '${script}'`], { encoding: 'utf8', timeout: 60000 });
+  expect(r.stderr).toBe('');
+  expect(r.stdout.trim()).toBe(`Trainer: resultsDir: EROFS: cannot create the folder ${path.join(ro, 'a')}: the file system is read-only`);
 }, 60000);
 
 test('files and class folders whose names are not UTF-8 are listed, counted and decoded', async () => {

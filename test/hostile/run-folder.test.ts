@@ -61,6 +61,21 @@ test('--resume with changed training flags is refused and lists what may change;
   expect(r.history.map((h) => h.epoch)).toEqual([1, 2]);
 });
 
+test.each([
+  ['symmetric', false],
+  ['bnSplits', 4],
+  ['wd', 1e-4],
+  ['mocoM', 0.999],
+])('--resume with %s changed is refused and names it', async (flag, value) => {
+  const dir = tmp();
+  const args = { lr: 0.05, mocoT: 0.1, unmix: true, symmetric: true, bnSplits: 8, wd: 5e-4, mocoM: 0.99, epochs: 1 };
+  await trainer(dir, 1, { args }).run();
+  const before = (args as Record<string, unknown>)[flag];
+  await expect(trainer(dir, 2, { resume: true, args: { ...args, [flag]: value } }).run()).rejects.toThrow(
+    new RegExp(`cannot resume with changed training flags \\(${flag} ${String(before).replace('.', '\\.')} → ${String(value).replace('.', '\\.')}\\)`),
+  );
+});
+
 test('a failed first checkpoint write leaves no log listing epoch 1, and --resume says it starts over', async () => {
   const dir = tmp();
   const t = trainer(dir, 2);
