@@ -74,12 +74,3 @@ test('bad flags give one clear line and exit 1', () => {
   expect(() => example('unmix_c10.ts', ['--data', '/nonexistent/folder', '--results-dir', tmpDir()])).toThrow(/error: .*\/nonexistent\/folder/);
 });
 
-test('the README\'s run command (unmix_c10.ts --preset smoke) trains and the kNN accuracy rises above random initialisation', () => {
-  const dir = tmpDir();
-  const out = example('unmix_c10.ts', ['--preset', 'smoke', '--no-progress', '--device', device, '--results-dir', dir]);
-  const before = Number(/epoch 0 \(before training\): test acc@1 ([\d.]+)%/.exec(out)![1]);
-  const accs = [...out.matchAll(/epoch \d+\/6: .*test acc@1 ([\d.]+)%/g)].map((m) => Number(m[1]));
-  expect(accs).toHaveLength(6);
-  // measured here: 28.9% before, 37.8% after 4 of the 6 epochs
-  expect(Math.max(...accs.slice(-2))).toBeGreaterThan(before + 4);
-}, 900000);
