@@ -13,27 +13,12 @@ import { Trainer } from '../lib/train/trainer';
 import { addCommonOptions, applyPreset, CommonOptions, commonTrainerOptions, knnMonitor, normalization, openData, parse, run } from './common';
 
 export interface MoCoCifarOptions extends CommonOptions, MoCoCifarArgs {
-  arch: 'resnet18' | 'resnet34' | 'resnet50';
-  width: number;
   lr: number;
   epochs: number;
   schedule: number[];
   cos: boolean;
   batchSize: number;
   wd: number;
-  mocoDim: number;
-  mocoK: number;
-  mocoM: number;
-  mocoT: number;
-  bnSplits: number;
-  symmetric: boolean;
-  unmix: boolean;
-  prob: number;
-  beta: number;
-  mixedForwards: 1 | 2;
-  channelsLast?: boolean;
-  foreach?: boolean;
-  amp?: 'bfloat16';
   knnK: number;
   knnT: number;
   knnFeatures: 'projection' | 'backbone';
