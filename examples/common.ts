@@ -69,7 +69,7 @@ export function addCommonOptions(program: Command, resultsDir: string): Command 
     .option('--results-dir <dir>', 'where log.csv, log.jsonl, args.json and checkpoint.safetensors go', resultsDir)
     .option('--resume [checkpoint]', 'continue from the results folder\'s checkpoint (or the given file); training flags must be the same (epochs, --knn-*, --test-subset, --eval-init, --workers, --no-progress may change)')
     .option('--overwrite', 'replace a run already in the results folder (without it, or --resume, such a folder is refused)')
-    .addOption(new Option('--preset <name>', 'smoke: a narrow network on a small subset (about 15 minutes on 2 CPU cores)').choices(['smoke']))
+    .addOption(new Option('--preset <name>', 'smoke: a narrow network on a small subset (minutes on 2 CPU cores)').choices(['smoke']))
     .option('--subset <n>', 'train on n images per class (deterministic from the seed)', int)
     .option('--test-subset <n>', 'evaluate on n test images per class', int)
     .option('--test-subset-seed <n>', 'seed of the --test-subset choice (default: --seed), e.g. one fixed test subset across seeds', int)

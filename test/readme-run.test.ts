@@ -1,5 +1,5 @@
 // The README's run command: MoCo + Un-Mix on the embedded synthetic data (no download), and its kNN
-// accuracy rises. Its own file, as it is the suite's longest test (about 14 minutes on 2 cores):
+// accuracy rises. Its own file, as it is the suite's longest test (about 7 minutes on 2 cores):
 // .ci/run runs it with Debian's LibTorch, the README's quick start.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -16,8 +16,8 @@ test('the README\'s run command (unmix_c10.ts --preset smoke) trains and the kNN
   const dir = tmpDir();
   const out = example('unmix_c10.ts', ['--preset', 'smoke', '--no-progress', '--device', device, '--results-dir', dir]);
   const before = Number(/epoch 0 \(before training\): test acc@1 ([\d.]+)%/.exec(out)![1]);
-  const accs = [...out.matchAll(/epoch \d+\/6: .*test acc@1 ([\d.]+)%/g)].map((m) => Number(m[1]));
-  expect(accs).toHaveLength(6);
-  // measured here: 28.9% before, 37.8% after 4 of the 6 epochs
+  const accs = [...out.matchAll(/epoch \d+\/3: .*test acc@1 ([\d.]+)%/g)].map((m) => Number(m[1]));
+  expect(accs).toHaveLength(3);
+  // measured here: 28.9% before, 35.7% and 36.1% after epochs 2 and 3 (403 s)
   expect(Math.max(...accs.slice(-2))).toBeGreaterThan(before + 4);
 }, 900000);
