@@ -244,13 +244,14 @@ export class Sequential extends Module {
 /**
  * A projection/prediction head: Linear layers of the given sizes with BatchNorm1d and ReLU
  * between them (none after the last), e.g. mlp([512, 2048, 128]) for SimCLR/BYOL-style heads.
+ * Hidden Linears have no bias before a BatchNorm unless `hiddenBias` (torch.nn defaults, as solo-learn).
  */
-export function mlp(sizes: number[], options: LayerOptions & { batchNorm?: boolean; lastBias?: boolean } = {}): Sequential {
+export function mlp(sizes: number[], options: LayerOptions & { batchNorm?: boolean; hiddenBias?: boolean; lastBias?: boolean } = {}): Sequential {
   if (sizes.length < 2) throw new RangeError('mlp: give at least an input and an output size');
   const layers: Module[] = [];
   for (let i = 0; i + 1 < sizes.length; i++) {
     const last = i + 2 === sizes.length;
-    layers.push(new Linear(sizes[i], sizes[i + 1], { device: options.device, bias: last ? options.lastBias ?? true : !(options.batchNorm ?? true) }));
+    layers.push(new Linear(sizes[i], sizes[i + 1], { device: options.device, bias: last ? options.lastBias ?? true : options.hiddenBias ?? !(options.batchNorm ?? true) }));
     if (!last) {
       if (options.batchNorm ?? true) layers.push(new BatchNorm1d(sizes[i + 1], { device: options.device }));
       layers.push(new ReLU());

@@ -7,14 +7,23 @@
 //   L = L_byol(x1, x2) + λ·ℓ(p(xm), zt(x2)) + (1−λ)·ℓ(reverse(p(xm)), zt(x2)),  ℓ = 2 − 2·cos,
 // the reversed term reversing the mixture's predictions (no second forward, spec §1 step 6).
 import { noGrad } from '../autograd';
-import { call } from '../dispatch';
 import { scope } from '../memory';
-import { BatchNorm1d, Linear, ReLU, Sequential } from '../nn/layers';
+import { Sequential } from '../nn/layers';
 import { ResNet, ResNetOptions } from '../nn/resnet';
 import { cosineMomentum } from '../optim/schedules';
 import { Device, Tensor } from '../tensor';
+import * as is from '../validate';
+import { configure, DeepPartial } from './config';
+import { byolHead } from './heads';
+import { byolLoss } from './losses';
 import { SslMethod, StepContext, StepResult } from './method';
-import { drawMixParams, MixParams, mixWithParams, UnmixOptions } from './unmix';
+import { LarsRecipe } from './recipe';
+import { initMomentum, MomentumPairs, momentumUpdate } from './momentum';
+import { checkUnmixOptions, drawIfEnabled, MixParams, UnmixOptions, unmixStep } from './unmix';
+import { checkTwoViews } from './views';
+
+export { byolLoss } from './losses';
+export type { LarsRecipe } from './recipe';
 
 export interface ByolOptions {
   /** online and target backbone (no classifier); default ResNet-18 with the CIFAR stem */
@@ -38,14 +47,11 @@ export const BYOL_CIFAR: ByolOptions = {
   unmix: { enabled: true, prob: 0.5, beta: 1.0 },
 };
 
-/** The optimizer of solo-learn's CIFAR recipes (spec §7): LARS with warmup-cosine, batch 256, 1000 epochs. */
-export interface LarsRecipe {
-  batchSize: number;
-  epochs: number;
-  lr: number;
-  weightDecay: number;
-  lars: { trustCoefficient: number; clip: boolean; excludeBiasAndNorm: boolean };
-}
+export type ByolPreset = 'cifar';
+export const BYOL_PRESETS: Record<ByolPreset, ByolOptions> = { cifar: BYOL_CIFAR };
+
+/** A preset name plus any options, nested ones in part. */
+export type ByolConfig = DeepPartial<ByolOptions> & { preset?: ByolPreset; device?: Device };
 
 export const BYOL_CIFAR_RECIPE: LarsRecipe = {
   batchSize: 256,
@@ -54,19 +60,6 @@ export const BYOL_CIFAR_RECIPE: LarsRecipe = {
   weightDecay: 1e-5,
   lars: { trustCoefficient: 0.02, clip: true, excludeBiasAndNorm: true },
 };
-
-/** Linear → BatchNorm1d → ReLU → Linear, with biases everywhere (torch.nn defaults, as solo-learn). */
-export function mlpHead(inDim: number, hidden: number, out: number, device?: Device): Sequential {
-  return new Sequential(new Linear(inDim, hidden, { device }), new BatchNorm1d(hidden, { device }), new ReLU(), new Linear(hidden, out, { device }));
-}
-
-/** solo-learn's byol_loss_func: 2 − 2·mean cos(p, z), z detached. */
-export function byolLoss(p: Tensor, z: Tensor): Tensor {
-  return scope(() => {
-    const cos = call('cosine_similarity', [p, z.detach(), -1, 1e-8]) as Tensor;
-    return cos.mean().mul(-2).add(2);
-  });
-}
 
 export class BYOL extends SslMethod {
   readonly name = 'byol';
@@ -78,33 +71,26 @@ export class BYOL extends SslMethod {
   readonly momentumProjector: Sequential;
   /** τ of the last target update (NaN before the first) */
   lastTau = NaN;
+  private readonly momentumPairs: MomentumPairs;
 
-  constructor(options: Partial<ByolOptions> & { device?: Device } = {}) {
+  constructor(config: ByolConfig = {}) {
     super();
-    const { device, ...rest } = options;
-    const o: ByolOptions = { ...BYOL_CIFAR, ...rest };
-    for (const k of ['projHiddenDim', 'projOutputDim', 'predHiddenDim'] as const) {
-      if (!Number.isInteger(o[k]) || o[k] < 1) throw new RangeError(`BYOL: ${k} must be a positive integer, got ${o[k]}`);
-    }
-    if (!(o.baseTau >= 0 && o.baseTau <= 1)) throw new RangeError(`BYOL: baseTau must be in [0, 1], got ${o.baseTau}`);
-    this.options = o;
+    const { preset = 'cifar', device, ...rest } = config;
+    const o = (this.options = configure('BYOL', BYOL_PRESETS, preset, rest));
+    for (const k of ['projHiddenDim', 'projOutputDim', 'predHiddenDim'] as const) is.positiveInt('BYOL', k, o[k]);
+    is.probability('BYOL', 'baseTau', o.baseTau);
+    checkUnmixOptions('BYOL', o.unmix, 'unmix.');
     this.backbone = this.registerModule('backbone', new ResNet({ ...o.backbone, device }));
     const dim = this.backbone.featureDim;
-    this.projector = this.registerModule('projector', mlpHead(dim, o.projHiddenDim, o.projOutputDim, device));
-    this.predictor = this.registerModule('predictor', mlpHead(o.projOutputDim, o.predHiddenDim, o.projOutputDim, device));
+    this.projector = this.registerModule('projector', byolHead(dim, o.projHiddenDim, o.projOutputDim, device));
+    this.predictor = this.registerModule('predictor', byolHead(o.projOutputDim, o.predHiddenDim, o.projOutputDim, device));
     this.momentumBackbone = this.registerModule('momentum_backbone', new ResNet({ ...o.backbone, device }));
-    this.momentumProjector = this.registerModule('momentum_projector', mlpHead(dim, o.projHiddenDim, o.projOutputDim, device));
-    // initialize_momentum_params: parameters copied, never trained; buffers stay the target's own.
-    noGrad(() => {
-      for (const [online, target] of this.momentumPairs()) target.forEach((t, i) => t.copy_(online[i]).requiresGrad_(false));
-    });
-  }
-
-  private momentumPairs(): [Tensor[], Tensor[]][] {
-    return [
-      [this.backbone.parameters(), this.momentumBackbone.parameters()],
-      [this.projector.parameters(), this.momentumProjector.parameters()],
+    this.momentumProjector = this.registerModule('momentum_projector', byolHead(dim, o.projHiddenDim, o.projOutputDim, device));
+    this.momentumPairs = [
+      [this.backbone, this.momentumBackbone],
+      [this.projector, this.momentumProjector],
     ];
+    initMomentum(this.momentumPairs);
   }
 
   embed(images: Tensor, which: 'projection' | 'backbone'): Tensor {
@@ -114,7 +100,7 @@ export class BYOL extends SslMethod {
 
   trainingStep(views: Tensor[], ctx: StepContext): StepResult {
     checkTwoViews('BYOL', views);
-    return this.stepWith(views, this.options.unmix.enabled ? drawMixParams(views[0].shape, this.options.unmix, ctx.rng) : null);
+    return this.stepWith(views, drawIfEnabled(views[0].shape, this.options.unmix, ctx.rng));
   }
 
   /** One step with given mixing parameters (null: plain BYOL). */
@@ -125,16 +111,7 @@ export class BYOL extends SslMethod {
       const [p1, p2] = views.map(online);
       const [zt1, zt2] = noGrad(() => views.map((x) => this.momentumProjector.forward(this.momentumBackbone.forward(x))));
       const clean = byolLoss(p2, zt1).add(byolLoss(p1, zt2)); // solo-learn's order: (P[1], Zm[0]) then (P[0], Zm[1])
-      if (!mix) return { loss: clean, logs: { loss: clean.item(), loss_clean: clean.item() } };
-      const m = mixWithParams(views[0], mix);
-      const pm = online(m.mixed);
-      const mixed = byolLoss(pm, zt2);
-      const mixedReversed = byolLoss(pm.flip(0), zt2);
-      const loss = clean.add(mixed.mul(m.lam)).add(mixedReversed.mul(1 - m.lam));
-      return {
-        loss,
-        logs: { loss: loss.item(), loss_clean: clean.item(), loss_mix: mixed.item(), loss_mix_reversed: mixedReversed.item(), lam: m.lam, unmix_global: Number(m.kind === 'global') },
-      };
+      return unmixStep(clean, views[0], mix, online, (p) => byolLoss(p, zt2));
     });
   }
 
@@ -148,20 +125,7 @@ export class BYOL extends SslMethod {
 
   /** θt ← τ·θt + (1 − τ)·θo for the backbone and projector pairs. */
   updateTarget(tau: number): void {
-    noGrad(() => {
-      for (const [online, target] of this.momentumPairs()) {
-        call('_foreach_mul_.Scalar', [target, tau]);
-        call('_foreach_add_.List', [target, online], { alpha: 1 - tau });
-      }
-    });
+    momentumUpdate(this.momentumPairs, tau, true);
     this.lastTau = tau;
-  }
-}
-
-export function checkTwoViews(method: string, views: Tensor[]): void {
-  if (!Array.isArray(views) || views.length !== 2) throw new Error(`${method}: expected 2 views, got ${Array.isArray(views) ? views.length : typeof views}`);
-  const [a, b] = views;
-  if (a.ndim !== 4 || a.shape.join() !== b.shape.join()) {
-    throw new Error(`${method}: the two views must be [N, C, H, W] of one shape, got [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
   }
 }

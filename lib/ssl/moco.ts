@@ -5,17 +5,20 @@
 // when the key encoder uses SplitBatchNorm (bnSplits > 1); with plain BN it is a no-op.
 import { noGrad } from '../autograd';
 import { autocast } from '../autocast';
-import { call } from '../dispatch';
-import { randn, tensor, zeros } from '../creation';
+import { randn, tensor } from '../creation';
 import * as F from '../functional';
 import { scope } from '../memory';
-import { Linear, ReLU, Sequential } from '../nn/layers';
 import { Module, StateDict } from '../nn/module';
 import { ResNet, resnet18, resnet34, resnet50 } from '../nn/resnet';
 import { Rng } from '../rng';
 import { Device, Tensor } from '../tensor';
+import * as is from '../validate';
+import { configure, DeepPartial } from './config';
+import { mocoHead } from './heads';
+import { infoNce } from './losses';
 import { SslMethod, StepContext, StepResult } from './method';
-import { MixParams, UnmixOptions, drawMixParams, mixWithParams, unmixLoss } from './unmix';
+import { initMomentum, MomentumPairs, momentumUpdate } from './momentum';
+import { checkUnmixOptions, drawIfEnabled, MixParams, mixWithParams, UnmixOptions, unmixLoss } from './unmix';
 
 export type MoCoArch = 'resnet18' | 'resnet34' | 'resnet50';
 
@@ -91,7 +94,8 @@ export const MOCO_PRESETS: Record<MoCoPreset, Omit<MoCoOptions, 'device'>> = {
   },
 };
 
-export type MoCoConfig = Partial<Omit<MoCoOptions, 'unmix'>> & { preset?: MoCoPreset; unmix?: Partial<UnmixOptions> };
+/** A preset name plus any options, `unmix` in part. */
+export type MoCoConfig = DeepPartial<MoCoOptions> & { preset?: MoCoPreset };
 
 /** The random choices of one step, drawn together so a twin test can fix them. */
 export interface MoCoChoices {
@@ -116,9 +120,7 @@ export class MoCoEncoder extends Module {
     super();
     this.backbone = BACKBONES[o.arch]({ stem: o.stem, width: o.width ?? 64, channelsLast: o.channelsLast ?? false, bnSplits: o.bnSplits, stemInit: o.stem === 'cifar' ? 'default' : 'kaiming', device: o.device });
     for (const [name, child] of this.backbone.namedChildren()) this.registerModule(name, child);
-    const f = this.backbone.featureDim;
-    const device = o.device;
-    this.fc = this.registerModule('fc', o.mlp ? new Sequential(new Linear(f, f, { device }), new ReLU(), new Linear(f, o.dim, { device })) : new Linear(f, o.dim, { device }));
+    this.fc = this.registerModule('fc', mocoHead(this.backbone.featureDim, o.dim, o.mlp, o.device));
   }
 
   /** Pooled backbone features [N, 512 or 2048]. */
@@ -137,22 +139,19 @@ export class MoCo extends SslMethod {
   readonly options: MoCoOptions;
   readonly encoderQ: MoCoEncoder;
   readonly encoderK: MoCoEncoder;
+  private readonly momentumPairs: MomentumPairs;
   private ptr = 0;
 
   constructor(config: MoCoConfig = {}) {
     super();
-    const { preset = 'cifar', unmix, ...rest } = config;
-    const base = MOCO_PRESETS[preset];
-    if (!base) throw new Error(`MoCo: unknown preset '${preset}' (use ${Object.keys(MOCO_PRESETS).join(', ')})`);
-    const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-    this.options = { ...base, ...defined, unmix: { ...base.unmix, ...unmix } };
-    checkOptions(this.options);
-    const o = this.options;
+    const { preset = 'cifar', ...rest } = config;
+    const o = (this.options = configure<MoCoOptions>('MoCo', MOCO_PRESETS, preset, rest));
+    checkOptions(o);
     this.encoderQ = this.registerModule('encoder_q', new MoCoEncoder(o));
     this.encoderK = this.registerModule('encoder_k', new MoCoEncoder(o));
     // The key encoder starts as a copy of the query encoder's parameters (not its buffers) and is never trained.
-    noGrad(() => this.encoderK.parameters().forEach((k, i) => k.copy_(this.encoderQ.parameters()[i])));
-    this.encoderK.requiresGrad_(false);
+    this.momentumPairs = [[this.encoderQ, this.encoderK]];
+    initMomentum(this.momentumPairs);
     this.registerBuffer('queue', noGrad(() => scope(() => F.normalize(randn([o.dim, o.K], { device: o.device }), { dim: 0 }))));
   }
 
@@ -174,7 +173,7 @@ export class MoCo extends SslMethod {
   /** This step's random choices, from `rng` in a fixed order: Un-Mix (r, λ, box), then the permutations. */
   drawChoices(shape: readonly number[], rng: Rng): MoCoChoices {
     const o = this.options;
-    const mix = o.unmix.enabled ? drawMixParams(shape, o.unmix, rng) : null;
+    const mix = drawIfEnabled(shape, o.unmix, rng);
     const shufflePerms = o.shuffleBn ? Array.from({ length: o.symmetric ? 2 : 1 }, () => rng.permutation(shape[0])) : [];
     return { mix, shufflePerms };
   }
@@ -202,7 +201,7 @@ export class MoCo extends SslMethod {
       if (choices.shufflePerms.length !== calls) throw new Error(`MoCo: expected ${calls} shuffle permutation(s), got ${choices.shufflePerms.length}`);
       for (const p of choices.shufflePerms) checkPermutation(p, n);
     }
-    this.momentumUpdate();
+    momentumUpdate(this.momentumPairs, o.m, o.foreach); // θk ← m·θk + (1 − m)·θq, before any forward
     const body = () => scope(() => {
       // The queue as it was before this step's enqueue: the graph keeps these negatives for backward.
       const queue = noGrad(() => this.queue.clone());
@@ -222,8 +221,7 @@ export class MoCo extends SslMethod {
         loss = first.loss.add(second.loss);
         logs.push(['loss_12', first.loss], ['loss_21', second.loss]);
         if (mixture) {
-          const lam = mixture.lam;
-          loss = loss.add(first.mixed!.mul(lam)).add(first.flipped!.mul(1 - lam)).add(second.mixed!.mul(lam)).add(second.flipped!.mul(1 - lam));
+          loss = unmixLoss(unmixLoss(loss, first.mixed!, first.flipped!, mixture.lam), second.mixed!, second.flipped!, mixture.lam);
           logs.push(['loss_m11', first.mixed!], ['loss_m12', first.flipped!], ['loss_m21', second.mixed!], ['loss_m22', second.flipped!]);
         }
         enqueued = F.cat([second.key, first.key]);
@@ -281,31 +279,17 @@ export class MoCo extends SslMethod {
     return keys;
   }
 
-  /** θk ← m·θk + (1 − m)·θq, once per step before any forward. */
-  private momentumUpdate(): void {
-    const m = this.options.m;
-    noGrad(() => {
-      const ks = this.encoderK.parameters();
-      const qs = this.encoderQ.parameters();
-      if (!(this.options.foreach ?? ks[0].device.startsWith('cuda'))) {
-        ks.forEach((k, i) => k.mul_(m).add_(qs[i], 1 - m));
-        return;
-      }
-      call('_foreach_mul_.Scalar', [ks, m]);
-      call('_foreach_add_.List', [ks, qs], { alpha: 1 - m });
-    });
-  }
-
   /** The reference's contrastive_loss: InfoNCE of q, and of the mixture and its reversal, against the same key. */
   private contrastive(imQ: Tensor, imK: Tensor, mixedOutput: (() => Tensor) | null, perm: Int32Array | null, queue: Tensor) {
     const q = F.normalize(this.encode(this.encoderQ, imQ), { dim: 1 });
     const qm = mixedOutput ? F.normalize(mixedOutput(), { dim: 1 }) : null;
     const key = this.keyForward(imK, perm);
-    const loss = this.infoNce(q, key, F.mm(q, queue));
+    const T = this.options.T;
+    const loss = infoNce(q, key, F.mm(q, queue), T);
     if (!qm) return { loss, mixed: null, flipped: null, key };
     const negatives = F.mm(qm, queue);
     // The reversed mixture's features are the reversed features of the mixture (no second forward).
-    return { loss, mixed: this.infoNce(qm, key, negatives), flipped: this.infoNce(qm.flip(0), key, negatives.flip(0)), key };
+    return { loss, mixed: infoNce(qm, key, negatives, T), flipped: infoNce(qm.flip(0), key, negatives.flip(0), T), key };
   }
 
   /** An encoder's forward, under autocast when `amp` is set; the features come back in float32. */
@@ -313,12 +297,6 @@ export class MoCo extends SslMethod {
     const amp = this.options.amp;
     if (!amp) return encoder.forward(x);
     return scope(() => autocast({ device: x.device, dtype: amp }, () => encoder.forward(x)).float());
-  }
-
-  /** Cross entropy of [q·k, q·queue] / T with the positive at index 0. */
-  private infoNce(q: Tensor, key: Tensor, negatives: Tensor): Tensor {
-    const logits = F.cat([q.mul(key).sum(1, { keepdim: true }), negatives], 1).div(this.options.T);
-    return F.crossEntropy(logits, zeros([q.shape[0]], { dtype: 'int64', device: q.device }));
   }
 
   /** Normalized keys, the batch shuffled around the key encoder and restored after. */
@@ -378,19 +356,13 @@ export function fromReferenceStateDict(state: StateDict): { stateDict: StateDict
 }
 
 function checkOptions(o: MoCoOptions): void {
-  const positiveInt = (name: string, v: number) => {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`MoCo: ${name} must be a positive integer, got ${v}`);
-  };
   if (!Object.hasOwn(BACKBONES, o.arch)) throw new Error(`MoCo: unknown arch '${o.arch}' (use ${Object.keys(BACKBONES).join(', ')})`);
   if (o.stem !== 'cifar' && o.stem !== 'imagenet') throw new Error(`MoCo: stem must be 'cifar' or 'imagenet', got '${o.stem}'`);
-  positiveInt('dim', o.dim);
-  positiveInt('K', o.K);
-  positiveInt('bnSplits', o.bnSplits);
-  if (!(o.m >= 0 && o.m <= 1)) throw new RangeError(`MoCo: m must be in [0, 1], got ${o.m}`);
-  if (!(o.T > 0)) throw new RangeError(`MoCo: T must be > 0, got ${o.T}`);
-  if (o.mixedForwards !== 1 && o.mixedForwards !== 2) throw new RangeError(`MoCo: mixedForwards must be 1 or 2, got ${o.mixedForwards}`);
-  if (!(o.unmix.prob >= 0 && o.unmix.prob <= 1)) throw new RangeError(`MoCo: unmix.prob must be in [0, 1], got ${o.unmix.prob}`);
-  if (!(o.unmix.beta > 0)) throw new RangeError(`MoCo: unmix.beta must be > 0, got ${o.unmix.beta}`);
+  for (const k of ['dim', 'K', 'bnSplits'] as const) is.positiveInt('MoCo', k, o[k]);
+  is.probability('MoCo', 'm', o.m);
+  is.positive('MoCo', 'T', o.T);
+  is.oneOf('MoCo', 'mixedForwards', o.mixedForwards, [1, 2]);
+  checkUnmixOptions('MoCo', o.unmix, 'unmix.');
   if (o.amp != null && o.amp !== 'bfloat16') throw new RangeError(`MoCo: amp must be 'bfloat16' or null (float16 would need loss scaling, which unmix does not have yet), got '${String(o.amp)}'`);
   if (o.worldSize !== 1 || o.rank !== 0) throw new Error(`MoCo: data-parallel training is not implemented yet (worldSize ${o.worldSize}, rank ${o.rank}); use worldSize 1, rank 0`);
 }

@@ -12,15 +12,20 @@
 //   L = NT-Xent(x1, x2) + λ·CE(m·z2ᵀ/T, i) + (1 − λ)·CE(reverse(m)·z2ᵀ/T, i),  m, z2 L2-normalized,
 // the reversed term reversing the mixture's embeddings (no second forward, spec §1 step 6).
 // Gradients flow into x2's embeddings too (SimCLR has no stop-gradient).
-import * as F from '../functional';
-import { arange } from '../creation';
 import { scope } from '../memory';
-import { Linear, ReLU, Sequential } from '../nn/layers';
+import { Sequential } from '../nn/layers';
 import { ResNet, ResNetOptions } from '../nn/resnet';
 import { Device, Tensor } from '../tensor';
-import { checkTwoViews, LarsRecipe } from './byol';
+import * as is from '../validate';
+import { configure, DeepPartial } from './config';
+import { simclrProjector } from './heads';
+import { crossViewInfoNce, ntXent } from './losses';
 import { SslMethod, StepContext, StepResult } from './method';
-import { drawMixParams, MixParams, mixWithParams, UnmixOptions } from './unmix';
+import { LarsRecipe } from './recipe';
+import { checkUnmixOptions, drawIfEnabled, MixParams, UnmixOptions, unmixStep } from './unmix';
+import { checkTwoViews } from './views';
+
+export { crossViewInfoNce, ntXent } from './losses';
 
 export interface SimclrOptions {
   /** default ResNet-18 with the CIFAR stem */
@@ -41,6 +46,12 @@ export const SIMCLR_CIFAR: SimclrOptions = {
   unmix: { enabled: true, prob: 0.5, beta: 1.0 },
 };
 
+export type SimclrPreset = 'cifar';
+export const SIMCLR_PRESETS: Record<SimclrPreset, SimclrOptions> = { cifar: SIMCLR_CIFAR };
+
+/** A preset name plus any options, nested ones in part. */
+export type SimclrConfig = DeepPartial<SimclrOptions> & { preset?: SimclrPreset; device?: Device };
+
 export const SIMCLR_CIFAR_RECIPE: LarsRecipe = {
   batchSize: 256,
   epochs: 1000,
@@ -49,49 +60,21 @@ export const SIMCLR_CIFAR_RECIPE: LarsRecipe = {
   lars: { trustCoefficient: 0.02, clip: true, excludeBiasAndNorm: true },
 };
 
-/**
- * NT-Xent over z = [z1; z2] (2N rows): −mean_i log(exp(s_i,pos)/Σ_{j≠i} exp(s_ij)), s = cos/T. The
- * same value as solo-learn's simclr_loss_func, computed as a cross entropy (log-sum-exp) for stability.
- */
-export function ntXent(z1: Tensor, z2: Tensor, temperature: number): Tensor {
-  return scope(() => {
-    const n = z1.shape[0];
-    const z = F.normalize(F.cat([z1, z2]), { dim: 1 });
-    const self = arange(0, 2 * n, 1, { dtype: 'int64', device: z.device as Device });
-    const logits = z.mm(z.t()).div(temperature).indexPut_([self, self], -Infinity);
-    const positive = self.add(n).remainder(2 * n);
-    return F.crossEntropy(logits, positive);
-  });
-}
-
-/** The mixed term: anchors `m` against candidates `z2` (positive at the same index), cross entropy at T. */
-export function crossViewInfoNce(anchors: Tensor, z2: Tensor, temperature: number): Tensor {
-  return scope(() => {
-    const logits = F.normalize(anchors, { dim: 1 }).mm(F.normalize(z2, { dim: 1 }).t()).div(temperature);
-    return F.crossEntropy(logits, arange(0, anchors.shape[0], 1, { dtype: 'int64', device: anchors.device as Device }));
-  });
-}
-
 export class SimCLR extends SslMethod {
   readonly name = 'simclr';
   readonly options: SimclrOptions;
   readonly backbone: ResNet;
   readonly projector: Sequential;
 
-  constructor(options: Partial<SimclrOptions> & { device?: Device } = {}) {
+  constructor(config: SimclrConfig = {}) {
     super();
-    const { device, ...rest } = options;
-    const o: SimclrOptions = { ...SIMCLR_CIFAR, ...rest };
-    for (const k of ['projHiddenDim', 'projOutputDim'] as const) {
-      if (!Number.isInteger(o[k]) || o[k] < 1) throw new RangeError(`SimCLR: ${k} must be a positive integer, got ${o[k]}`);
-    }
-    if (!(o.temperature > 0)) throw new RangeError(`SimCLR: temperature must be > 0, got ${o.temperature}`);
-    this.options = o;
+    const { preset = 'cifar', device, ...rest } = config;
+    const o = (this.options = configure('SimCLR', SIMCLR_PRESETS, preset, rest));
+    for (const k of ['projHiddenDim', 'projOutputDim'] as const) is.positiveInt('SimCLR', k, o[k]);
+    is.positive('SimCLR', 'temperature', o.temperature);
+    checkUnmixOptions('SimCLR', o.unmix, 'unmix.');
     this.backbone = this.registerModule('backbone', new ResNet({ ...o.backbone, device }));
-    this.projector = this.registerModule(
-      'projector',
-      new Sequential(new Linear(this.backbone.featureDim, o.projHiddenDim, { device }), new ReLU(), new Linear(o.projHiddenDim, o.projOutputDim, { device })),
-    );
+    this.projector = this.registerModule('projector', simclrProjector(this.backbone.featureDim, o.projHiddenDim, o.projOutputDim, device));
   }
 
   embed(images: Tensor, which: 'projection' | 'backbone'): Tensor {
@@ -101,7 +84,7 @@ export class SimCLR extends SslMethod {
 
   trainingStep(views: Tensor[], ctx: StepContext): StepResult {
     checkTwoViews('SimCLR', views);
-    return this.stepWith(views, this.options.unmix.enabled ? drawMixParams(views[0].shape, this.options.unmix, ctx.rng) : null);
+    return this.stepWith(views, drawIfEnabled(views[0].shape, this.options.unmix, ctx.rng));
   }
 
   /** One step with given mixing parameters (null: plain SimCLR). Each batch has its own forward (BN statistics per view). */
@@ -112,17 +95,7 @@ export class SimCLR extends SslMethod {
     return scope((): StepResult => {
       const project = (x: Tensor) => this.projector.forward(this.backbone.forward(x));
       const [z1, z2] = views.map(project);
-      const clean = ntXent(z1, z2, T);
-      if (!mix) return { loss: clean, logs: { loss: clean.item(), loss_clean: clean.item() } };
-      const m = mixWithParams(views[0], mix);
-      const zm = project(m.mixed);
-      const mixed = crossViewInfoNce(zm, z2, T);
-      const mixedReversed = crossViewInfoNce(zm.flip(0), z2, T);
-      const loss = clean.add(mixed.mul(m.lam)).add(mixedReversed.mul(1 - m.lam));
-      return {
-        loss,
-        logs: { loss: loss.item(), loss_clean: clean.item(), loss_mix: mixed.item(), loss_mix_reversed: mixedReversed.item(), lam: m.lam, unmix_global: Number(m.kind === 'global') },
-      };
+      return unmixStep(ntXent(z1, z2, T), views[0], mix, project, (zm) => crossViewInfoNce(zm, z2, T));
     });
   }
 }

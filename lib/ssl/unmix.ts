@@ -4,6 +4,8 @@
 // (row, then column), matching the reference's numpy call order.
 import { Rng } from '../rng';
 import { Tensor } from '../tensor';
+import * as is from '../validate';
+import { StepResult } from './method';
 
 export interface UnmixOptions {
   /** false: the plain method (the baseline rows) */
@@ -66,7 +68,7 @@ export function reverseBatch(x: Tensor): Tensor {
 
 /** Draws this batch's mixing parameters (r, λ, box) for a batch of shape `size`. */
 export function drawMixParams(size: readonly number[], options: UnmixOptions, rng: Rng): MixParams {
-  checkOptions(options);
+  checkUnmixOptions('Un-Mix', options);
   const r = rng.random();
   const lam = rng.beta(options.beta, options.beta);
   if (r < options.prob) return { kind: 'global', lam };
@@ -100,12 +102,37 @@ export function mixBatch(x: Tensor, options: UnmixOptions, rng: Rng): Mixture {
   return mixWithParams(x, drawMixParams(x.shape, options, rng));
 }
 
+/** This batch's draw when Un-Mix is on; null (nothing drawn) for the plain method. */
+export function drawIfEnabled(size: readonly number[], options: UnmixOptions, rng: Rng): MixParams | null {
+  return options.enabled ? drawMixParams(size, options, rng) : null;
+}
+
 /** L(x1, x2) + λ·L(mix, x2) + (1 − λ)·L(reverse(mix), x2), given the three terms. */
 export function unmixLoss(clean: Tensor, mixed: Tensor, mixedReversed: Tensor, lam: number): Tensor {
   return clean.add(mixed.mul(lam)).add(mixedReversed.mul(1 - lam));
 }
 
-function checkOptions(o: UnmixOptions): void {
-  if (!(o.prob >= 0 && o.prob <= 1)) throw new RangeError(`Un-Mix: prob must be in [0, 1], got ${o.prob}`);
-  if (!(o.beta > 0)) throw new RangeError(`Un-Mix: beta must be > 0, got ${o.beta}`);
+/**
+ * The Un-Mix step of a two-view method (spec §1 steps 3–6): mix x1 with its reversed batch, forward
+ * the mixture once and add λ·term(out) + (1 − λ)·term(reverse(out)) to the method's clean loss. The
+ * method says what the forward and a term are (the mixture on the online/query side, x2's outputs as
+ * targets); the reversed term reverses the output (no second forward, step 6). mix null: plain method.
+ */
+export function unmixStep(clean: Tensor, x1: Tensor, mix: MixParams | null, forward: (x: Tensor) => Tensor, term: (out: Tensor) => Tensor): StepResult {
+  if (!mix) return { loss: clean, logs: { loss: clean.item(), loss_clean: clean.item() } };
+  const m = mixWithParams(x1, mix);
+  const out = forward(m.mixed);
+  const mixed = term(out);
+  const mixedReversed = term(out.flip(0));
+  const loss = unmixLoss(clean, mixed, mixedReversed, m.lam);
+  return {
+    loss,
+    logs: { loss: loss.item(), loss_clean: clean.item(), loss_mix: mixed.item(), loss_mix_reversed: mixedReversed.item(), lam: m.lam, unmix_global: Number(m.kind === 'global') },
+  };
+}
+
+/** Checks prob and beta, named `${prefix}prob` and `${prefix}beta` in `owner`'s errors. */
+export function checkUnmixOptions(owner: string, o: UnmixOptions, prefix = ''): void {
+  is.probability(owner, `${prefix}prob`, o.prob);
+  is.positive(owner, `${prefix}beta`, o.beta);
 }
