@@ -11,14 +11,18 @@ import * as F from '../functional';
 import { cat } from '../functional';
 import { zeros } from '../creation';
 import { scope } from '../memory';
-import { BatchNorm1d, Linear, ReLU, Sequential } from '../nn/layers';
+import { Linear } from '../nn/layers';
 import { Module } from '../nn/module';
 import { ResNet, ResNetOptions } from '../nn/resnet';
 import { Rng } from '../rng';
 import { Device, Tensor } from '../tensor';
+import * as is from '../validate';
+import { configure, DeepPartial } from './config';
+import { swavProjection } from './heads';
+import { swappedPrediction } from './losses';
 import { SslMethod, StepContext, StepResult } from './method';
 import { swavCodes } from './sinkhorn';
-import { Box, boxLam, mixWithParams, randBbox, UnmixOptions } from './unmix';
+import { Box, boxLam, checkUnmixOptions, mixWithParams, randBbox, UnmixOptions, unmixLoss } from './unmix';
 
 export type SwavVariant = 'cifar' | 'imagenet';
 
@@ -95,6 +99,11 @@ export const SWAV_IMAGENET: SwavOptions = {
   unmixFlipPredictions: false,
 };
 
+export const SWAV_PRESETS: Record<SwavVariant, SwavOptions> = { cifar: SWAV_CIFAR, imagenet: SWAV_IMAGENET };
+
+/** A preset name (`variant` is its older name) plus any options, nested ones in part. */
+export type SwavConfig = DeepPartial<SwavOptions> & { preset?: SwavVariant; variant?: SwavVariant; device?: Device };
+
 /** What the trainer sets up around SwAV (spec §3.1, §4.2): SGD(momentum 0.9) inside LARC, per-iteration warmup + cosine. */
 export interface SwavRecipe {
   batchSize: number;
@@ -151,8 +160,7 @@ export interface SwavMixChoices {
 
 /** The reference's draw order: r, λ, then per pair (CutMix only) the box centre from the overwritten λ. */
 export function drawSwavMixChoices(shapes: readonly (readonly number[])[], options: UnmixOptions, rng: Rng): SwavMixChoices {
-  if (!(options.prob >= 0 && options.prob <= 1)) throw new RangeError(`Un-Mix: prob must be in [0, 1], got ${options.prob}`);
-  if (!(options.beta > 0)) throw new RangeError(`Un-Mix: beta must be > 0, got ${options.beta}`);
+  checkUnmixOptions('Un-Mix', options);
   const r = rng.random();
   const lam = rng.beta(options.beta, options.beta);
   if (r < options.prob) return { kind: 'global', lam };
@@ -177,27 +185,21 @@ export class SwAV extends SslMethod {
   private useTheQueue = false;
   private queueFlagEpoch = -1;
 
-  constructor(options: Partial<SwavOptions> & { variant?: SwavVariant; device?: Device } = {}) {
+  constructor(config: SwavConfig = {}) {
     super();
-    const { variant = 'cifar', device, ...rest } = options;
-    const o: SwavOptions = { ...(variant === 'imagenet' ? SWAV_IMAGENET : SWAV_CIFAR), ...rest };
-    this.options = o;
-    for (const [k, v] of Object.entries({ featDim: o.featDim, nPrototypes: o.nPrototypes, sinkhornIterations: o.sinkhornIterations, worldSize: o.worldSize })) {
-      if (!Number.isInteger(v) || v < (k === 'sinkhornIterations' ? 0 : 1)) throw new RangeError(`SwAV: ${k} must be a positive integer, got ${v}`);
-    }
+    const { variant = 'cifar', preset = variant, device, ...rest } = config;
+    const o = (this.options = configure('SwAV', SWAV_PRESETS, preset, rest));
+    for (const k of ['featDim', 'nPrototypes', 'worldSize'] as const) is.positiveInt('SwAV', k, o[k]);
+    is.nonNegativeInt('SwAV', 'sinkhornIterations', o.sinkhornIterations);
     if (o.amp != null && o.amp !== 'bfloat16') throw new RangeError(`SwAV: amp must be 'bfloat16' or null (float16 would need loss scaling, which unmix does not have yet), got '${String(o.amp)}'`);
     if (!(o.temperature > 0) || !(o.epsilon > 0)) throw new RangeError(`SwAV: temperature and epsilon must be > 0, got ${o.temperature}, ${o.epsilon}`);
     if (!o.cropsForAssign.length || o.cropsForAssign.some((c) => !Number.isInteger(c) || c < 0)) {
       throw new RangeError(`SwAV: cropsForAssign must list crop indices, got [${o.cropsForAssign}]`);
     }
+    checkUnmixOptions('SwAV', o.unmix, 'unmix.');
     this.backbone = this.registerModule('backbone', new ResNet({ ...o.backbone, device }));
     const dim = this.backbone.featureDim;
-    this.projectionHead = this.registerModule(
-      'projection_head',
-      o.hiddenMlp > 0
-        ? new Sequential(new Linear(dim, o.hiddenMlp, { device }), new BatchNorm1d(o.hiddenMlp, { device }), new ReLU(), new Linear(o.hiddenMlp, o.featDim, { device }))
-        : new Linear(dim, o.featDim, { device }),
-    );
+    this.projectionHead = this.registerModule('projection_head', swavProjection(dim, o.hiddenMlp, o.featDim, device));
     this.prototypes = this.registerModule('prototypes', new Linear(o.featDim, o.nPrototypes, { bias: false, device }));
     this.queueSize = effectiveQueueLength(o.queueLength, o.batchSize, o.worldSize);
     // Allocated now (zeros, as the reference creates it at epoch_queue_starts) so checkpoints carry it.
@@ -295,7 +297,7 @@ export class SwAV extends SslMethod {
       const lossOri = this.swavLoss(embedding, output, B, views.length, false, queueOn);
       const lossUnmix = this.swavLoss(embUnmix, outUnmix, B, views.length, false, queueOn);
       const lossFlip = this.swavLoss(embUnmix, outUnmix, B, views.length, true, queueOn);
-      const loss = lossOri.add(lossUnmix.mul(lam)).add(lossFlip.mul(1 - lam));
+      const loss = unmixLoss(lossOri, lossUnmix, lossFlip, lam);
       const logs = {
         loss: loss.item(),
         loss_ori: lossOri.item(),
@@ -346,17 +348,11 @@ export class SwAV extends SslMethod {
           return codes.narrow(0, codes.shape[0] - B, B);
         }),
       );
-      let subloss: Tensor | null = null;
-      for (let v = 0; v < nCrops; v++) {
-        if (v === cropId) continue;
-        let x = out.narrow(0, B * v, B);
-        if (flipPrediction(v)) x = x.flip(0);
-        x = x.div(o.temperature);
-        const logP = o.sinkhorn === 'old' ? x.softmax(1).log() : x.logSoftmax(1);
-        const term = q.mul(logP).sum(1).mean();
-        subloss = subloss ? subloss.sub(term) : term.neg();
-      }
-      const part = subloss!.div(nCrops - 1);
+      const scores = Array.from({ length: nCrops }, (_, v) => {
+        const x = out.narrow(0, B * v, B);
+        return v !== cropId && flipPrediction(v) ? x.flip(0) : x;
+      });
+      const part = swappedPrediction(q, scores, cropId, o.temperature, o.sinkhorn);
       loss = loss ? loss.add(part) : part;
     }
     return loss!.div(o.cropsForAssign.length);
