@@ -2,10 +2,7 @@
 // smoke preset), opening the data, and the per-epoch kNN monitor of the MoCo CIFAR demo.
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { Pipeline, ViewSpec } from '../lib/data/pipeline';
-import { openRunData, parseRgb, resolveNormalization, RunData } from '../lib/data/run-data';
-import type { Rgb } from '../lib/data/stats';
-import { knnMonitor } from '../lib/eval/monitor';
+import { Pipeline, ViewSpec, openRunData, parseRgb, resolveNormalization, RunData, type Rgb, knnMonitor } from '../lib';
 
 export interface CommonOptions {
   data?: string;
