@@ -4,8 +4,8 @@
 // unmix_c100.ts call this with their results folder; --data picks the dataset.
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { Loader, evalPipelineFor, checkDataFlags, checkMoCoFlags, buildMoCoCifar, MoCoCifarArgs, Trainer } from '../lib';
-import { addCommonOptions, applyPreset, CommonOptions, commonTrainerOptions, knnMonitor, normalization, openData, parse, run } from './common';
+import { Loader, evalPipelineFor, checkDataFlags, checkMoCoFlags, buildMoCoCifar, MoCoCifarArgs, Trainer, knnMonitor } from '../lib';
+import { addCommonOptions, applyPreset, CommonOptions, commonTrainerOptions, normalization, openData, parse, run } from './common';
 
 const { CIFAR_MEAN, CIFAR_STD, mocoCifar } = u.presets;
 

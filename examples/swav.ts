@@ -2,8 +2,8 @@
 // flags, with different defaults): the flags, the model, LARC + warmup/cosine, and the training run.
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { Loader, Pipeline, ViewSpec, SwAV, SwavVariant, checkDataFlags, type SwavArgs, Trainer } from '../lib';
-import { CommonOptions, commonTrainerOptions, knnMonitor, normalization, OpenedData, parse, renormalize } from './common';
+import { Loader, Pipeline, ViewSpec, SwAV, SwavVariant, checkDataFlags, type SwavArgs, Trainer, knnMonitor } from '../lib';
+import { CommonOptions, commonTrainerOptions, normalization, OpenedData, parse, renormalize } from './common';
 
 export interface SwavExampleOptions extends CommonOptions, SwavArgs {
   amp?: 'bfloat16';

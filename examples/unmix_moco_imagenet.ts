@@ -6,8 +6,8 @@
 //   npx tsx examples/unmix_moco_imagenet.ts --preset smoke        a few minutes on 2 CPU cores, embedded data
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { Loader, checkDataFlags, checkMoCoFlags, buildMoCoImagenet, Trainer } from '../lib';
-import { addCommonOptions, applyPreset, commonTrainerOptions, knnMonitor, normalization, openData, parse, renormalize, run } from './common';
+import { Loader, checkDataFlags, checkMoCoFlags, buildMoCoImagenet, Trainer, knnMonitor } from '../lib';
+import { addCommonOptions, applyPreset, commonTrainerOptions, normalization, openData, parse, renormalize, run } from './common';
 import { MoCoImagenetOptions as Options } from './moco_imagenet';
 
 const { evalImagenet, IMAGENET_MEAN, IMAGENET_STD, mocoV1Imagenet, mocoV2Imagenet } = u.presets;

@@ -26,6 +26,12 @@ export function number(owner: string, name: string, value: unknown): number {
   return value;
 }
 
+/** An integer (any sign). */
+export function integer(owner: string, name: string, value: unknown): number {
+  if (!Number.isInteger(value)) fail(RangeError, owner, name, 'an integer', value);
+  return value as number;
+}
+
 /** An integer >= 1. */
 export function positiveInt(owner: string, name: string, value: unknown): number {
   if (!Number.isInteger(value) || (value as number) < 1) fail(RangeError, owner, name, 'a positive integer', value);
