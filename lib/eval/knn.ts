@@ -146,7 +146,7 @@ function checkKnn(features: Tensor, bank: Tensor, bankLabels: Tensor, classes: n
   if (bankLabels.ndim !== 1 || bankLabels.shape[0] !== bank.shape[1]) {
     throw new Error(`knnPredict: expected ${bank.shape[1]} bank labels, got shape [${bankLabels.shape.join(', ')}]`);
   }
-  if (!Number.isInteger(k) || k < 1 || k > bank.shape[1]) throw new RangeError(`knnPredict: k must be an integer in [1, ${bank.shape[1]}] (the bank size), got ${k}`);
+  is.intInRange('knnPredict', 'k', k, 1, bank.shape[1], 'the bank size');
   is.positiveInt('knnPredict', 'classes', classes);
   is.positive('knnPredict', 't', t);
 }

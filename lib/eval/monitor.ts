@@ -20,7 +20,7 @@ export interface KnnMonitorOptions {
 
 export function knnMonitor(method: SslMethod, data: { train: ImageSet; test: ImageSet; classes: number }, o: KnnMonitorOptions): () => Promise<number> {
   const bank = imageCount(data.train);
-  if (!(Number.isInteger(o.k) && o.k >= 1 && o.k <= bank)) throw new RangeError(`knnMonitor: k must be an integer in [1, ${bank}] (the bank holds the ${bank} training images), got ${o.k}`);
+  is.intInRange('knnMonitor', 'k', o.k, 1, bank, `the bank holds the ${bank} training images`);
   is.positive('knnMonitor', 't', o.t);
   is.positiveInt('knnMonitor', 'batchSize', o.batchSize);
   is.oneOf('knnMonitor', 'features', o.features, ['projection', 'backbone']);
