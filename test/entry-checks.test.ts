@@ -52,3 +52,22 @@ test('the recipes give the reference lrs', () => {
   const schedule = u.warmupCosineLr({ baseLr: 0.6, finalLr: 0.0006, startWarmup: 0, warmupEpochs: 1, epochs: 2, itersPerEpoch: 3 });
   expect([0, 4, 5, 99].map((iteration) => lr({ iteration }))).toEqual([schedule[0], schedule[4], schedule[5], schedule[5]]);
 });
+
+test('data, training, random numbers and the runtime', () => {
+  // the pipeline's "kernelSize must be odd" let a negative odd size through to the blur
+  expect(() => u.validatePipeline([{ op: 'gaussianBlur', p: 0.5, sigma: [0.1, 2], kernelSize: -3 }])).toThrow('pipeline step 0 (gaussianBlur): kernelSize must be a positive odd integer, got -3');
+  expect(() => u.validatePipeline([{ op: 'colorJitter', p: 0.8, brightness: -0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 }])).toThrow('pipeline step 0 (colorJitter): brightness must be >= 0, got -0.4');
+  const set = u.syntheticDataset({ split: 'test', perClass: 1, size: 8 });
+  expect(() => new u.Loader(set, { batchSize: 2, pipeline: [], shuffle: 'yes' as never })).toThrow("Loader: shuffle must be true or false, got 'yes'");
+  expect(() => new u.Loader(set, { batchSize: 2, pipeline: [], seed: NaN })).toThrow('Loader: seed must be an integer, got NaN');
+  const loader = new u.Loader(set, { batchSize: 2, pipeline: [] });
+  const sgd = new u.SGD([p()], { lr: 0.1 });
+  const base = { method: {} as never, loader, optimizer: sgd, lr: () => 0.1, epochs: 1, resultsDir: 'unused' };
+  expect(() => new u.Trainer({ ...base, itersPerEpoch: 0 })).toThrow('Trainer: itersPerEpoch must be a positive integer, got 0');
+  expect(() => new u.Trainer({ ...base, resultsDir: '' })).toThrow("Trainer: resultsDir must be a non-empty string, got ''");
+  expect(() => new u.Trainer({ ...base, evaluateEvery: -1 })).toThrow('Trainer: evaluateEvery must be a non-negative integer, got -1');
+  expect(() => new u.Rng(1).permutation(2.5)).toThrow('Rng.permutation: n must be a non-negative integer, got 2.5');
+  expect(() => u.autocast({ device: 'cpu', dtype: 'float64' as never }, () => 0)).toThrow("autocast: dtype must be 'bfloat16' or 'float16', got 'float64'");
+  expect(() => u.setNumThreads(0)).toThrow('setNumThreads: n must be a positive integer, got 0');
+  expect(() => new u.SummaryWriter('')).toThrow("SummaryWriter: logDir must be a non-empty string, got ''");
+});
