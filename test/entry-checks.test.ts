@@ -71,3 +71,8 @@ test('data, training, random numbers and the runtime', () => {
   expect(() => u.setNumThreads(0)).toThrow('setNumThreads: n must be a positive integer, got 0');
   expect(() => new u.SummaryWriter('')).toThrow("SummaryWriter: logDir must be a non-empty string, got ''");
 });
+
+test('checkpoints', () => {
+  expect(() => u.saveCheckpoint('', {})).toThrow("saveCheckpoint: file must be a non-empty string, got ''");
+  expect(() => u.saveCheckpoint('unused.ckpt', { epoch: NaN })).toThrow('saveCheckpoint: epoch must be a non-negative integer, got NaN');
+});
