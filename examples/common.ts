@@ -1,11 +1,8 @@
 // What every example shares: the flags that are not the method's (data, device, seed, results, resume,
-// smoke preset), opening the data, and the per-epoch kNN monitor of the MoCo CIFAR demo.
+// smoke preset), opening the data and printing errors.
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { Pipeline, ViewSpec } from '../lib/data/pipeline';
-import { openRunData, parseRgb, resolveNormalization, RunData } from '../lib/data/run-data';
-import type { Rgb } from '../lib/data/stats';
-import { knnMonitor } from '../lib/eval/monitor';
+import { Pipeline, ViewSpec, openRunData, parseRgb, resolveNormalization, RunData, type Rgb } from '../lib';
 
 export interface CommonOptions {
   data?: string;
@@ -110,8 +107,6 @@ export function renormalize<T extends ViewSpec[] | Pipeline>(x: T, stats: { mean
   const fix = (p: Pipeline): Pipeline => p.map((s) => (s.op === 'normalize' ? { ...s, mean: stats.mean, std: stats.std } : s));
   return (x.length && 'pipeline' in (x[0] as object) ? (x as ViewSpec[]).map((v) => ({ ...v, pipeline: fix(v.pipeline) })) : fix(x as Pipeline)) as T;
 }
-
-export { knnMonitor };
 
 /** Runs an example's main, printing a one-line error (no stack) for user errors. */
 export function run(main: () => Promise<void>): void {

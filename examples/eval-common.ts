@@ -1,8 +1,9 @@
 // What knn_eval.ts and linear_eval.ts take from the run they evaluate: its crop size and the
 // normalisation it trained with (args.json's `normalization`, which the training examples record
 // after resolving --mean/--std), CIFAR's when the run recorded none.
-import { CIFAR_MEAN, CIFAR_STD } from '../lib/data/presets';
-import type { Rgb } from '../lib/data/stats';
+import { presets, type Rgb } from '../lib';
+
+const { CIFAR_MEAN, CIFAR_STD } = presets;
 
 const rgb = (v: unknown): Rgb | undefined => (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number') ? (v as Rgb) : undefined);
 const same = (a: Rgb, b: Rgb) => a.every((x, i) => x === b[i]);

@@ -4,11 +4,8 @@
 //   npx tsx examples/knn_eval.ts --checkpoint model_last.pth --data ...      (the reference demo's checkpoint)
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { evalPipelineFor, parseRgb } from '../lib/data/run-data';
-import type { Rgb } from '../lib/data/stats';
-import { checkDataFlags } from '../lib/train/check-flags';
-import { rebuildTrained } from '../lib/train/rebuild';
-import { CommonOptions, knnMonitor, normalization, openData, parse, run } from './common';
+import { evalPipelineFor, parseRgb, type Rgb, checkDataFlags, rebuildTrained, knnMonitor } from '../lib';
+import { CommonOptions, normalization, openData, parse, run } from './common';
 import { runNormalization } from './eval-common';
 
 const program = new Command('knn_eval.ts')

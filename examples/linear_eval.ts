@@ -6,15 +6,11 @@
 //   npx tsx examples/linear_eval.ts --checkpoint exp/unmix_swav_c10/checkpoint.safetensors --data cifar-10-binary.tar.gz
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { Loader } from '../lib/data/loader';
-import { CIFAR_EVAL_STD } from '../lib/data/presets';
-import { Pipeline } from '../lib/data/pipeline';
-import { evalPipelineFor, parseRgb } from '../lib/data/run-data';
-import type { Rgb } from '../lib/data/stats';
-import { linearProbe } from '../lib/eval/linear';
-import { rebuildTrained } from '../lib/train/rebuild';
+import { Loader, Pipeline, evalPipelineFor, parseRgb, type Rgb, linearProbe, rebuildTrained } from '../lib';
 import { CommonOptions, normalization, openData, parse, run } from './common';
 import { runNormalization } from './eval-common';
+
+const { CIFAR_EVAL_STD } = u.presets;
 
 const program = new Command('linear_eval.ts')
   .description('linear evaluation of a trained backbone (best test top-1 over the epochs)')
@@ -59,31 +55,11 @@ run(async () => {
   if (!o.augment) {
     // Features once (the backbone is frozen and nothing is random): then each epoch is a pass over a matrix.
     method.eval();
-    const cache = async (batches: AsyncIterable<{ images: u.Tensor; labels: u.Tensor }>) => {
-      const feats: u.Tensor[] = [];
-      const labels: u.Tensor[] = [];
-      for await (const b of batches) {
-        feats.push(u.noGrad(() => method.embed(b.images, 'backbone')));
-        labels.push(b.labels.clone());
-      }
-      return { x: u.cat(feats), y: u.cat(labels) };
-    };
+    const cache = (batches: AsyncIterable<{ images: u.Tensor; labels: u.Tensor }>) => u.cacheFeatures(batches, (x) => method.embed(x, 'backbone'));
     const [tr, te] = [await cache(new Loader(data.train, { batchSize: 256, pipeline: evalPipeline, device: o.device }).labelled()), await cache(test.labelled())];
-    const batchesOf = (d: { x: u.Tensor; y: u.Tensor }, shuffle: number | null) =>
-      async function* () {
-        const n = d.x.shape[0];
-        const order = shuffle === null ? u.arange(0, n, 1, { dtype: 'int64', device: o.device }) : u.tensor(Int32Array.from(u.Rng.derive(o.seed, shuffle).permutation(n)), { device: o.device }).to('int64');
-        for (let i = 0; i < n; i += o.batchSize) {
-          const idx = order.narrow(0, i, Math.min(o.batchSize, n - i));
-          const batch = { images: d.x.indexSelect(0, idx), labels: d.y.indexSelect(0, idx) };
-          yield batch;
-          [idx, batch.images, batch.labels].forEach((t) => t.dispose());
-        }
-        order.dispose();
-      };
     embed = (x) => x;
-    trainBatches = (epoch) => batchesOf(tr, epoch)();
-    testBatches = () => batchesOf(te, null)();
+    trainBatches = (epoch) => u.featureBatches(tr, { batchSize: o.batchSize, seed: o.seed, shuffleStream: epoch });
+    testBatches = () => u.featureBatches(te, { batchSize: o.batchSize, seed: o.seed, shuffleStream: null });
   }
   const result = await linearProbe({
     embed,

@@ -4,13 +4,10 @@
 // unmix_c100.ts call this with their results folder; --data picks the dataset.
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { Loader } from '../lib/data/loader';
-import { CIFAR_MEAN, CIFAR_STD, mocoCifar } from '../lib/data/presets';
-import { evalPipelineFor } from '../lib/data/run-data';
-import { checkDataFlags, checkMoCoFlags } from '../lib/train/check-flags';
-import { buildMoCoCifar, MoCoCifarArgs } from '../lib/train/methods';
-import { Trainer } from '../lib/train/trainer';
-import { addCommonOptions, applyPreset, CommonOptions, commonTrainerOptions, knnMonitor, normalization, openData, parse, run } from './common';
+import { Loader, evalPipelineFor, checkDataFlags, checkMoCoFlags, buildMoCoCifar, MoCoCifarArgs, Trainer, knnMonitor } from '../lib';
+import { addCommonOptions, applyPreset, CommonOptions, commonTrainerOptions, normalization, openData, parse, run } from './common';
+
+const { CIFAR_MEAN, CIFAR_STD, mocoCifar } = u.presets;
 
 export interface MoCoCifarOptions extends CommonOptions, MoCoCifarArgs {
   lr: number;
@@ -84,8 +81,7 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     // The reference: SGD over model.parameters() (the key encoder has no grads), wd on everything.
     const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: 0.9, weightDecay: o.wd, foreach: o.foreach });
     // adjust_learning_rate(epoch) with 1-indexed epochs: cosine, or ×0.1 at each milestone passed
-    const lr = ({ epoch }: { epoch: number }) =>
-      o.cos ? o.lr * 0.5 * (1 + Math.cos((Math.PI * (epoch + 1)) / o.epochs)) : o.lr * 0.1 ** o.schedule.filter((m) => epoch + 1 >= m).length;
+    const lr = u.mocoLr({ lr: o.lr, epochs: o.epochs, cos: o.cos, milestones: o.schedule, firstEpoch: 1 });
     const trainer = new Trainer({
       method,
       loader,

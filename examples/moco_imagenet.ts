@@ -1,5 +1,5 @@
 // The MoCo ImageNet example's options (unmix_moco_imagenet.ts); the model: lib/train/methods.ts.
-import type { MoCoImagenetArgs } from '../lib/train/methods';
+import { type MoCoImagenetArgs } from '../lib';
 import { CommonOptions } from './common';
 
 export interface MoCoImagenetOptions extends CommonOptions, MoCoImagenetArgs {

@@ -2,7 +2,7 @@
 // no code for them, spec §4.3): parsed here, trained by lib/train/solo.ts.
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { trainSolo, SoloRunOptions } from '../lib/train/solo';
+import { trainSolo, SoloRunOptions } from '../lib';
 import { addCommonOptions, applyPreset, CommonOptions, commonTrainerOptions, parse, run } from './common';
 
 type Options = CommonOptions & Omit<SoloRunOptions, 'method' | 'example' | 'trainer' | 'log'>;

@@ -2,15 +2,8 @@
 // flags, with different defaults): the flags, the model, LARC + warmup/cosine, and the training run.
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { Loader } from '../lib/data/loader';
-import { Pipeline, ViewSpec } from '../lib/data/pipeline';
-import { LARC } from '../lib/optim/larc';
-import { warmupCosineLr } from '../lib/optim/schedules';
-import { SwAV, SwavVariant } from '../lib/ssl/swav';
-import { checkDataFlags } from '../lib/train/check-flags';
-import type { SwavArgs } from '../lib/train/methods';
-import { Trainer } from '../lib/train/trainer';
-import { CommonOptions, commonTrainerOptions, knnMonitor, normalization, OpenedData, parse, renormalize } from './common';
+import { Loader, Pipeline, ViewSpec, SwAV, SwavVariant, checkDataFlags, type SwavArgs, Trainer, knnMonitor } from '../lib';
+import { CommonOptions, commonTrainerOptions, normalization, OpenedData, parse, renormalize } from './common';
 
 export interface SwavExampleOptions extends CommonOptions, SwavArgs {
   amp?: 'bfloat16';
@@ -118,14 +111,13 @@ export async function trainSwav(name: string, o: SwavExampleOptions, variant: Sw
     const { missing, unexpected } = method.loadStateDict(Object.fromEntries(Object.entries(state).map(([k, t]) => [/^(projection_head|prototypes)\./.test(k) ? k : `backbone.${k}`, t])), { strict: false });
     if (missing.some((k) => k !== 'queue') || unexpected.length) throw new Error(`--init-weights: ${o.initWeights} does not fit (missing: ${missing.join(', ')}; unexpected: ${unexpected.join(', ')})`);
   }
-  const optimizer = new LARC(new u.SGD(method.trainableParameters(), { lr: o.base_lr, momentum: 0.9, weightDecay: o.wd }), { trustCoefficient: 0.001, clip: false });
   const itersPerEpoch = Math.min(loader.length, o.itersPerEpoch ?? Infinity);
-  const schedule = warmupCosineLr({ baseLr: o.base_lr, finalLr: o.final_lr, startWarmup: o.start_warmup, warmupEpochs: o.warmup_epochs, epochs: o.epochs, itersPerEpoch });
+  const { optimizer, lr } = u.swavOptimizer(method.trainableParameters(), { baseLr: o.base_lr, finalLr: o.final_lr, startWarmup: o.start_warmup, warmupEpochs: o.warmup_epochs, epochs: o.epochs, itersPerEpoch, weightDecay: o.wd });
   const trainer = new Trainer({
     method,
     loader,
     optimizer,
-    lr: ({ iteration }) => schedule[Math.min(iteration, schedule.length - 1)],
+    lr,
     epochs: o.epochs,
     ...commonTrainerOptions(o),
     evaluate: o.knnEvery > 0 ? knnMonitor(method, data, { batchSize: 256, pipeline: evalPipeline, k: o.knnK, t: o.knnT, features: 'backbone' }) : undefined,

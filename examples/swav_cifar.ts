@@ -5,10 +5,11 @@
 // The flags keep the reference's names (--base_lr, --nmb_prototypes, ...), so its commands carry over.
 import { Command } from 'commander';
 import * as u from '../lib';
-import { evalCifar, swavCifar } from '../lib/data/presets';
-import { buildSwav } from '../lib/train/methods';
+import { buildSwav } from '../lib';
 import { addCommonOptions, applyPreset, openData, run } from './common';
 import { addSwavOptions, checkCrops, SWAV_DEFAULTS, SwavExampleOptions, trainSwav } from './swav';
+
+const { evalCifar, swavCifar } = u.presets;
 
 const SMOKE: Partial<SwavExampleOptions> = { evalInit: true, width: 16, epochs: 6, batch_size: 128, nmb_prototypes: 30, freeze_prototypes_niters: 40, warmup_epochs: 1, subset: 500, testSubset: 100, knnEvery: 1 };
 

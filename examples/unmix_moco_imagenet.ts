@@ -6,13 +6,11 @@
 //   npx tsx examples/unmix_moco_imagenet.ts --preset smoke        a few minutes on 2 CPU cores, embedded data
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { Loader } from '../lib/data/loader';
-import { evalImagenet, IMAGENET_MEAN, IMAGENET_STD, mocoV1Imagenet, mocoV2Imagenet } from '../lib/data/presets';
-import { checkDataFlags, checkMoCoFlags } from '../lib/train/check-flags';
-import { buildMoCoImagenet } from '../lib/train/methods';
-import { Trainer } from '../lib/train/trainer';
-import { addCommonOptions, applyPreset, commonTrainerOptions, knnMonitor, normalization, openData, parse, renormalize, run } from './common';
+import { Loader, checkDataFlags, checkMoCoFlags, buildMoCoImagenet, Trainer, knnMonitor } from '../lib';
+import { addCommonOptions, applyPreset, commonTrainerOptions, normalization, openData, parse, renormalize, run } from './common';
 import { MoCoImagenetOptions as Options } from './moco_imagenet';
+
+const { evalImagenet, IMAGENET_MEAN, IMAGENET_STD, mocoV1Imagenet, mocoV2Imagenet } = u.presets;
 
 
 const SMOKE: Partial<Options> = { evalInit: true, arch: 'resnet18', width: 16, epochs: 8, batchSize: 32, mocoK: 1024, crop: 64, subset: 100, testSubset: 30, knnEvery: 1, knnK: 50, lr: 0.03 };
@@ -62,7 +60,7 @@ run(async () => {
   const loader = new Loader(data.train, { batchSize: o.batchSize, views, seed: o.seed, device: o.device });
   const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.wd, foreach: o.foreach });
   // main_moco.py's adjust_learning_rate: epochs from 0, cosine or step
-  const lr = ({ epoch }: { epoch: number }) => (o.cos ? o.lr * 0.5 * (1 + Math.cos((Math.PI * epoch) / o.epochs)) : o.lr * 0.1 ** o.schedule.filter((m) => epoch >= m).length);
+  const lr = u.mocoLr({ lr: o.lr, epochs: o.epochs, cos: o.cos, milestones: o.schedule, firstEpoch: 0 });
   const small = o.crop < 224;
   const evalPipeline = renormalize(small ? [{ op: 'resize' as const, size: Math.round(o.crop * 256 / 224) }, { op: 'centerCrop' as const, size: o.crop }, ...evalImagenet().slice(2)] : evalImagenet(), stats);
   const trainer = new Trainer({

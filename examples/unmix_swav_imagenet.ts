@@ -6,11 +6,11 @@
 //   npx tsx examples/unmix_swav_imagenet.ts --preset smoke        a few minutes on 2 CPU cores, embedded data
 import { Command } from 'commander';
 import * as u from '../lib';
-import { blurKernel, evalImagenet, IMAGENET_MEAN, SWAV_IMAGENET_STD } from '../lib/data/presets';
-import { Pipeline, ViewSpec } from '../lib/data/pipeline';
-import { buildSwav } from '../lib/train/methods';
+import { Pipeline, ViewSpec, buildSwav } from '../lib';
 import { addCommonOptions, applyPreset, openData, run } from './common';
 import { addSwavOptions, checkCrops, SWAV_DEFAULTS, SwavExampleOptions, trainSwav } from './swav';
+
+const { blurKernel, evalImagenet, IMAGENET_MEAN, SWAV_IMAGENET_STD } = u.presets;
 
 const SMOKE: Partial<SwavExampleOptions> = {
   evalInit: true, arch: 'resnet18', width: 16, nmb_prototypes: 30, nmb_crops: [2, 2], size_crops: [64, 32], queue_length: 0, epochs: 8,

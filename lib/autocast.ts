@@ -3,6 +3,7 @@
 // per thread in LibTorch, so a region must be synchronous.
 import { native } from './native';
 import type { Device } from './tensor';
+import * as is from './validate';
 
 export type AutocastDtype = 'bfloat16' | 'float16';
 
@@ -24,7 +25,8 @@ export function autocast<T>(options: AutocastOptions, fn: () => T): T {
   const device = String(options.device);
   const deviceType = device === 'cpu' ? 'cpu' : device === 'cuda' || device.startsWith('cuda:') ? 'cuda' : null;
   if (!deviceType) throw new TypeError(`autocast: device must be 'cpu' or 'cuda[:n]', got '${device}'`);
-  const dtype = options.dtype ?? (deviceType === 'cuda' ? 'float16' : 'bfloat16');
+  const dtype = is.oneOf('autocast', 'dtype', options.dtype ?? (deviceType === 'cuda' ? 'float16' : 'bfloat16'), ['bfloat16', 'float16']);
+  if (options.enabled !== undefined) is.boolean('autocast', 'enabled', options.enabled);
   const before = native.setAutocast(deviceType, options.enabled ?? true, dtype);
   native.autocastNesting(1);
   let result: T;

@@ -124,3 +124,8 @@ export type { RunData, RunDataOptions } from './data/run-data';
 export { channelStats } from './data/stats';
 export { knnMonitor } from './eval/monitor';
 export type { KnnMonitorOptions } from './eval/monitor';
+// The examples' recipes (issue 15): MoCo's and SwAV's optimizers and schedules, cached probe features
+export { mocoLr, swavOptimizer } from './train/recipes';
+export type { MoCoLrOptions, SwavOptimizerOptions } from './train/recipes';
+export { cacheFeatures, featureBatches } from './eval/linear';
+export type { CachedFeatures } from './eval/linear';

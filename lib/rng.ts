@@ -2,6 +2,7 @@
 // shuffling, Un-Mix's r/λ/box. Its whole state is four 32-bit words, so a checkpoint can save it and a
 // resumed run draws exactly what the uninterrupted run would have drawn.
 // Algorithm: xoshiro128** (Blackman & Vigna), seeded through splitmix32.
+import * as is from './validate';
 
 export type RngState = [number, number, number, number];
 
@@ -28,7 +29,7 @@ export class Rng {
   private spareNormal: number | undefined;
 
   constructor(seed = 0) {
-    if (!Number.isFinite(seed)) throw new TypeError(`Rng: seed must be a finite number, got ${seed}`);
+    is.number('Rng', 'seed', seed);
     const next = splitmix32(Math.trunc(seed) >>> 0 ^ Math.trunc(seed / 2 ** 32));
     this.s = new Uint32Array([next(), next(), next(), next()]);
     if (this.s.every((w) => w === 0)) this.s[0] = 1;
@@ -115,7 +116,7 @@ export class Rng {
 
   /** Gamma(shape, 1) (Marsaglia–Tsang). */
   gamma(shape: number): number {
-    if (!(shape > 0)) throw new RangeError(`Rng.gamma: shape must be > 0, got ${shape}`);
+    is.positive('Rng.gamma', 'shape', shape);
     if (shape < 1) return this.gamma(shape + 1) * Math.pow(this.random() || Number.MIN_VALUE, 1 / shape);
     const d = shape - 1 / 3;
     const c = 1 / Math.sqrt(9 * d);
@@ -142,6 +143,7 @@ export class Rng {
 
   /** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
   permutation(n: number): Int32Array {
+    is.nonNegativeInt('Rng.permutation', 'n', n);
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) {

@@ -1,5 +1,6 @@
 // What was loaded: LibTorch version and origin, CUDA, threads.
 import { addonRecord, native } from './native';
+import * as is from './validate';
 
 export interface RuntimeInfo {
   /** LibTorch's version (TORCH_VERSION) */
@@ -72,6 +73,7 @@ export function buildConfig(): string {
 
 /** Intra-op threads LibTorch uses (defaults to the machine's cores, or UNMIX_NUM_THREADS). */
 export function setNumThreads(n: number): void {
+  is.positiveInt('setNumThreads', 'n', n); // 0 or a fraction would reach LibTorch
   native.setNumThreads(n);
 }
 

@@ -26,9 +26,27 @@ export function number(owner: string, name: string, value: unknown): number {
   return value;
 }
 
+/** An integer (any sign). */
+export function integer(owner: string, name: string, value: unknown): number {
+  if (!Number.isInteger(value)) fail(RangeError, owner, name, 'an integer', value);
+  return value as number;
+}
+
+/** An integer in [lo, hi]; `note` says where the bounds come from ("the bank size"). */
+export function intInRange(owner: string, name: string, value: unknown, lo: number, hi: number, note?: string): number {
+  if (!Number.isInteger(value) || (value as number) < lo || (value as number) > hi) fail(RangeError, owner, name, `an integer in [${lo}, ${hi}]${note ? ` (${note})` : ''}`, value);
+  return value as number;
+}
+
 /** An integer >= 1. */
 export function positiveInt(owner: string, name: string, value: unknown): number {
   if (!Number.isInteger(value) || (value as number) < 1) fail(RangeError, owner, name, 'a positive integer', value);
+  return value as number;
+}
+
+/** An odd integer >= 1 (a kernel with a centre). */
+export function oddPositiveInt(owner: string, name: string, value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) % 2 !== 1) fail(RangeError, owner, name, 'a positive odd integer', value);
   return value as number;
 }
 

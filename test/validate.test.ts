@@ -12,6 +12,9 @@ test('passing values come back unchanged', () => {
   expect(is.number('O', 'x', -2.5)).toBe(-2.5);
   expect(is.boolean('O', 'f', false)).toBe(false);
   expect(is.nonEmptyString('O', 's', 'a')).toBe('a');
+  expect(is.integer('O', 'm', -3)).toBe(-3);
+  expect(is.intInRange('O', 'k', 4, 1, 4)).toBe(4);
+  expect(is.oddPositiveInt('O', 'kernelSize', 3)).toBe(3);
 });
 
 test('failures name the owner, the argument, what it must be and what it got', () => {
@@ -29,6 +32,11 @@ test('failures name the owner, the argument, what it must be and what it got', (
     [() => is.inRange('X', 'v', 0, 0, 1, { loOpen: true }), RangeError, 'X: v must be in (0, 1], got 0'],
     [() => is.oneOf('MoCo', 'mixedForwards', 3, [1, 2]), RangeError, 'MoCo: mixedForwards must be 1 or 2, got 3'],
     [() => is.oneOf('MoCo', 'stem', 'x', ['cifar', 'imagenet', 'none']), RangeError, "MoCo: stem must be 'cifar', 'imagenet' or 'none', got 'x'"],
+    [() => is.integer('MultiStepLR', 'milestones[1]', 2.5), RangeError, 'MultiStepLR: milestones[1] must be an integer, got 2.5'],
+    [() => is.intInRange('ProcessGroup.broadcast', 'src', 5, 0, 1), RangeError, 'ProcessGroup.broadcast: src must be an integer in [0, 1], got 5'],
+    [() => is.intInRange('knnPredict', 'k', 9, 1, 8, 'the bank size'), RangeError, 'knnPredict: k must be an integer in [1, 8] (the bank size), got 9'],
+    [() => is.oddPositiveInt('gaussianBlur', 'kernelSize', -3), RangeError, 'gaussianBlur: kernelSize must be a positive odd integer, got -3'],
+    [() => is.oddPositiveInt('gaussianBlur', 'kernelSize', 4), RangeError, 'gaussianBlur: kernelSize must be a positive odd integer, got 4'],
     [() => is.number('O', 'x', 'a'), TypeError, "O: x must be a finite number, got 'a'"],
     [() => is.number('O', 'x', undefined), TypeError, 'O: x must be a finite number, got undefined'],
     [() => is.boolean('O', 'f', 1), TypeError, 'O: f must be true or false, got 1'],

@@ -5,6 +5,7 @@
 import { tensor } from '../creation';
 import { cat, conv2d, gridSample, pad, stack } from '../functional';
 import { Tensor } from '../tensor';
+import * as is from '../validate';
 
 /** A crop box in pixels: rows top..top+height, columns left..left+width. */
 export interface CropBox {
@@ -121,9 +122,7 @@ function hsvToRgb(h: Tensor, s: Tensor, v: Tensor): Tensor {
 
 /** Gaussian blur with a per-sample sigma (F.gaussian_blur: reflect padding, normalised 1-d kernels). */
 export function gaussianBlur(x: Tensor, kernelSize: number, sigmas: ArrayLike<number>): Tensor {
-  if (!(Number.isInteger(kernelSize) && kernelSize > 0 && kernelSize % 2 === 1)) {
-    throw new RangeError(`gaussianBlur: kernel size must be a positive odd integer, got ${kernelSize}`);
-  }
+  is.oddPositiveInt('gaussianBlur', 'kernelSize', kernelSize);
   const [n, c, H, W] = x.shape;
   const half = (kernelSize - 1) / 2;
   const weights = new Float32Array(n * c * kernelSize);

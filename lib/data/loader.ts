@@ -11,6 +11,7 @@ import { Device, Tensor } from '../tensor';
 import { applyTo } from './augment';
 import { EncodedImageSet, ImageSet, imageCount } from './dataset';
 import { applyColour, applyPipeline, drawGeometry, Pipeline, validatePipeline, ViewSpec } from './pipeline';
+import * as is from '../validate';
 
 export interface LoaderOptions {
   batchSize: number;
@@ -51,7 +52,10 @@ export class Loader {
     readonly dataset: ImageSet,
     private readonly options: LoaderOptions,
   ) {
-    if (!(Number.isInteger(options.batchSize) && options.batchSize > 0)) throw new RangeError(`Loader: batchSize must be a positive integer, got ${options.batchSize}`);
+    is.positiveInt('Loader', 'batchSize', options.batchSize);
+    if (options.shuffle !== undefined) is.boolean('Loader', 'shuffle', options.shuffle);
+    if (options.dropLast !== undefined) is.boolean('Loader', 'dropLast', options.dropLast);
+    if (options.seed !== undefined) is.integer('Loader', 'seed', options.seed);
     if (options.views && options.pipeline) throw new Error('Loader: give either views (training) or pipeline (evaluation), not both');
     this.batchSize = options.batchSize;
     const training = options.views !== undefined;
@@ -60,7 +64,7 @@ export class Loader {
     this.seed = options.seed ?? 0;
     this.views = options.views ?? [{ pipeline: options.pipeline ?? [], count: 1 }];
     for (const v of this.views) {
-      if (!(Number.isInteger(v.count) && v.count > 0)) throw new RangeError(`Loader: a view count must be a positive integer, got ${v.count}`);
+      is.positiveInt('Loader', 'a view count', v.count);
       validatePipeline(v.pipeline);
     }
     const n = imageCount(dataset);

@@ -7,6 +7,7 @@ import { Rng } from '../rng';
 import { Tensor } from '../tensor';
 import * as A from './augment';
 import { drawJitter, JitterDraw, resizedCropBox } from './sampling';
+import * as is from '../validate';
 
 export type Step =
   | { op: 'randomResizedCrop'; size: number | [number, number]; scale?: [number, number]; ratio?: [number, number] }
@@ -38,9 +39,7 @@ export function validatePipeline(pipeline: Pipeline): void {
   let seenColour = false;
   pipeline.forEach((step, i) => {
     const where = `pipeline step ${i} (${(step as { op: string }).op})`;
-    const prob = (p: number | undefined) => {
-      if (p !== undefined && !(p >= 0 && p <= 1)) throw new RangeError(`${where}: p must be in [0, 1], got ${p}`);
-    };
+    const prob = (p: number | undefined) => p === undefined || is.probability(where, 'p', p);
     switch (step.op) {
       case 'randomResizedCrop': {
         const [lo, hi] = step.scale ?? [0.08, 1];
@@ -62,8 +61,8 @@ export function validatePipeline(pipeline: Pipeline): void {
         break;
       case 'colorJitter':
         prob(step.p);
-        for (const k of ['brightness', 'contrast', 'saturation'] as const) if (!(step[k] >= 0)) throw new RangeError(`${where}: ${k} must be >= 0`);
-        if (!(step.hue >= 0 && step.hue <= 0.5)) throw new RangeError(`${where}: hue must be in [0, 0.5], got ${step.hue}`);
+        for (const k of ['brightness', 'contrast', 'saturation'] as const) is.nonNegative(where, k, step[k]);
+        is.inRange(where, 'hue', step.hue, 0, 0.5);
         break;
       case 'grayscale':
         prob(step.p);
@@ -71,7 +70,7 @@ export function validatePipeline(pipeline: Pipeline): void {
       case 'gaussianBlur':
         prob(step.p);
         if (!(step.sigma[0] > 0 && step.sigma[0] <= step.sigma[1])) throw new RangeError(`${where}: sigma must satisfy 0 < min <= max`);
-        if (!(Number.isInteger(step.kernelSize) && step.kernelSize % 2 === 1)) throw new RangeError(`${where}: kernelSize must be odd`);
+        is.oddPositiveInt(where, 'kernelSize', step.kernelSize); // "must be odd" let -3 through
         break;
       case 'normalize':
         if (step.mean.length !== 3 || step.std.length !== 3 || step.std.some((s) => !(s > 0))) throw new RangeError(`${where}: mean and std need 3 values, std > 0`);
@@ -85,7 +84,7 @@ export function validatePipeline(pipeline: Pipeline): void {
 }
 
 function checkSize(s: number, where: string): void {
-  if (!(Number.isInteger(s) && s > 0)) throw new RangeError(`${where}: size must be a positive integer, got ${s}`);
+  is.positiveInt(where, 'size', s);
 }
 
 /** The output size of a pipeline for inputs of `height`×`width`. */

@@ -5,13 +5,14 @@ import type { ImageSet } from './dataset';
 import { imageCount } from './dataset';
 import { ChannelStats } from './describe';
 import { decodeConcurrency, decodeRgb, pool } from './image-folder';
+import * as is from '../validate';
 
 export type Rgb = [number, number, number];
 
 export async function channelStats(set: ImageSet, options: { maxImages?: number } = {}): Promise<{ mean: Rgb; std: Rgb; images: number }> {
   const n = imageCount(set);
   const max = options.maxImages ?? 10000;
-  if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`channelStats: maxImages must be a positive integer, got ${max}`);
+  is.positiveInt('channelStats', 'maxImages', max);
   const count = Math.min(n, max);
   const pick = (k: number) => (count === n ? k : Math.floor((k * n) / count));
   const stats = new ChannelStats();

@@ -5,6 +5,7 @@ import { tensor } from '../creation';
 import { Rng } from '../rng';
 import { Device, Tensor } from '../tensor';
 import type { EncodedImageSet, ImageSet, TensorImageSet } from './dataset';
+import * as is from '../validate';
 
 export interface SubsetOptions {
   /** this many images of every class (an error if a class has fewer) */
@@ -19,8 +20,8 @@ export interface SubsetOptions {
 export function subsetIndices(labels: ArrayLike<number>, numClasses: number, options: SubsetOptions): Int32Array {
   const { perClass, fraction, seed = 0 } = options;
   if ((perClass === undefined) === (fraction === undefined)) throw new Error('subset: give exactly one of perClass and fraction');
-  if (perClass !== undefined && !(Number.isInteger(perClass) && perClass >= 1)) throw new Error(`subset: perClass must be a positive integer, got ${perClass}`);
-  if (fraction !== undefined && !(fraction > 0 && fraction <= 1)) throw new Error(`subset: fraction must be in (0, 1], got ${fraction}`);
+  if (perClass !== undefined) is.positiveInt('subset', 'perClass', perClass);
+  if (fraction !== undefined) is.inRange('subset', 'fraction', fraction, 0, 1, { loOpen: true });
   const byClass: number[][] = Array.from({ length: numClasses }, () => []);
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i];

@@ -11,6 +11,7 @@ import { tensor } from '../creation';
 import { Rng } from '../rng';
 import { Device } from '../tensor';
 import { TensorImageSet } from './dataset';
+import * as is from '../validate';
 
 const SHAPES = ['disc', 'square', 'triangle', 'ring', 'cross'] as const;
 const TEXTURES = ['plain', 'striped'] as const;
@@ -94,9 +95,9 @@ function checkOptions(options: SyntheticOptions): { size: number; perClass: numb
   const { split } = options;
   if (split !== 'train' && split !== 'test') throw new Error(`syntheticDataset: split must be "train" or "test", got ${JSON.stringify(split)}`);
   const size = options.size ?? 32;
-  if (!Number.isInteger(size) || size < 8 || size > 1024) throw new RangeError(`syntheticDataset: size must be an integer in [8, 1024], got ${size}`);
+  is.intInRange('syntheticDataset', 'size', size, 8, 1024);
   const perClass = options.perClass ?? (split === 'train' ? 5000 : 1000);
-  if (!Number.isInteger(perClass) || perClass < 1) throw new RangeError(`syntheticDataset: perClass must be a positive integer, got ${perClass}`);
+  is.positiveInt('syntheticDataset', 'perClass', perClass);
   const bytes = 10 * perClass * 3 * size * size;
   if (bytes > 2 ** 31 - 1) throw new RangeError(`syntheticDataset: ${10 * perClass} images of ${size}x${size} need ${bytes} bytes, more than one buffer holds (2 GiB); use fewer or smaller images`);
   const seed = options.seed ?? 0;

@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor';
 import { dist, ReducerHandle } from './binding';
 import { defaultGroup } from './init';
 import type { ProcessGroup } from './group';
+import * as is from '../validate';
 
 export interface DdpOptions {
   /** The default group unless given. */
@@ -38,8 +39,8 @@ export class DistributedDataParallel<M extends Module = Module> {
   /** Wraps `module` (after broadcasting rank 0's parameters and buffers to every rank). */
   static async create<M extends Module>(module: M, options: DdpOptions = {}): Promise<DistributedDataParallel<M>> {
     const group = options.group ?? defaultGroup();
-    for (const [name, mb] of [['bucketCapMb', options.bucketCapMb ?? 25], ['firstBucketMb', options.firstBucketMb ?? 1]] as const)
-      if (typeof mb !== 'number' || !(mb > 0)) throw new RangeError(`DistributedDataParallel: ${name} must be a positive number, got ${String(mb)}`);
+    is.positive('DistributedDataParallel', 'bucketCapMb', options.bucketCapMb ?? 25);
+    is.positive('DistributedDataParallel', 'firstBucketMb', options.firstBucketMb ?? 1);
     const params = module.parameters().filter((p) => p.requiresGrad);
     if (params.length === 0) throw new Error('DistributedDataParallel: the module has no parameter that requires grad');
     for (const t of [...module.parameters(), ...module.buffers()]) await group.broadcast(t, 0);

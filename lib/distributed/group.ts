@@ -7,6 +7,7 @@ import { Tensor } from '../tensor';
 import type { TensorHandle } from '../native';
 import { dist, GroupHandle, NativeReduceOp, requireGloo } from './binding';
 import { DEFAULT_TIMEOUT_MS, Store } from './store';
+import * as is from '../validate';
 
 export type ReduceOp = NativeReduceOp | 'avg';
 const REDUCE_OPS: ReduceOp[] = ['sum', 'avg', 'product', 'min', 'max'];
@@ -23,11 +24,6 @@ export interface GlooOptions {
   threads?: number;
 }
 
-function integer(owner: string, name: string, v: unknown, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
-    throw new RangeError(`${owner}: ${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
-  return v;
-}
 
 export class ProcessGroup {
   readonly backend = 'gloo';
@@ -41,10 +37,10 @@ export class ProcessGroup {
   /** Joins `worldSize` ranks through `store` (each rank connects to every other). */
   static async gloo(store: Store, options: GlooOptions): Promise<ProcessGroup> {
     requireGloo('ProcessGroup.gloo');
-    const worldSize = integer('ProcessGroup.gloo', 'worldSize', options.worldSize, 1, 1 << 20);
-    const rank = integer('ProcessGroup.gloo', 'rank', options.rank, 0, worldSize - 1);
-    const timeoutMs = integer('ProcessGroup.gloo', 'timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 2 ** 40);
-    const threads = integer('ProcessGroup.gloo', 'threads', options.threads ?? 2, 1, 64);
+    const worldSize = is.intInRange('ProcessGroup.gloo', 'worldSize', options.worldSize, 1, 1 << 20);
+    const rank = is.intInRange('ProcessGroup.gloo', 'rank', options.rank, 0, worldSize - 1);
+    const timeoutMs = is.intInRange('ProcessGroup.gloo', 'timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 2 ** 40);
+    const threads = is.intInRange('ProcessGroup.gloo', 'threads', options.threads ?? 2, 1, 64);
     try {
       const handle = await dist.groupGloo(store.handle, rank, worldSize, timeoutMs, options.interface ?? null, options.hostname ?? null, threads);
       return new ProcessGroup(handle, rank, worldSize, timeoutMs);
@@ -84,7 +80,7 @@ export class ProcessGroup {
   /** Copies rank `src`'s `tensor` into every rank's, in place. */
   broadcast(tensor: Tensor, src = 0): Promise<void> {
     this.tensor('broadcast', tensor);
-    integer('ProcessGroup.broadcast', 'src', src, 0, this.worldSize - 1);
+    is.intInRange('ProcessGroup.broadcast', 'src', src, 0, this.worldSize - 1);
     return this.run('broadcast', () => dist.broadcast(this.handle, tensor, src));
   }
 

@@ -2,6 +2,7 @@
 // does: torchrun's (and `unmix launch`'s) environment names the rank, the world and the store.
 import { ProcessGroup } from './group';
 import { DEFAULT_TIMEOUT_MS, Store } from './store';
+import * as is from '../validate';
 
 export interface InitOptions {
   backend?: 'gloo';
@@ -68,8 +69,7 @@ let current: ProcessGroup | null = null;
 /** Joins the default group (once per process). */
 export async function initProcessGroup(options: InitOptions = {}): Promise<ProcessGroup> {
   if (current) throw new Error('distributed.initProcessGroup: the default process group is already initialized');
-  if (options.backend !== undefined && options.backend !== 'gloo')
-    throw new TypeError(`distributed.initProcessGroup: backend must be 'gloo', got '${String(options.backend)}'`);
+  if (options.backend !== undefined) is.oneOf('distributed.initProcessGroup', 'backend', options.backend, ['gloo']);
   const env = options.env ?? process.env;
   const launch = launchEnv(env);
   const rank = options.rank ?? launch?.rank ?? 0;

@@ -4,6 +4,7 @@
 // that fails ends the others; SIGINT and SIGTERM reach every rank.
 import { ChildProcess, spawn } from 'child_process';
 import * as readline from 'readline';
+import * as is from '../validate';
 
 export interface LaunchOptions {
   nprocPerNode: number;
@@ -17,11 +18,6 @@ export interface LaunchOptions {
   write?: (line: string, stream: 'stdout' | 'stderr') => void;
 }
 
-function positiveInt(name: string, v: unknown, lo: number, hi = 2 ** 31): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
-    throw new RangeError(`unmix launch: ${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
-  return v;
-}
 
 /** The command that runs `script`: TypeScript through tsx, JavaScript through node, else itself. */
 export function scriptCommand(script: string, args: string[]): [string, string[]] {
@@ -47,10 +43,10 @@ export function rankEnv(options: LaunchOptions, localRank: number): Record<strin
 
 /** Runs the ranks; resolves with the exit code the launcher should end with. */
 export async function launch(script: string, args: string[], options: LaunchOptions): Promise<number> {
-  const n = positiveInt('--nproc-per-node', options.nprocPerNode, 1, 1024);
-  const nnodes = positiveInt('--nnodes', options.nnodes ?? 1, 1, 65536);
-  positiveInt('--node-rank', options.nodeRank ?? 0, 0, nnodes - 1);
-  positiveInt('--master-port', options.masterPort ?? 29500, 1, 65535);
+  const n = is.intInRange('unmix launch', '--nproc-per-node', options.nprocPerNode, 1, 1024);
+  const nnodes = is.intInRange('unmix launch', '--nnodes', options.nnodes ?? 1, 1, 65536);
+  is.intInRange('unmix launch', '--node-rank', options.nodeRank ?? 0, 0, nnodes - 1);
+  is.intInRange('unmix launch', '--master-port', options.masterPort ?? 29500, 1, 65535);
   const write = options.write ?? ((line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(line + '\n'));
   const [command, commandArgs] = scriptCommand(script, args);
   const ranks: ChildProcess[] = [];

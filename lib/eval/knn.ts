@@ -7,6 +7,7 @@ import { zeros } from '../creation';
 import * as F from '../functional';
 import { scope } from '../memory';
 import { Tensor } from '../tensor';
+import * as is from '../validate';
 
 export interface LabelledBatch {
   /** the model's input batch */
@@ -98,7 +99,7 @@ export interface KnnAccuracy {
 /** kNN accuracy over test batches against a bank; queries go in chunks so memory stays bounded. */
 export async function knnAccuracy(batches: Batches, embed: Embed, bank: FeatureBank, options: KnnOptions): Promise<KnnAccuracy> {
   const { classes, k = 200, t = 0.1, chunkSize = 256 } = options;
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`knnAccuracy: chunkSize must be a positive integer, got ${chunkSize}`);
+  is.positiveInt('knnAccuracy', 'chunkSize', chunkSize);
   const top = Math.min(5, classes);
   let correct1 = 0;
   let correct5 = 0;
@@ -145,7 +146,7 @@ function checkKnn(features: Tensor, bank: Tensor, bankLabels: Tensor, classes: n
   if (bankLabels.ndim !== 1 || bankLabels.shape[0] !== bank.shape[1]) {
     throw new Error(`knnPredict: expected ${bank.shape[1]} bank labels, got shape [${bankLabels.shape.join(', ')}]`);
   }
-  if (!Number.isInteger(k) || k < 1 || k > bank.shape[1]) throw new RangeError(`knnPredict: k must be an integer in [1, ${bank.shape[1]}] (the bank size), got ${k}`);
-  if (!Number.isInteger(classes) || classes < 1) throw new RangeError(`knnPredict: classes must be a positive integer, got ${classes}`);
-  if (!(t > 0)) throw new RangeError(`knnPredict: t must be > 0, got ${t}`);
+  is.intInRange('knnPredict', 'k', k, 1, bank.shape[1], 'the bank size');
+  is.positiveInt('knnPredict', 'classes', classes);
+  is.positive('knnPredict', 't', t);
 }

@@ -2,12 +2,16 @@
 // eval mode under noGrad, a Linear classifier initialised N(0, 0.01) / bias 0, SGD with momentum, a
 // per-epoch cosine or step schedule, and the best test top-1 over the epochs (what both references report).
 import { noGrad } from '../autograd';
-import { crossEntropy } from '../functional';
+import { arange, tensor } from '../creation';
+import { cat, crossEntropy } from '../functional';
 import { scope } from '../memory';
 import { Linear } from '../nn/layers';
 import { Module } from '../nn/module';
+import { cosineLr, stepLr } from '../optim/schedules';
 import { SGD } from '../optim/sgd';
+import { Rng } from '../rng';
 import { Tensor } from '../tensor';
+import * as is from '../validate';
 
 export interface LinearProbeOptions {
   /** frozen features [B, D] of an input batch (runs under noGrad here) */
@@ -38,6 +42,13 @@ export interface LinearProbeResult {
 }
 
 export async function linearProbe(o: LinearProbeOptions): Promise<LinearProbeResult> {
+  is.positiveInt('linearProbe', 'classes', o.classes);
+  is.positiveInt('linearProbe', 'epochs', o.epochs);
+  is.nonNegative('linearProbe', 'lr', o.lr);
+  if (o.momentum !== undefined) is.nonNegative('linearProbe', 'momentum', o.momentum);
+  if (o.weightDecay !== undefined) is.nonNegative('linearProbe', 'weightDecay', o.weightDecay);
+  if (o.schedule !== undefined) is.oneOf('linearProbe', 'schedule', o.schedule, ['cosine', 'step']);
+  const lrAt = o.schedule === 'step' ? stepLr(o.lr, o.milestones ?? []) : cosineLr(o.lr, o.epochs);
   const wasTraining = o.backbone?.training ?? false;
   o.backbone?.eval();
   let classifier: Linear | null = null;
@@ -47,7 +58,7 @@ export async function linearProbe(o: LinearProbeOptions): Promise<LinearProbeRes
   let bestEpoch = 0;
   try {
     for (let epoch = 0; epoch < o.epochs; epoch++) {
-      const lr = o.schedule === 'step' ? o.lr * 0.1 ** (o.milestones ?? []).filter((m) => m <= epoch).length : (o.lr * (1 + Math.cos((Math.PI * epoch) / o.epochs))) / 2;
+      const lr = lrAt(epoch);
       let lossSum = 0;
       let seen = 0;
       for await (const batch of o.train(epoch)) {
@@ -100,4 +111,41 @@ async function accuracy(o: LinearProbeOptions, classifier: Linear): Promise<numb
   }
   if (!total) throw new Error('linearProbe: the test batches are empty');
   return (100 * correct) / total;
+}
+
+/** Features [N, D] and labels [N] computed once, for a probe on a frozen backbone without augmentation. */
+export interface CachedFeatures {
+  x: Tensor;
+  y: Tensor;
+}
+
+/** Embeds every batch once under noGrad (the backbone is frozen and nothing is random), so each probe epoch is a pass over a matrix. */
+export async function cacheFeatures(batches: AsyncIterable<{ images: Tensor; labels: Tensor }>, embed: (images: Tensor) => Tensor): Promise<CachedFeatures> {
+  const feats: Tensor[] = [];
+  const labels: Tensor[] = [];
+  for await (const b of batches) {
+    feats.push(noGrad(() => embed(b.images)));
+    labels.push(b.labels.clone());
+  }
+  if (!feats.length) throw new Error('cacheFeatures: no batches');
+  return { x: cat(feats), y: cat(labels) };
+}
+
+/**
+ * Batches of cached features: in order when `shuffleStream` is null, else in the permutation of
+ * Rng.derive(seed, shuffleStream) (the epoch, so each epoch has its own order). Each batch is freed
+ * when the next is asked for.
+ */
+export async function* featureBatches(d: CachedFeatures, o: { batchSize: number; seed: number; shuffleStream: number | null }): AsyncGenerator<{ images: Tensor; labels: Tensor }> {
+  is.positiveInt('featureBatches', 'batchSize', o.batchSize);
+  const n = d.x.shape[0];
+  const device = d.x.device;
+  const order = o.shuffleStream === null ? arange(0, n, 1, { dtype: 'int64', device }) : tensor(Int32Array.from(Rng.derive(o.seed, o.shuffleStream).permutation(n)), { device }).to('int64');
+  for (let i = 0; i < n; i += o.batchSize) {
+    const idx = order.narrow(0, i, Math.min(o.batchSize, n - i));
+    const batch = { images: d.x.indexSelect(0, idx), labels: d.y.indexSelect(0, idx) };
+    yield batch;
+    [idx, batch.images, batch.labels].forEach((t) => t.dispose());
+  }
+  order.dispose();
 }

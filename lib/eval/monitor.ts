@@ -7,6 +7,7 @@ import { imageCount } from '../data/dataset';
 import { Loader } from '../data/loader';
 import type { Pipeline } from '../data/pipeline';
 import type { SslMethod } from '../ssl/method';
+import * as is from '../validate';
 import { buildFeatureBank, knnAccuracy } from './knn';
 
 export interface KnnMonitorOptions {
@@ -19,8 +20,10 @@ export interface KnnMonitorOptions {
 
 export function knnMonitor(method: SslMethod, data: { train: ImageSet; test: ImageSet; classes: number }, o: KnnMonitorOptions): () => Promise<number> {
   const bank = imageCount(data.train);
-  if (!(Number.isInteger(o.k) && o.k >= 1 && o.k <= bank)) throw new RangeError(`knnMonitor: k must be an integer in [1, ${bank}] (the bank holds the ${bank} training images), got ${o.k}`);
-  if (!(o.t > 0)) throw new RangeError(`knnMonitor: t must be > 0, got ${o.t}`);
+  is.intInRange('knnMonitor', 'k', o.k, 1, bank, `the bank holds the ${bank} training images`);
+  is.positive('knnMonitor', 't', o.t);
+  is.positiveInt('knnMonitor', 'batchSize', o.batchSize);
+  is.oneOf('knnMonitor', 'features', o.features, ['projection', 'backbone']);
   const memory = new Loader(data.train, { batchSize: o.batchSize, pipeline: o.pipeline });
   const test = new Loader(data.test, { batchSize: o.batchSize, pipeline: o.pipeline });
   return async (): Promise<number> => {

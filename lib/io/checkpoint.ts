@@ -9,6 +9,7 @@ import { getRngState, setRngState } from '../random';
 import * as cuda from '../cuda';
 import { Device, Tensor } from '../tensor';
 import { loadSafetensors, saveSafetensors } from './safetensors';
+import * as is from '../validate';
 
 type Optimizer = SGD | LARC;
 
@@ -39,6 +40,10 @@ function sgdOf(o: Optimizer): SGD {
 
 /** Saves everything in `state`, plus the CPU and CUDA random-number generator states. */
 export function saveCheckpoint(file: string, state: TrainingState): void {
+  is.nonEmptyString('saveCheckpoint', 'file', file);
+  // JSON would write NaN as null, which a resume reads as "no position"
+  if (state.epoch !== undefined) is.nonNegativeInt('saveCheckpoint', 'epoch', state.epoch);
+  if (state.step !== undefined) is.nonNegativeInt('saveCheckpoint', 'step', state.step);
   const tensors: Record<string, Tensor> = {};
   const owned: Tensor[] = [];
   for (const [name, module] of Object.entries(state.modules ?? {})) {

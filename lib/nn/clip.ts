@@ -4,6 +4,7 @@ import { call } from '../dispatch';
 import { full } from '../creation';
 import { scope } from '../memory';
 import { Tensor } from '../tensor';
+import * as is from '../validate';
 
 /**
  * Clips the gradients of `parameters` in place and returns their total norm before clipping (a
@@ -14,6 +15,8 @@ import { Tensor } from '../tensor';
 export function clipGradNorm(parameters: Tensor | Tensor[], maxNorm: number, options: { normType?: number; errorIfNonfinite?: boolean } = {}): Tensor {
   const normType = options.normType ?? 2;
   if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm)) throw new TypeError(`clipGradNorm: maxNorm must be a number, got ${String(maxNorm)}`);
+  // Infinity is allowed for both (no clipping; the largest |g|), so not is.number
+  if (!(maxNorm >= 0)) throw new RangeError(`clipGradNorm: maxNorm must be >= 0, got ${maxNorm}`); // a negative one would flip the gradients
   if (typeof normType !== 'number' || Number.isNaN(normType)) throw new TypeError(`clipGradNorm: normType must be a number, got ${String(normType)}`);
   const params = Array.isArray(parameters) ? parameters : [parameters];
   return noGrad(() =>

@@ -8,6 +8,7 @@ import { Tensor } from '../tensor';
 import type { LayerOptions } from './layers';
 import { Module } from './module';
 import { printsNormBias, pyBool, pyFloat, pyIntOrTuple, pyTuple } from './repr';
+import * as is from '../validate';
 
 type Pair = number | [number, number];
 
@@ -15,7 +16,7 @@ type Pair = number | [number, number];
 export class Dropout extends Module {
   constructor(readonly p = 0.5, readonly options: { inplace?: boolean } = {}) {
     super();
-    if (!(p >= 0 && p <= 1)) throw new RangeError(`Dropout: p must be in [0, 1], got ${p}`);
+    is.probability('Dropout', 'p', p);
   }
   forward(x: Tensor): Tensor {
     return this.options.inplace ? (call('dropout_', [x, this.p, this.training]) as Tensor) : F.dropout(x, this.p, this.training);
@@ -105,9 +106,8 @@ export class Embedding extends Module {
   readonly paddingIdx: number | null;
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: LayerOptions & { paddingIdx?: number } = {}) {
     super();
-    for (const [name, v] of [['numEmbeddings', numEmbeddings], ['embeddingDim', embeddingDim]] as const) {
-      if (!(Number.isInteger(v) && v > 0)) throw new RangeError(`Embedding: ${name} must be a positive integer, got ${v}`);
-    }
+    is.positiveInt('Embedding', 'numEmbeddings', numEmbeddings);
+    is.positiveInt('Embedding', 'embeddingDim', embeddingDim);
     const pad = options.paddingIdx;
     if (pad !== undefined && !(Number.isInteger(pad) && pad >= -numEmbeddings && pad < numEmbeddings)) {
       throw new RangeError(`Embedding: paddingIdx must be an integer in [-${numEmbeddings}, ${numEmbeddings}), got ${pad}`);

@@ -6,6 +6,7 @@ import { full, ones, rand, zeros } from '../creation';
 import { Device, Tensor } from '../tensor';
 import { Module } from './module';
 import { printsNormBias, pyBool, pyFloat } from './repr';
+import * as is from '../validate';
 
 export interface LayerOptions {
   device?: Device;
@@ -20,6 +21,8 @@ function uniform(shape: number[], bound: number, device?: Device): Tensor {
 export class Linear extends Module {
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: LayerOptions & { bias?: boolean } = {}) {
     super();
+    is.positiveInt('Linear', 'inFeatures', inFeatures); // 0 would make the bias NaN (bound 1/√0)
+    is.nonNegativeInt('Linear', 'outFeatures', outFeatures);
     const bound = 1 / Math.sqrt(inFeatures);
     this.registerParameter('weight', uniform([outFeatures, inFeatures], bound, options.device));
     this.registerParameter('bias', options.bias === false ? null : uniform([outFeatures], bound, options.device));
@@ -53,6 +56,10 @@ export class BatchNorm extends Module {
     super();
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum ?? 0.1;
+    const owner = this.constructor.name;
+    is.positiveInt(owner, 'numFeatures', numFeatures);
+    is.positive(owner, 'eps', this.eps);
+    is.probability(owner, 'momentum', this.momentum);
     const device = options.device;
     const affine = options.affine ?? true;
     this.registerParameter('weight', affine ? ones([numFeatures], { device }) : null);
@@ -119,6 +126,7 @@ export class BatchNorm2d extends BatchNorm {
 export class SplitBatchNorm2d extends BatchNorm2d {
   constructor(numFeatures: number, readonly numSplits: number, options: BatchNormOptions = {}) {
     super(numFeatures, options);
+    is.positiveInt('SplitBatchNorm2d', 'numSplits', numSplits);
   }
   extraRepr(): string {
     return super.extraRepr().replace(/^(\d+)/, `$1, num_splits=${this.numSplits}`);
@@ -165,6 +173,14 @@ export class Conv2d extends Module {
   ) {
     super();
     const groups = options.groups ?? 1;
+    is.positiveInt('Conv2d', 'inChannels', inChannels);
+    is.positiveInt('Conv2d', 'outChannels', outChannels);
+    is.positiveInt('Conv2d', 'kernelSize', kernelSize);
+    is.positiveInt('Conv2d', 'groups', groups);
+    if (inChannels % groups || outChannels % groups) throw new RangeError(`Conv2d: inChannels ${inChannels} and outChannels ${outChannels} must be multiples of groups ${groups}`);
+    is.positiveInt('Conv2d', 'stride', options.stride ?? 1);
+    is.nonNegativeInt('Conv2d', 'padding', options.padding ?? 0);
+    is.positiveInt('Conv2d', 'dilation', options.dilation ?? 1);
     const bound = 1 / Math.sqrt((inChannels / groups) * kernelSize * kernelSize);
     this.registerParameter('weight', uniform([outChannels, inChannels / groups, kernelSize, kernelSize], bound, options.device));
     this.registerParameter('bias', options.bias === false ? null : uniform([outChannels], bound, options.device));

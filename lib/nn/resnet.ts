@@ -8,6 +8,7 @@ import { scope } from '../memory';
 import { Device, Tensor } from '../tensor';
 import { BatchNorm2d, BatchNormOptions, Conv2d, Linear, SplitBatchNorm2d } from './layers';
 import { Module } from './module';
+import * as is from '../validate';
 
 export type BlockKind = 'basic' | 'bottleneck';
 /** imagenet: 7×7/2 + max pool; cifar: 3×3/1, no pool; swav-cifar: zero pad 1, then 3×3/1 (34×34 maps). */
@@ -147,7 +148,14 @@ export class ResNet extends Module {
   constructor(readonly options: ResNetOptions) {
     super();
     const { block, layers, stem = 'imagenet', numClasses = 0, baseWidth = 64, width = 64, bnSplits = 1, device } = options;
-    if (!(Number.isInteger(width) && width > 0)) throw new RangeError(`ResNet: width must be a positive integer, got ${width}`);
+    is.oneOf('ResNet', 'block', block, ['basic', 'bottleneck']);
+    if (!Array.isArray(layers) || !layers.length) throw new TypeError(`ResNet: layers must be a non-empty list of block counts, got ${is.shown(layers)}`);
+    layers.forEach((n, i) => is.positiveInt('ResNet', `layers[${i}]`, n));
+    is.oneOf('ResNet', 'stem', stem, ['imagenet', 'cifar', 'swav-cifar']);
+    is.nonNegativeInt('ResNet', 'numClasses', numClasses);
+    is.positiveInt('ResNet', 'baseWidth', baseWidth);
+    is.positiveInt('ResNet', 'width', width);
+    is.positiveInt('ResNet', 'bnSplits', bnSplits);
     this.stem = stem;
     const bnOptions: BatchNormOptions = { device };
     const norm: NormFactory = (c) => (bnSplits > 1 ? new SplitBatchNorm2d(c, bnSplits, bnOptions) : new BatchNorm2d(c, bnOptions));

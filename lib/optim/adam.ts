@@ -5,6 +5,7 @@ import { call } from '../dispatch';
 import { zerosLike } from '../creation';
 import { keep, scope } from '../memory';
 import { Tensor } from '../tensor';
+import * as is from '../validate';
 import { followParam, groupsStateDict, loadGroupsStateDict, OptimizerStateDict, ParamState } from './state';
 
 export interface AdamOptions {
@@ -38,12 +39,12 @@ export class Adam {
         weightDecay: g.weightDecay ?? defaults.weightDecay ?? this.defaultWeightDecay(),
         amsgrad: g.amsgrad ?? defaults.amsgrad ?? false,
       };
-      if (!(group.lr >= 0)) throw new RangeError(`${name}: lr must be >= 0, got ${group.lr}`);
-      if (!(group.eps >= 0)) throw new RangeError(`${name}: eps must be >= 0, got ${group.eps}`);
-      group.betas.forEach((b, i) => {
-        if (!(b >= 0 && b < 1)) throw new RangeError(`${name}: betas[${i}] must be in [0, 1), got ${b}`);
-      });
-      if (!(group.weightDecay >= 0)) throw new RangeError(`${name}: weightDecay must be >= 0, got ${group.weightDecay}`);
+      is.nonNegative(name, 'lr', group.lr);
+      is.nonNegative(name, 'eps', group.eps);
+      if (!Array.isArray(group.betas) || group.betas.length !== 2) throw new TypeError(`${name}: betas must be two numbers, got ${is.shown(group.betas)}`);
+      group.betas.forEach((b, i) => is.inRange(name, `betas[${i}]`, b, 0, 1, { hiOpen: true }));
+      is.nonNegative(name, 'weightDecay', group.weightDecay);
+      is.boolean(name, 'amsgrad', group.amsgrad);
       return group;
     });
   }

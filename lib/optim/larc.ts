@@ -2,6 +2,7 @@
 // LARS option of excluding biases and norm parameters (1-d tensors) from adaptation.
 import { noGrad } from '../autograd';
 import { scope } from '../memory';
+import * as is from '../validate';
 import { SGD } from './sgd';
 import type { OptimizerStateDict } from './state';
 
@@ -26,6 +27,10 @@ export class LARC {
     this.clip = options.clip ?? true;
     this.eps = options.eps ?? 1e-8;
     this.excludeBiasAndNorm = options.excludeBiasAndNorm ?? false;
+    is.positive('LARC', 'trustCoefficient', this.trustCoefficient);
+    is.boolean('LARC', 'clip', this.clip);
+    is.nonNegative('LARC', 'eps', this.eps);
+    is.boolean('LARC', 'excludeBiasAndNorm', this.excludeBiasAndNorm);
   }
 
   get paramGroups() {

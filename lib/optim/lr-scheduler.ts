@@ -2,6 +2,7 @@
 // in schedules.ts): built on an optimizer, they set every group's lr to epoch 0's value, and each
 // step() moves one epoch on. The lr is the closed form of the epoch (PyTorch's step() computes the
 // same values recursively, equal up to rounding), so resuming needs only `lastEpoch`.
+import * as is from '../validate';
 
 /** What a scheduler drives: anything with torch.optim-style parameter groups (SGD, Adam, LARC). */
 export interface HasParamGroups {
@@ -17,6 +18,7 @@ export abstract class LRScheduler {
 
   constructor(readonly optimizer: HasParamGroups, lastEpoch = -1) {
     if (!optimizer || !Array.isArray(optimizer.paramGroups)) throw new TypeError(`${this.constructor.name}: expected an optimizer with paramGroups, got ${String(optimizer)}`);
+    if (is.integer(this.constructor.name, 'lastEpoch', lastEpoch) < -1) throw new RangeError(`${this.constructor.name}: lastEpoch must be -1 (a new schedule) or an epoch >= 0, got ${lastEpoch}`);
     if (lastEpoch === -1) for (const g of optimizer.paramGroups) g.initialLr = g.lr;
     this.baseLrs = optimizer.paramGroups.map((g, i) => {
       if (g.initialLr === undefined) throw new Error(`${this.constructor.name}: resuming (lastEpoch ${lastEpoch}) needs initialLr in parameter group ${i}`);
@@ -53,15 +55,12 @@ export abstract class LRScheduler {
   }
 }
 
-function checkPositiveInt(owner: string, name: string, v: number): void {
-  if (!(Number.isInteger(v) && v > 0)) throw new RangeError(`${owner}: ${name} must be a positive integer, got ${v}`);
-}
-
 /** lr = base · gamma^⌊epoch / stepSize⌋. */
 export class StepLR extends LRScheduler {
   constructor(optimizer: HasParamGroups, readonly stepSize: number, readonly options: { gamma?: number; lastEpoch?: number } = {}) {
     super(optimizer, options.lastEpoch);
-    checkPositiveInt('StepLR', 'stepSize', stepSize);
+    is.positiveInt('StepLR', 'stepSize', stepSize);
+    if (options.gamma !== undefined) is.nonNegative('StepLR', 'gamma', options.gamma);
     this.step();
   }
   protected lrAt(epoch: number): number[] {
@@ -74,9 +73,8 @@ export class MultiStepLR extends LRScheduler {
   readonly milestones: number[];
   constructor(optimizer: HasParamGroups, milestones: number[], readonly options: { gamma?: number; lastEpoch?: number } = {}) {
     super(optimizer, options.lastEpoch);
-    milestones.forEach((m) => {
-      if (!Number.isInteger(m)) throw new RangeError(`MultiStepLR: milestones must be integers, got ${m}`);
-    });
+    milestones.forEach((m, i) => is.integer('MultiStepLR', `milestones[${i}]`, m));
+    if (options.gamma !== undefined) is.nonNegative('MultiStepLR', 'gamma', options.gamma);
     this.milestones = [...milestones].sort((a, b) => a - b);
     this.step();
   }
@@ -90,7 +88,8 @@ export class MultiStepLR extends LRScheduler {
 export class CosineAnnealingLR extends LRScheduler {
   constructor(optimizer: HasParamGroups, readonly tMax: number, readonly options: { etaMin?: number; lastEpoch?: number } = {}) {
     super(optimizer, options.lastEpoch);
-    checkPositiveInt('CosineAnnealingLR', 'tMax', tMax);
+    is.positiveInt('CosineAnnealingLR', 'tMax', tMax);
+    if (options.etaMin !== undefined) is.nonNegative('CosineAnnealingLR', 'etaMin', options.etaMin);
     this.step();
   }
   protected lrAt(epoch: number): number[] {

@@ -4,6 +4,7 @@ import { noGrad } from '../autograd';
 import { call } from '../dispatch';
 import { keep, scope } from '../memory';
 import { Tensor } from '../tensor';
+import * as is from '../validate';
 import { followParam, OptimizerStateDict, groupsStateDict, loadGroupsStateDict } from './state';
 
 export interface SGDOptions {
@@ -44,7 +45,12 @@ export class SGD {
         weightDecay: g.weightDecay ?? defaults.weightDecay ?? 0,
         nesterov: g.nesterov ?? defaults.nesterov ?? false,
       };
-      if (group.lr < 0) throw new RangeError(`SGD: invalid learning rate ${group.lr}`);
+      // torch.optim's wording for the lr (tests assert it); NaN is refused too
+      if (!(group.lr >= 0)) throw new RangeError(`SGD: invalid learning rate ${group.lr}`);
+      is.nonNegative('SGD', 'momentum', group.momentum);
+      is.number('SGD', 'dampening', group.dampening);
+      is.nonNegative('SGD', 'weightDecay', group.weightDecay);
+      is.boolean('SGD', 'nesterov', group.nesterov);
       if (group.nesterov && (group.momentum <= 0 || group.dampening !== 0)) {
         throw new RangeError('SGD: Nesterov momentum requires a momentum and zero dampening');
       }

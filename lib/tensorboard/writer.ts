@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { encodeEvent, EventFields, tfRecord } from './events';
+import * as is from '../validate';
 
 const FLUSH_BYTES = 64 * 1024;
 let fileCounter = 0;
@@ -22,7 +23,7 @@ export class SummaryWriter {
   private closed = false;
 
   constructor(readonly logDir: string) {
-    if (typeof logDir !== 'string' || !logDir) throw new TypeError(`SummaryWriter: logDir must be a folder path, got ${String(logDir)}`);
+    is.nonEmptyString('SummaryWriter', 'logDir', logDir);
     fs.mkdirSync(logDir, { recursive: true });
     // TensorBoard reads every events.out.tfevents.* file of a folder; pid and counter keep names unique.
     const name = `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${os.hostname()}.${process.pid}.${fileCounter++}`;
@@ -67,7 +68,7 @@ export class SummaryWriter {
 }
 
 function checkTag(tag: string): void {
-  if (typeof tag !== 'string' || !tag) throw new TypeError(`SummaryWriter: tag must be a non-empty string, got ${String(tag)}`);
+  is.nonEmptyString('SummaryWriter', 'tag', tag);
 }
 
 function checkStep(step: number): number {

@@ -21,6 +21,7 @@ import { Progress } from './progress';
 import { makeDir } from '../io/files';
 import { changedArgs, existingRunFiles, lockRunFolder, removeStaleTemporaries, RESUMABLE_ARGS } from './run-folder';
 import { RunPictures } from './run-pictures';
+import * as is from '../validate';
 
 export type Optimizer = SGD | LARC;
 
@@ -47,7 +48,7 @@ export interface TrainerOptions {
   seed?: number;
   /** run after every epoch (e.g. the kNN monitor); its number is the log's test_acc@1 */
   evaluate?: (epoch: number) => Promise<number>;
-  /** evaluate every N epochs (and after the last); default 1 */
+  /** evaluate every N epochs (and after the last; 0: after the last only); default 1 */
   evaluateEvery?: number;
   /** also evaluate before the first step (the random-initialisation baseline; log.jsonl epoch 0) */
   evaluateFirst?: boolean;
@@ -112,7 +113,12 @@ export class Trainer {
   private readonly log: (line: string) => void;
 
   constructor(readonly options: TrainerOptions) {
-    if (!(Number.isInteger(options.epochs) && options.epochs > 0)) throw new RangeError(`Trainer: epochs must be a positive integer, got ${options.epochs}`);
+    is.positiveInt('Trainer', 'epochs', options.epochs);
+    is.nonEmptyString('Trainer', 'resultsDir', options.resultsDir);
+    if (options.seed !== undefined) is.integer('Trainer', 'seed', options.seed);
+    if (options.itersPerEpoch !== undefined) is.positiveInt('Trainer', 'itersPerEpoch', options.itersPerEpoch); // 0 would train nothing
+    if (options.evaluateEvery !== undefined) is.nonNegativeInt('Trainer', 'evaluateEvery', options.evaluateEvery); // 0: after the last epoch only
+    if (options.saveEvery !== undefined) is.nonNegativeInt('Trainer', 'saveEvery', options.saveEvery); // 0: off
     const tb = options.tensorboard;
     if (!(tb === undefined || typeof tb === 'boolean' || (typeof tb === 'string' && tb))) throw new TypeError(`Trainer: tensorboard must be a boolean or a folder, got ${JSON.stringify(tb)}`);
     const signal = options.signal;

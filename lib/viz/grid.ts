@@ -8,6 +8,7 @@ import { Pipeline } from '../data/pipeline';
 import { tensor } from '../creation';
 import { scope } from '../memory';
 import { Tensor } from '../tensor';
+import * as is from '../validate';
 
 /** A PNG and its size. */
 export interface Picture {
@@ -84,10 +85,10 @@ export function gridPixels(images: Tensor, options: GridOptions = {}): { pixels:
   }
   const [n, c, h, w] = images.shape;
   if (n === 0) throw new Error('imageGrid: images must hold at least one image, got none');
-  const columns = positiveInt('columns', options.columns ?? 8);
-  const scale = positiveInt('scale', options.scale ?? 1);
+  const columns = is.positiveInt('imageGrid', 'columns', options.columns ?? 8);
+  const scale = is.positiveInt('imageGrid', 'scale', options.scale ?? 1);
   const padding = options.padding ?? 2;
-  if (!(Number.isInteger(padding) && padding >= 0)) throw new RangeError(`imageGrid: padding must be a non-negative integer, got ${padding}`);
+  is.nonNegativeInt('imageGrid', 'padding', padding);
   checkPerImage('captions', options.captions, n);
   checkPerImage('frames', options.frames, n);
   checkPerImage('boxes', options.boxes, n);
@@ -162,10 +163,6 @@ function captionSvg(width: number, height: number, captions: Caption[]): string 
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><g font-family="DejaVu Sans, sans-serif" font-size="10" text-anchor="middle" fill="#222">${texts}</g></svg>`;
 }
 
-function positiveInt(name: string, v: number): number {
-  if (!(Number.isInteger(v) && v > 0)) throw new RangeError(`imageGrid: ${name} must be a positive integer, got ${v}`);
-  return v;
-}
 
 function checkPerImage(name: string, list: unknown[] | undefined, n: number): void {
   if (list !== undefined && (!Array.isArray(list) || list.length !== n)) {

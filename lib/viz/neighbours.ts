@@ -6,6 +6,7 @@ import * as F from '../functional';
 import { scope } from '../memory';
 import { Tensor } from '../tensor';
 import { imageGrid, Normalization, Picture, Rgb } from './grid';
+import * as is from '../validate';
 
 export interface NeighbourGridOptions {
   /** query images [Q, C, H, W] and their features [Q, D] */
@@ -37,7 +38,7 @@ export async function neighbourGrid(o: NeighbourGridOptions): Promise<NeighbourG
   const q = o.queries.shape[0];
   const n = o.bank.shape[0];
   const k = o.k ?? 8;
-  if (!(Number.isInteger(k) && k >= 1 && k <= n)) throw new RangeError(`neighbourGrid: k must be an integer in [1, ${n}] (the bank size), got ${k}`);
+  is.intInRange('neighbourGrid', 'k', k, 1, n, 'the bank size');
   if (o.queryFeatures.ndim !== 2 || o.queryFeatures.shape[0] !== q) throw new Error(`neighbourGrid: queryFeatures must be [${q}, D], got [${o.queryFeatures.shape.join(', ')}]`);
   if (o.bankFeatures.ndim !== 2 || o.bankFeatures.shape[0] !== n) throw new Error(`neighbourGrid: bankFeatures must be [${n}, D], got [${o.bankFeatures.shape.join(', ')}]`);
   const { indices, similarities } = noGrad(() =>

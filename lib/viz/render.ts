@@ -5,6 +5,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { Worker } from 'worker_threads';
 import { Picture } from './grid';
+import * as is from '../validate';
 
 const IDLE_MS = 5000;
 
@@ -75,7 +76,7 @@ export function vegaLiteSvg(spec: object): Promise<string> {
 
 /** PNG of a Vega-Lite spec; `scale` 2 doubles the pixels (sharper in notebooks). */
 export async function vegaLitePng(spec: object, scale = 1): Promise<Picture> {
-  if (!(scale > 0)) throw new RangeError(`charts: scale must be > 0, got ${scale}`);
+  is.positive('charts', 'scale', scale);
   const svg = await vegaLiteSvg(spec);
   const { data, info } = await sharp(Buffer.from(svg), { density: 72 * scale }).flatten({ background: '#ffffff' }).png().toBuffer({ resolveWithObject: true });
   return { png: data, width: info.width, height: info.height };

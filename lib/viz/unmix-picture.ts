@@ -8,6 +8,7 @@ import { Rng } from '../rng';
 import { Box, drawMixParams, mixWithParams, reverseBatch } from '../ssl/unmix';
 import { Tensor } from '../tensor';
 import { imageGrid, Normalization, Picture } from './grid';
+import * as is from '../validate';
 
 export interface UnmixPictureOptions {
   /** the loader's normalisation, to undo (normalizationOf(viewSpec.pipeline)) */
@@ -39,8 +40,7 @@ export async function unmixPicture(views: Tensor[], options: UnmixPictureOptions
   const beta = options.beta ?? 1;
   const [x1, x2] = views;
   const n = x1.shape[0];
-  const count = Math.min(options.count ?? 8, n);
-  if (!(Number.isInteger(count) && count > 0)) throw new RangeError(`unmixPicture: count must be a positive integer, got ${options.count}`);
+  const count = Math.min(is.positiveInt('unmixPicture', 'count', options.count ?? 8), n);
   const global = drawMixParams(x1.shape, { enabled: true, prob: 1, beta }, rng);
   const region = drawMixParams(x1.shape, { enabled: true, prob: 0, beta }, rng);
   const { rows, globalLam, regionLam, box } = noGrad(() =>
