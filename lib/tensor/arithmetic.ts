@@ -1,5 +1,5 @@
 // Elementwise Tensor methods: arithmetic (add, mul, addcmul, lerp, clamp...) and unary math (exp,
-// sqrt, relu...), with their in-place forms. Mixed into Tensor by tensor/index.ts, which declares them on it.
+// sqrt, relu...), with their in-place forms. Mixed into Tensor by tensor/index.ts.
 import { call } from '../dispatch';
 import { T } from './call';
 import type { Tensor } from '.';

@@ -1,5 +1,5 @@
 // Tensor comparisons and masks: eq/lt/..., logical ops, isnan, allclose, maskedFill, where.
-// Mixed into Tensor by tensor/index.ts, which declares them on it.
+// Mixed into Tensor by tensor/index.ts.
 import { call } from '../dispatch';
 import { T } from './call';
 import type { Tensor } from '.';

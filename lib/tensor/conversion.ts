@@ -1,5 +1,5 @@
 // Tensor methods that convert: device and dtype moves (to, cpu, cuda, float, ...), layout (contiguous),
-// copies (clone, copy_). Mixed into Tensor by tensor/index.ts, which declares them on it.
+// copies (clone, copy_). Mixed into Tensor by tensor/index.ts.
 import { call } from '../dispatch';
 import { checkDtype, DType } from '../dtype';
 import { T } from './call';

@@ -1,13 +1,14 @@
 // Tensor methods that index: Python-style index()/indexPut_(), gather, scatter, indexSelect, indexCopy.
-// Mixed into Tensor by tensor/index.ts, which declares them on it.
+// Mixed into Tensor by tensor/index.ts.
 import { call } from '../dispatch';
 import { native } from '../native';
 import { T } from './call';
+// A cycle (index.ts imports this file): Tensor is only read inside methods, once index.ts has run.
 import { Tensor } from '.';
 import type { Index, TensorOrScalar } from './types';
 
 export abstract class IndexingMethods {
-  /** @internal */
+  /** Tensor's own (index.ts), for passing this to native code. @internal */
   abstract checked(op: string): this;
 
   indexSelect(dim: number, index: Tensor): Tensor {

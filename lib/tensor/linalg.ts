@@ -1,5 +1,4 @@
-// Tensor products (matmul, mm, bmm, dot) and softmaxes. Mixed into Tensor by tensor/index.ts, which
-// declares them on it.
+// Tensor products (matmul, mm, bmm, dot) and softmaxes. Mixed into Tensor by tensor/index.ts.
 import { T } from './call';
 import type { Tensor } from '.';
 

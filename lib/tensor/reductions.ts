@@ -1,5 +1,5 @@
 // Tensor reductions: sum, mean, var/std, max/min (with indices along a dimension), topk, sort, norm,
-// cumsum... Mixed into Tensor by tensor/index.ts, which declares them on it.
+// cumsum... Mixed into Tensor by tensor/index.ts.
 import { call } from '../dispatch';
 import type { DType } from '../dtype';
 import { T } from './call';

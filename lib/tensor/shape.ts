@@ -1,5 +1,5 @@
 // Tensor methods that view or reshape: view, reshape, permute, transpose, narrow, slice, split,
-// expand, squeeze... Mixed into Tensor by tensor/index.ts, which declares them on it.
+// expand, squeeze... Mixed into Tensor by tensor/index.ts.
 import { call } from '../dispatch';
 import { T } from './call';
 import type { Tensor } from '.';
