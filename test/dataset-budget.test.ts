@@ -9,7 +9,8 @@ import * as tar from 'tar';
 import * as u from '../lib';
 import { DatasetBudgetError, defaultMemoryBudget, memoryBudget } from '../lib/data/budget';
 import { describeDataset } from '../lib/data/describe';
-import { decodeImageSet, loadImageFolder, openImageFolder } from '../lib/data/image-folder';
+import { decodeImageSet } from '../lib/data/decode';
+import { loadImageFolder, openImageFolder } from '../lib/data/image-folder';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-budget-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

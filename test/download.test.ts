@@ -7,7 +7,8 @@ import { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { Writable } from 'stream';
-import { CIFAR_ARCHIVES, DownloadProgress, downloadCifar, downloadCommand, downloadFile, progressReporter } from '../lib/data/download';
+import { downloadCommand, progressReporter } from '../lib/cli/download';
+import { CIFAR_ARCHIVES, DownloadProgress, downloadCifar, downloadFile } from '../lib/data/download';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-download-'));
 const data = crypto.randomBytes(300_000);

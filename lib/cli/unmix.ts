@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // The `unmix` command line: `unmix info`, `unmix inspect FILE`, `unmix dataset PATH` (each with --json), `unmix download cifar10|cifar100`,
 // `unmix plot RUN_DIR...`, `unmix notebook`.
-import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import { downloadCommand } from '../data/download';
-import { describeDataset, formatDescription } from '../data/describe';
+import { datasetCommand } from './dataset';
+import { downloadCommand } from './download';
 import { inspectFile } from '../io/inspect';
 import { notebookCommand } from './notebook';
 import { plotCommand } from './plot';
@@ -62,30 +61,7 @@ program
   .option('--no-cache', 'decode without reading or writing the cache')
   .option('--skip-corrupt', 'skip images that cannot be decoded (and list them) instead of failing')
   .action(async (source: string, options: { json?: boolean; cacheDir?: string; cache: boolean; skipCorrupt?: boolean }) => {
-    // A bar on a terminal only: piped output stays clean.
-    const bar = process.stderr.isTTY ? new SingleBar({ format: 'decoding {split} [{bar}] {value}/{total} images, {eta}s left', stream: process.stderr, hideCursor: true }) : undefined;
-    let current: string | undefined;
-    const onProgress = bar && ((split: string, done: number, total: number) => {
-      if (split !== current) {
-        if (current !== undefined) bar.stop();
-        current = split;
-        bar.start(total, 0, { split });
-      }
-      bar.update(done, { split });
-    });
-    let result;
-    try {
-      result = await describeDataset(source, { cacheDir: options.cache ? options.cacheDir : false, skipCorrupt: options.skipCorrupt, onProgress });
-    } finally {
-      if (current !== undefined) bar?.stop();
-    }
-    if (!options.json) {
-      console.log(formatDescription(result));
-      return;
-    }
-    console.log(JSON.stringify(result.description));
-    for (const w of result.details.warnings) console.error(`unmix: warning: ${w}`);
-    if (result.details.skipped.length) console.error(`unmix: skipped ${result.details.skipped.length} images that could not be decoded`);
+    await datasetCommand(source, options);
   });
 
 program

@@ -5,7 +5,9 @@
 import { loadCifar } from './cifar';
 import type { DatasetFormat, TensorImageSet } from './dataset';
 import { DatasetBudgetError } from './budget';
-import { decodeConcurrency, decodeRgb, ImageSizeError, loadImageFolder, openImageFolder, pool, readSourceTree, scanImageFolder, SkippedImage, SourceTree } from './image-folder';
+import { decodeConcurrency, decodeRgb, ImageSizeError, pool, SkippedImage } from './decode';
+import { loadImageFolder, openImageFolder, scanImageFolder } from './image-folder';
+import { readSourceTree, SourceTree } from './sources';
 
 export interface SplitDescription {
   images: number;
@@ -188,22 +190,4 @@ export async function describeDataset(source: string, options: DescribeOptions =
   details.maxSize = sizes.reduce((a, b) => (area(b) > area(a) ? b : a));
   const size = sizes.every((s) => s[0] === sizes[0][0] && s[1] === sizes[0][1]) ? sizes[0] : null;
   return { description: { format, splits, classes, size }, details };
-}
-
-/** A short summary for people. */
-export function formatDescription({ description: d, details }: { description: DatasetDescription; details: DescribeDetails }): string {
-  const f = (v: number[]) => `[${v.map((x) => x.toFixed(4)).join(', ')}]`;
-  const size = d.size ? `${d.size[0]}×${d.size[1]}` : `sizes from ${details.minSize.join('×')} to ${details.maxSize.join('×')} (h×w)`;
-  const lines = [`${details.source}: ${d.format} (${details.container}), ${d.classes.length} classes, ${size}`];
-  const width = Math.max(...Object.keys(d.splits).map((k) => k.length));
-  for (const [name, s] of Object.entries(d.splits)) {
-    const cache = details.cache[name] ? `  cache: ${details.cache[name]}` : '';
-    lines.push(`  ${name.padEnd(width)}  ${String(s.images).padStart(8)} images  ${s.classes} classes  mean ${f(s.mean)}  std ${f(s.std)}${cache}`);
-  }
-  const shown = d.classes.slice(0, 20).join(', ');
-  lines.push(`  classes: ${shown}${d.classes.length > 20 ? `, ... (${d.classes.length - 20} more)` : ''}`);
-  if (details.ignored.length) lines.push(`  ignored: ${details.ignored.length} files that are not .jpg/.jpeg/.png images in class folders (e.g. ${details.ignored.slice(0, 3).join(', ')})`);
-  if (details.skipped.length) lines.push(`  skipped: ${details.skipped.length} images that could not be decoded: ${details.skipped.slice(0, 3).map((s) => s.error).join('; ')}`);
-  for (const w of details.warnings) lines.push(`  warning: ${w}`);
-  return lines.join('\n');
 }

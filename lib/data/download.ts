@@ -1,7 +1,7 @@
 // Opt-in downloads (CIFAR-10/100 from the dataset authors' site) with node's own http/https: redirects
 // followed, data written to `dest.part`, a dropped connection resumed with an HTTP Range request, the
 // checksum verified before the file is renamed into place. Nothing here runs unless asked: the quick
-// start uses the synthetic dataset.
+// start uses the synthetic dataset. Progress is reported as numbers; cli/download.ts displays it.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -9,7 +9,6 @@ import * as https from 'https';
 import * as path from 'path';
 import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
-import { SingleBar } from 'cli-progress';
 import { makeDir } from '../io/files';
 
 export interface DownloadProgress {
@@ -263,74 +262,4 @@ export async function downloadCifar(variant: 10 | 100, options: CifarDownloadOpt
   const url = options.url ?? archive.url;
   const dest = path.join(options.dir ?? 'data', path.basename(new URL(archive.url).pathname));
   return downloadFile(url, dest, { md5: archive.md5, onProgress: options.onProgress, signal: options.signal, retries: options.retries });
-}
-
-const MiB = 1024 * 1024;
-const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
-
-/**
- * A progress display for downloads: a bar with bytes, speed and ETA on a terminal, a plain line every
- * 10% (or 10 s without one) otherwise, so logs stay readable.
- */
-export function progressReporter(label: string, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr) {
-  let bar: SingleBar | undefined;
-  let lastLine = 0;
-  let lastTenth = -1;
-  let last: DownloadProgress | undefined;
-  const onProgress = (p: DownloadProgress) => {
-    last = p;
-    const payload = { got: mib(p.received), size: p.total !== undefined ? mib(p.total) : '?', speed: `${mib(p.bytesPerSecond)}/s` };
-    if (stream.isTTY) {
-      if (!bar) {
-        bar = new SingleBar({
-          stream: stream as NodeJS.WriteStream,
-          format: `${label} [{bar}] {percentage}% | {got} / {size} | {speed} | ETA {eta_formatted}`,
-          hideCursor: true,
-          etaBuffer: 50,
-        });
-        bar.start(p.total ?? 0, p.received, payload);
-      }
-      if (p.total !== undefined && bar.getTotal() !== p.total) bar.setTotal(p.total);
-      bar.update(p.received, payload);
-      return;
-    }
-    const tenth = p.total ? Math.floor((10 * p.received) / p.total) : -1;
-    const now = Date.now();
-    if (tenth > lastTenth || now - lastLine >= 10000) {
-      const percent = p.total ? ` (${Math.floor((100 * p.received) / p.total)}%)` : '';
-      stream.write(`${label}: ${payload.got} / ${payload.size}${percent}, ${payload.speed}${p.resumedFrom ? `, resumed at ${mib(p.resumedFrom)}` : ''}\n`);
-      lastTenth = tenth;
-      lastLine = now;
-    }
-  };
-  const stop = () => {
-    bar?.stop();
-    bar = undefined;
-    return last;
-  };
-  return { onProgress, stop };
-}
-
-/**
- * `unmix download cifar10|cifar100 [--dir D]`: downloads with a progress display on stderr, prints the
- * archive's path on stdout and returns it. `url` points at a mirror (still checked against the official MD5).
- */
-export async function downloadCommand(
-  dataset: string,
-  options: { dir?: string; url?: string } = {},
-  io: { stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream & { isTTY?: boolean } } = {},
-): Promise<string> {
-  const variants: Record<string, 10 | 100> = { cifar10: 10, 'cifar-10': 10, cifar100: 100, 'cifar-100': 100 };
-  const variant = variants[String(dataset).toLowerCase()];
-  if (variant === undefined) throw new Error(`download: unknown dataset ${JSON.stringify(dataset)}; expected cifar10 or cifar100 (the synthetic dataset needs no download)`);
-  const stdout = io.stdout ?? process.stdout;
-  const progress = progressReporter(`CIFAR-${variant}`, io.stderr ?? process.stderr);
-  try {
-    const file = await downloadCifar(variant, { dir: options.dir, url: options.url, onProgress: progress.onProgress });
-    progress.stop();
-    stdout.write(`${file} (CIFAR-${variant}, md5 ${CIFAR_ARCHIVES[variant].md5} verified)\n`);
-    return file;
-  } finally {
-    progress.stop();
-  }
 }

@@ -146,7 +146,7 @@ export class Loader {
 
   /** Encoded images: decode once per image, crop/resize/flip each view with sharp (libuv threads), colour on the device. */
   private async encodedViews(set: EncodedImageSet, indices: Int32Array, rng: Rng): Promise<Tensor[]> {
-    const { decodeRgb } = await import('./image-folder');
+    const { decodeRgb } = await import('./decode');
     const decoded = await Promise.all(Array.from(indices, async (i) => decodeRgb(await set.read(i), set.source(i))));
     const sizes = decoded.map((d) => [d.height, d.width] as [number, number]);
     const out: Tensor[] = [];

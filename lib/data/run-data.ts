@@ -5,7 +5,7 @@
 import type { Device } from '../tensor';
 import type { ImageSet } from './dataset';
 import { imageCount } from './dataset';
-import type { SkippedImage } from './image-folder';
+import type { SkippedImage } from './decode';
 import { openDataset } from './open';
 import type { Pipeline } from './pipeline';
 import { channelStats, Rgb } from './stats';

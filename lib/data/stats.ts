@@ -4,7 +4,7 @@
 import type { ImageSet } from './dataset';
 import { imageCount } from './dataset';
 import { ChannelStats } from './describe';
-import { decodeConcurrency, decodeRgb, pool } from './image-folder';
+import { decodeConcurrency, decodeRgb, pool } from './decode';
 import * as is from '../validate';
 
 export type Rgb = [number, number, number];

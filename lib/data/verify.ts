@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { writeFileAtomic } from '../io/safetensors';
 import { cacheFile, fingerprint } from './cache';
 import type { EncodedImageSet } from './dataset';
-import { decodeConcurrency, decodeRgb, pool, SkippedImage } from './image-folder';
+import { decodeConcurrency, decodeRgb, pool, SkippedImage } from './decode';
 
 export interface VerifyOptions {
   /** folder of the verdict cache; false: decode every time */

@@ -9,7 +9,7 @@ import * as tar from 'tar';
 import { unzipSync } from 'fflate';
 import * as u from '../../lib';
 import { describeDataset } from '../../lib/data/describe';
-import { decodeRgb } from '../../lib/data/image-folder';
+import { decodeRgb } from '../../lib/data/decode';
 import { decodeFileName, fsPath } from '../../lib/io/file-names';
 import { Trainer } from '../../lib/train/trainer';
 import { toySetup } from '../support/toy-setup';
