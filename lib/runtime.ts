@@ -73,7 +73,9 @@ export function buildConfig(): string {
 
 /** Intra-op threads LibTorch uses (defaults to the machine's cores, or UNMIX_NUM_THREADS). */
 export function setNumThreads(n: number): void {
-  is.positiveInt('setNumThreads', 'n', n); // 0 or a fraction would reach LibTorch
+  // 0 or a fraction would reach LibTorch; what is not a number is refused by the native layer
+  // (test/hostile/native.test.ts checks that its refusal does not abort)
+  if (typeof n === 'number') is.positiveInt('setNumThreads', 'threads', n);
   native.setNumThreads(n);
 }
 

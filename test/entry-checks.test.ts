@@ -68,7 +68,7 @@ test('data, training, random numbers and the runtime', () => {
   expect(() => new u.Trainer({ ...base, evaluateEvery: -1 })).toThrow('Trainer: evaluateEvery must be a non-negative integer, got -1');
   expect(() => new u.Rng(1).permutation(2.5)).toThrow('Rng.permutation: n must be a non-negative integer, got 2.5');
   expect(() => u.autocast({ device: 'cpu', dtype: 'float64' as never }, () => 0)).toThrow("autocast: dtype must be 'bfloat16' or 'float16', got 'float64'");
-  expect(() => u.setNumThreads(0)).toThrow('setNumThreads: n must be a positive integer, got 0');
+  expect(() => u.setNumThreads(0)).toThrow('setNumThreads: threads must be a positive integer, got 0');
   expect(() => new u.SummaryWriter('')).toThrow("SummaryWriter: logDir must be a non-empty string, got ''");
 });
 
