@@ -1,7 +1,8 @@
 // Jest starts the longest suites first so that its workers finish together. It knows durations from
 // its cache after a run; on a fresh machine (CI) it would order by file size, which puts the README's
-// training run, a small file and the longest suite, last. These are the durations measured in a CI
-// run (seconds, the pip 2.14.1 leg; readme-run from leg 1); a suite not listed counts as 5 s.
+// training run, a small file and the longest suite, last. These are durations (seconds) from the
+// stop-19 CI run's jest cache, pip 2.14.1 leg, one suite at a time; readme-run is its 3-epoch run
+// alone on 2 threads. Only the order matters; a suite not listed counts as 5 s.
 const Sequencer = require('@jest/test-sequencer').default;
 const path = require('path');
 
