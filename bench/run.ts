@@ -67,7 +67,7 @@ async function runAll(opts: Opts): Promise<void> {
   const results: CaseResult[] = [];
   const failures: Failure[] = [];
   // every case with its defaults, then a row per speed option (the Python side stays the reference)
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   const runs: [BenchCase<any>, Record<string, unknown>, string][] = [
     ...CASES.map((c) => [c, {}, c.name] as [BenchCase<any>, Record<string, unknown>, string]),
     [unmixMocoStep, { mixedForwards: 1 }, 'unmix-moco-step --mixed-forwards 1'],

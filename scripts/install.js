@@ -12,7 +12,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { findLibtorch, NotFound, SUPPORTED, unsupported, untested } = require('./find-libtorch');
-const { prebuildDir, prebuildTag, shippedPrebuilds } = require('./prebuild-path');
+const { prebuildDir, shippedPrebuilds } = require('./prebuild-path');
 
 const root = path.resolve(__dirname, '..');
 const record = path.join(root, 'build', 'addon.json');

@@ -1,5 +1,7 @@
 // The `unmix` command line, run as a user runs it (a separate node process).
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as u from '../lib';
 import { python, pythonHas } from './support/python';
@@ -23,7 +25,7 @@ test('unmix info --json describes the loaded LibTorch and how it was built', () 
   if (info.cuda) expect(info.cudaBuild).toBe(true);
   expect(info.cxx11Abi).toBe(true);
   // Intra-op threads default to the machine's cores (Debian's LibTorch alone would use 1).
-  expect(info.threads).toBe(Number(process.env.UNMIX_NUM_THREADS) || require('os').availableParallelism());
+  expect(info.threads).toBe(Number(process.env.UNMIX_NUM_THREADS) || os.availableParallelism());
 });
 
 const withTorch = pythonHas('torch') ? test : test.skip;
@@ -56,8 +58,6 @@ test('unmix info prints where LibTorch came from, how it was built and what is a
 });
 
 describe('unmix inspect', () => {
-  const fs = require('fs') as typeof import('fs');
-  const os = require('os') as typeof import('os');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-inspect-'));
 
   test('lists a safetensors file and an unmix checkpoint as JSON', () => {
@@ -83,7 +83,7 @@ describe('unmix inspect', () => {
   test('a file it cannot read: non-zero exit and one line saying why', () => {
     const bad = path.join(dir, 'bad.bin');
     fs.writeFileSync(bad, 'hello');
-    const r = require('child_process').spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), 'inspect', bad], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), 'inspect', bad], { cwd: root, encoding: 'utf8' });
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toEqual([`unmix: ${bad}: not a valid safetensors file: only 5 bytes`]);
   });

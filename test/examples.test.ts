@@ -1,5 +1,7 @@
 // The README's run command: the quick-start example trains on generated data, no download.
 import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { device } from './helpers';
 
@@ -20,7 +22,7 @@ const root = path.join(__dirname, '..');
 function example(name: string, args: string[]): string {
   return execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'examples', name), ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
-const tmpDir = () => require('fs').mkdtempSync(path.join(require('os').tmpdir(), 'unmix-example-')) as string;
+const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-example-'));
 
 test.each([
   ['unmix_c10.ts', ['--arch', '--lr', '--epochs', '--schedule', '--no-cos', '--batch-size', '--wd', '--moco-dim', '--moco-k', '--moco-m', '--moco-t', '--bn-splits', '--no-symmetric', '--prob', '--no-unmix', '--knn-k', '--knn-t', '--resume', '--results-dir', '--data', '--device', '--seed', '--workers', '--preset']],
@@ -46,7 +48,7 @@ test('unmix_c10.ts trains, checkpoints and resumes; knn_eval.ts and linear_eval.
   expect(first).toMatch(/epoch 1\/1: loss [\d.]+, test acc@1 [\d.]+%/);
   const resumed = example('unmix_c10.ts', [...tiny, '--epochs', '2', '--results-dir', dir, '--resume']);
   expect(resumed).toMatch(/resumed from .*checkpoint\.safetensors: epoch 2, batch 0/);
-  const csv = require('fs').readFileSync(path.join(dir, 'log.csv'), 'utf8').trim().split('\n');
+  const csv = fs.readFileSync(path.join(dir, 'log.csv'), 'utf8').trim().split('\n');
   expect(csv.map((l: string) => l.split(',')[0])).toEqual(['epoch', '1', '2']);
   const knn = JSON.parse(example('knn_eval.ts', ['--checkpoint', path.join(dir, 'checkpoint.safetensors'), '--subset', '16', '--test-subset', '8', '--knn-k', '5', '--json', '--device', device]));
   expect(knn['test_acc@1']).toBeGreaterThanOrEqual(0);

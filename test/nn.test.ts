@@ -2,7 +2,6 @@
 // test/fixtures/make_nn_fixtures.py with the torch of the LibTorch under test; support/python.ts). Tolerance: float32 rtol 1e-5, atol 1e-6
 // (one stated exception below).
 import * as fs from 'fs';
-import * as path from 'path';
 import * as u from '../lib';
 import { device } from './helpers';
 import { torchFixture } from './support/python';

@@ -15,7 +15,6 @@ import { toySetup } from './support/toy-setup';
 import { NO_TENSORBOARD, tensorboardPython } from './support/tensorboard-python';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-tb-'));
-const eventFiles = (dir: string) => fs.readdirSync(dir).filter((f) => f.startsWith('events.out.tfevents.')).map((f) => path.join(dir, f));
 
 interface ReadBack {
   scalars: Record<string, [number, number][]>;

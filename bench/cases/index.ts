@@ -6,5 +6,4 @@ import { opOverhead } from './op-overhead';
 import { resnet18Step } from './resnet18-step';
 import { unmixMocoStep } from './unmix-moco-step';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const CASES: BenchCase<any>[] = [opOverhead, resnet18Step, unmixMocoStep, augment, knn];

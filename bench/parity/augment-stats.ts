@@ -2,6 +2,7 @@
 // reference's PIL pipeline (bench/parity/augment_stats.py), the same statistics, batches of 500, 2 epochs.
 //   npx tsx bench/parity/augment-stats.ts [INDICES_JSON]   (default: the parity runner's seed-0 indices)
 import { execFileSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { openDataset } from '../../lib/data/open';
 import { subsetImageSet } from '../../lib/data/subset';
@@ -15,7 +16,7 @@ const indices = process.argv[2] ?? path.join(root, 'bench/results/learning-parit
 (async () => {
   const set = await openDataset(data, { split: 'train' });
   if (set.kind !== 'tensor') throw new Error('expected a tensor set');
-  const perClass = (require(indices).train as number[]).length / 10;
+  const perClass = (JSON.parse(fs.readFileSync(indices, 'utf8')).train as number[]).length / 10;
   const sub = subsetImageSet(set, { perClass, seed: 0 });
   const loader = new Loader(sub, { batchSize: 500, views: mocoCifar(), seed: 0 });
   const stats: number[][] = [];

@@ -4,7 +4,6 @@ import { call } from '../dispatch';
 import { full } from '../creation';
 import { scope } from '../memory';
 import { Tensor } from '../tensor';
-import * as is from '../validate';
 
 /**
  * Clips the gradients of `parameters` in place and returns their total norm before clipping (a

@@ -162,7 +162,7 @@ export abstract class Module {
     const { device, dtype, memoryFormat } = typeof target === 'string' ? (target === 'cpu' || target.startsWith('cuda') ? { device: target as Device } : { dtype: target as DType }) : target;
     for (const [, m] of this.namedModules()) {
       for (const table of [m._parameters, m._buffers]) {
-        for (const [key, t] of table) {
+        for (const [, t] of table) {
           if (!t) continue;
           const floating = t.dtype.startsWith('float') || t.dtype === 'bfloat16';
           let moved = noGrad(() => t.to({ device: device ?? (t.device as Device), dtype: floating && dtype ? dtype : t.dtype }));

@@ -38,6 +38,7 @@ native.setTensorHandleKey(HANDLE);
 // names no live slot.
 const collector = new FinalizationRegistry<TensorHandle>((handle) => native.disposeTensor(handle));
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface below
 export class Tensor {
   /** Lets scopes recognise tensors without importing this class. @internal */
   readonly __isTensor = true;
@@ -286,7 +287,9 @@ export class Tensor {
   }
 }
 
-// The op methods' declarations, merged into the class's type (TypeScript's mixin pattern).
+// The op methods' declarations, merged into the class's type (TypeScript's mixin pattern; the
+// methods are installed on the prototype by the family files, so the merge is safe).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface Tensor extends ConversionMethods, ShapeMethods, IndexingMethods, ArithmeticMethods, FillMethods, ComparisonMethods, ReductionMethods, LinalgMethods {}
 
 for (const family of [ConversionMethods, ShapeMethods, IndexingMethods, ArithmeticMethods, FillMethods, ComparisonMethods, ReductionMethods, LinalgMethods]) {

@@ -3,6 +3,7 @@
 // logs that refer to it, stale temporaries removed, checksummed checkpoint data.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as u from '../../lib';
 import { Trainer, TrainerOptions } from '../../lib/train/trainer';
@@ -30,7 +31,7 @@ test('a second run into a folder in use is refused; a lock left by a dead proces
   expect(fs.existsSync(path.join(dir, '.unmix.lock'))).toBe(false);
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   const other = tmp();
-  fs.writeFileSync(path.join(other, '.unmix.lock'), JSON.stringify({ pid: Number(dead.stdout), host: require('os').hostname(), started: 'then' }));
+  fs.writeFileSync(path.join(other, '.unmix.lock'), JSON.stringify({ pid: Number(dead.stdout), host: os.hostname(), started: 'then' }));
   const lines: string[] = [];
   await trainer(other, 1, {}, lines).run();
   expect(lines[0]).toBe(`removed a stale lock in ${other} (pid ${dead.stdout} is gone)`);

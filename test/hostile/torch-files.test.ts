@@ -1,6 +1,7 @@
 // Hostile torch.save and safetensors files (issue 13, items 1, 6, 8): each is built here in a
 // temporary folder; the CLI and the loaders must answer with one sentence naming the file, in
 // bounded memory, and never abort.
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as u from '../../lib';
@@ -88,7 +89,7 @@ test('a tensor named __proto__ survives safetensors and torch.save round trips',
 
 test('inspect of a FIFO answers at once instead of blocking', () => {
   const fifo = path.join(dir, 'fifo');
-  require('child_process').execFileSync('mkfifo', [fifo]);
+  execFileSync('mkfifo', [fifo]);
   const r = runCli(['inspect', fifo], { timeoutMs: 30000 });
   expect(r.signal).toBeNull();
   expect(r.status).toBe(1);
