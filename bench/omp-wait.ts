@@ -26,7 +26,9 @@ function measure(): void {
 
 function child(policy: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', __filename, '--child'], { env: { ...process.env, OMP_WAIT_POLICY: policy } });
+    const p = spawn(process.execPath, ['--import', 'tsx', __filename, '--child'], {
+      env: { ...process.env, OMP_WAIT_POLICY: policy },
+    });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('close', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`child exited ${code}`))));
@@ -35,11 +37,15 @@ function child(policy: string): Promise<number> {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--child')) return measure();
-  console.log(`ms per ResNet-18 (width 16, batch 64) training step, ${u.getNumThreads()} threads, ${execFileSync('nproc').toString().trim()} cores`);
+  console.log(
+    `ms per ResNet-18 (width 16, batch 64) training step, ${u.getNumThreads()} threads, ${execFileSync('nproc').toString().trim()} cores`,
+  );
   for (const policy of ['ACTIVE', 'PASSIVE']) {
     const alone = await child(policy);
     const [a, b] = await Promise.all([child(policy), child(policy)]);
-    console.log(`OMP_WAIT_POLICY=${policy}: alone ${alone.toFixed(1)}, two processes at once ${a.toFixed(1)} and ${b.toFixed(1)}`);
+    console.log(
+      `OMP_WAIT_POLICY=${policy}: alone ${alone.toFixed(1)}, two processes at once ${a.toFixed(1)} and ${b.toFixed(1)}`,
+    );
   }
 }
 

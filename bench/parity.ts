@@ -51,38 +51,120 @@ export interface RunResult {
   command: string[];
   finished: string;
   wallSeconds: number;
-  epochs: Array<{ epoch: number; train_loss: number | null; 'test_acc@1': number | null; seconds: number; terms: Record<string, number> }>;
+  epochs: Array<{
+    epoch: number;
+    train_loss: number | null;
+    'test_acc@1': number | null;
+    seconds: number;
+    terms: Record<string, number>;
+  }>;
 }
 
 export function fingerprint(method: Method, b: Budget): string {
-  return createHash('sha256').update(JSON.stringify({ method, ...b, data: path.basename(b.data) })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ method, ...b, data: path.basename(b.data) }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The flags both sides take, under the example's names. */
 export function methodFlags(method: Method, b: Budget, seed: number): string[] {
-  const common = ['--width', `${b.width}`, '--subset', `${b.subset}`, '--test-subset', `${b.testSubset}`, '--epochs', `${b.epochs}`, '--eval-init', '--knn-every', '1', '--seed', `${seed}`];
+  const common = [
+    '--width',
+    `${b.width}`,
+    '--subset',
+    `${b.subset}`,
+    '--test-subset',
+    `${b.testSubset}`,
+    '--epochs',
+    `${b.epochs}`,
+    '--eval-init',
+    '--knn-every',
+    '1',
+    '--seed',
+    `${seed}`,
+  ];
   if (method.startsWith('moco')) {
     // K a multiple of the 2·batch keys per step
     const K = Math.max(1024, 2 * b.batch);
-    return [...common, '--batch-size', `${b.batch}`, '--lr', `${b.mocoLr}`, '--moco-k', `${K}`, '--bn-splits', '8', ...(method === 'moco' ? ['--no-unmix'] : [])];
+    return [
+      ...common,
+      '--batch-size',
+      `${b.batch}`,
+      '--lr',
+      `${b.mocoLr}`,
+      '--moco-k',
+      `${K}`,
+      '--bn-splits',
+      '8',
+      ...(method === 'moco' ? ['--no-unmix'] : []),
+    ];
   }
   // SwAV CIFAR (base_lr 0.6 at its batch 128), shortened: prototypes frozen and warm-up for one epoch
   // instead of 5005 iterations and 5 epochs (the smoke preset's choice), 30 prototypes for 10 classes.
   const itersPerEpoch = Math.floor((b.subset * 10) / b.batch);
-  return [...common, '--batch_size', `${b.batch}`, '--nmb_prototypes', '30', '--freeze_prototypes_niters', `${itersPerEpoch}`, '--warmup_epochs', '1', ...(method === 'swav' ? ['--run_swav'] : [])];
+  return [
+    ...common,
+    '--batch_size',
+    `${b.batch}`,
+    '--nmb_prototypes',
+    '30',
+    '--freeze_prototypes_niters',
+    `${itersPerEpoch}`,
+    '--warmup_epochs',
+    '1',
+    ...(method === 'swav' ? ['--run_swav'] : []),
+  ];
 }
 
-export function sideCommand(method: Method, side: Side, b: Budget, seed: number, runDir: string, indicesFile: string): string[] {
+export function sideCommand(
+  method: Method,
+  side: Side,
+  b: Budget,
+  seed: number,
+  runDir: string,
+  indicesFile: string,
+): string[] {
   const flags = methodFlags(method, b, seed);
   if (side === 'ts') {
     const example = method.startsWith('moco') ? 'examples/unmix_c10.ts' : 'examples/unmix_swav_c10.ts';
-    return [process.execPath, '--import', 'tsx', example, '--data', b.data, '--test-subset-seed', '0', '--results-dir', runDir, '--overwrite', '--no-progress', '--no-curves', '--device', 'cpu', ...flags];
+    return [
+      process.execPath,
+      '--import',
+      'tsx',
+      example,
+      '--data',
+      b.data,
+      '--test-subset-seed',
+      '0',
+      '--results-dir',
+      runDir,
+      '--overwrite',
+      '--no-progress',
+      '--no-curves',
+      '--device',
+      'cpu',
+      ...flags,
+    ];
   }
   const twin = method.startsWith('moco') ? 'bench/parity/moco_c10.py' : 'bench/parity/swav_c10.py';
-  return [PYTHON, twin, '--data', b.data, '--indices', indicesFile, '--results-dir', runDir, '--threads', `${b.threads}`, ...flags];
+  return [
+    PYTHON,
+    twin,
+    '--data',
+    b.data,
+    '--indices',
+    indicesFile,
+    '--results-dir',
+    runDir,
+    '--threads',
+    `${b.threads}`,
+    ...flags,
+  ];
 }
 
-export const resultFile = (method: Method, side: Side, seed: number) => path.join(OUT, `${method}-${side}-seed${seed}.json`);
+export const resultFile = (method: Method, side: Side, seed: number) =>
+  path.join(OUT, `${method}-${side}-seed${seed}.json`);
 
 function readResult(file: string): RunResult | null {
   try {
@@ -98,12 +180,24 @@ async function writeIndices(b: Budget, seed: number, file: string): Promise<void
   const { openDataset } = await import('../lib/data/open');
   const { subsetImageSet } = await import('../lib/data/subset');
   const out: Record<string, unknown> = {};
-  for (const [split, perClass, s] of [['train', b.subset, seed], ['test', b.testSubset, 0]] as const) {
+  for (const [split, perClass, s] of [
+    ['train', b.subset, seed],
+    ['test', b.testSubset, 0],
+  ] as const) {
     const set = await openDataset(b.data, { split });
-    if (set.kind !== 'tensor') throw new Error(`parity: ${b.data} ${split} opened as an encoded set; the runner needs a tensor set`);
+    if (set.kind !== 'tensor')
+      throw new Error(`parity: ${b.data} ${split} opened as an encoded set; the runner needs a tensor set`);
     const sub = subsetImageSet(set, { perClass, seed: s });
     out[split] = Array.from(sub.indices);
-    out[`${split}_sha256`] = createHash('sha256').update(Buffer.from((sub.images.data() as Uint8Array).buffer, (sub.images.data() as Uint8Array).byteOffset, (sub.images.data() as Uint8Array).byteLength)).digest('hex');
+    out[`${split}_sha256`] = createHash('sha256')
+      .update(
+        Buffer.from(
+          (sub.images.data() as Uint8Array).buffer,
+          (sub.images.data() as Uint8Array).byteOffset,
+          (sub.images.data() as Uint8Array).byteLength,
+        ),
+      )
+      .digest('hex');
     sub.images.dispose();
     sub.labels.dispose();
     set.images.dispose();
@@ -131,7 +225,13 @@ function readLog(runDir: string): RunResult['epochs'] {
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l.replace(/\bNaN\b/g, 'null')))
-    .map((r) => ({ epoch: r.epoch, train_loss: r.train_loss ?? null, 'test_acc@1': r['test_acc@1'] ?? null, seconds: r.seconds, terms: r.terms ?? {} }));
+    .map((r) => ({
+      epoch: r.epoch,
+      train_loss: r.train_loss ?? null,
+      'test_acc@1': r['test_acc@1'] ?? null,
+      seconds: r.seconds,
+      terms: r.terms ?? {},
+    }));
 }
 
 async function runOne(method: Method, side: Side, seed: number, b: Budget): Promise<boolean> {
@@ -147,13 +247,30 @@ async function runOne(method: Method, side: Side, seed: number, b: Budget): Prom
   if (b.exchange === 'init') {
     const init = path.join(OUT, 'runs', `init-${method}-${b.width}-seed${seed}.pth`);
     if (!fs.existsSync(init)) {
-      const make = [PYTHON, method.startsWith('moco') ? 'bench/parity/moco_c10.py' : 'bench/parity/swav_c10.py', '--data', b.data, '--indices', indices, '--results-dir', path.join(OUT, 'runs', 'init-maker'), ...methodFlags(method, b, seed).filter((f) => f !== '--eval-init'), '--epochs', '0', '--save-init', init];
-      if ((await runChild(make, path.join(OUT, 'runs', 'init-maker.log'), b.threads)) !== 0) throw new Error(`parity: could not write ${init}`);
+      const make = [
+        PYTHON,
+        method.startsWith('moco') ? 'bench/parity/moco_c10.py' : 'bench/parity/swav_c10.py',
+        '--data',
+        b.data,
+        '--indices',
+        indices,
+        '--results-dir',
+        path.join(OUT, 'runs', 'init-maker'),
+        ...methodFlags(method, b, seed).filter((f) => f !== '--eval-init'),
+        '--epochs',
+        '0',
+        '--save-init',
+        init,
+      ];
+      if ((await runChild(make, path.join(OUT, 'runs', 'init-maker.log'), b.threads)) !== 0)
+        throw new Error(`parity: could not write ${init}`);
     }
     cmd.push('--init-weights', init);
   }
   const start = Date.now();
-  console.log(`[${new Date().toISOString()}] ${method} ${side} seed ${seed}: ${cmd.slice(cmd[0] === process.execPath ? 3 : 1).join(' ')}`);
+  console.log(
+    `[${new Date().toISOString()}] ${method} ${side} seed ${seed}: ${cmd.slice(cmd[0] === process.execPath ? 3 : 1).join(' ')}`,
+  );
   const code = await runChild(cmd, path.join(runDir, 'output.log'), b.threads);
   const wallSeconds = (Date.now() - start) / 1000;
   if (code !== 0) {
@@ -161,10 +278,22 @@ async function runOne(method: Method, side: Side, seed: number, b: Budget): Prom
     return false;
   }
   const epochs = readLog(runDir);
-  const result: RunResult = { method, side, seed, budget: b, fingerprint: fp, command: [path.basename(cmd[0]), ...cmd.slice(1)], finished: new Date().toISOString(), wallSeconds, epochs };
+  const result: RunResult = {
+    method,
+    side,
+    seed,
+    budget: b,
+    fingerprint: fp,
+    command: [path.basename(cmd[0]), ...cmd.slice(1)],
+    finished: new Date().toISOString(),
+    wallSeconds,
+    epochs,
+  };
   fs.writeFileSync(file, JSON.stringify(result, null, 1) + '\n');
   const last = epochs[epochs.length - 1];
-  console.log(`  done in ${wallSeconds.toFixed(0)} s: kNN top-1 ${last?.['test_acc@1']?.toFixed(2)}%, train loss ${last?.train_loss?.toFixed(4)}`);
+  console.log(
+    `  done in ${wallSeconds.toFixed(0)} s: kNN top-1 ${last?.['test_acc@1']?.toFixed(2)}%, train loss ${last?.train_loss?.toFixed(4)}`,
+  );
   summarize(b);
   return true;
 }
@@ -208,7 +337,9 @@ export function summarize(b: Budget): Record<string, unknown> {
       }
       sides[side] = {
         seeds: runs[side].map((r) => r.seed),
-        epochs: [...byEpoch.entries()].sort((x, y) => x[0] - y[0]).map(([epoch, s]) => ({ epoch, 'test_acc@1': cell(s.acc), train_loss: cell(s.loss) })),
+        epochs: [...byEpoch.entries()]
+          .sort((x, y) => x[0] - y[0])
+          .map(([epoch, s]) => ({ epoch, 'test_acc@1': cell(s.acc), train_loss: cell(s.loss) })),
         final: { ...cell(finals[side]), values: finals[side] },
         wallSeconds: cell(runs[side].map((r) => r.wallSeconds)),
       };
@@ -239,18 +370,30 @@ export function summarize(b: Budget): Record<string, unknown> {
 
 /** The README's table: final kNN top-1, mean ± std (n) per side, diff [95% interval]. */
 export function markdownTable(summary: ReturnType<typeof summarize>): string {
-  const rows = ['| method | unmix (TS) | reference loop (Python) | diff TS − Py [95% interval] | final train loss TS / Py |', '| --- | --- | --- | --- | --- |'];
+  const rows = [
+    '| method | unmix (TS) | reference loop (Python) | diff TS − Py [95% interval] | final train loss TS / Py |',
+    '| --- | --- | --- | --- | --- |',
+  ];
   const lastLoss = (m: any, side: string) => {
     const c = m[side].epochs.find((r: any) => r.epoch === (summary.budget as Budget).epochs)?.train_loss;
     return c && c.n ? c.mean.toFixed(3) : '–';
   };
-  const fmt = (c: Cell) => (c.n ? `${c.mean.toFixed(2)} ± ${Number.isFinite(c.std) && c.std !== null ? c.std.toFixed(2) : '–'} (n ${c.n})` : '–');
+  const fmt = (c: Cell) =>
+    c.n
+      ? `${c.mean.toFixed(2)} ± ${Number.isFinite(c.std) && c.std !== null ? c.std.toFixed(2) : '–'} (n ${c.n})`
+      : '–';
   for (const [method, m] of Object.entries(summary.methods as Record<string, any>)) {
     const iv = m.interval95 ? `[${m.interval95[0].toFixed(2)}, ${m.interval95[1].toFixed(2)}]` : '';
-    rows.push(`| ${method} | ${fmt(m.ts.final)} | ${fmt(m.py.final)} | ${m.diff !== null ? m.diff.toFixed(2) : '–'} ${iv} | ${lastLoss(m, 'ts')} / ${lastLoss(m, 'py')} |`);
+    rows.push(
+      `| ${method} | ${fmt(m.ts.final)} | ${fmt(m.py.final)} | ${m.diff !== null ? m.diff.toFixed(2) : '–'} ${iv} | ${lastLoss(m, 'ts')} / ${lastLoss(m, 'py')} |`,
+    );
   }
   const epochs = (summary.budget as Budget).epochs;
-  rows.push('', `| kNN top-1 per epoch (mean ± std) | ${Array.from({ length: epochs + 1 }, (_, e) => (e === 0 ? 'init' : `${e}`)).join(' | ')} |`, `| --- |${' --- |'.repeat(epochs + 1)}`);
+  rows.push(
+    '',
+    `| kNN top-1 per epoch (mean ± std) | ${Array.from({ length: epochs + 1 }, (_, e) => (e === 0 ? 'init' : `${e}`)).join(' | ')} |`,
+    `| --- |${' --- |'.repeat(epochs + 1)}`,
+  );
   for (const [method, m] of Object.entries(summary.methods as Record<string, any>)) {
     for (const side of ['ts', 'py']) {
       const cells = Array.from({ length: epochs + 1 }, (_, e) => {
@@ -268,31 +411,59 @@ async function main(): Promise<void> {
     .option('--methods <list>', 'methods, in order', (v) => v.split(',') as Method[], [...METHODS])
     .option('--seeds <n>', 'seeds 0..n-1 per side', (v) => Number(v), 3)
     .option('--width <n>', 'ResNet width', (v) => Number(v), 8)
-    .option('--subset <n>', 'training images per class (a different subset per seed, the same on both sides)', (v) => Number(v), 150)
+    .option(
+      '--subset <n>',
+      'training images per class (a different subset per seed, the same on both sides)',
+      (v) => Number(v),
+      150,
+    )
     .option('--test-subset <n>', 'test images per class (one fixed subset, seed 0)', (v) => Number(v), 100)
     .option('--epochs <n>', 'epochs', (v) => Number(v), 5)
     .option('--batch <n>', 'batch size', (v) => Number(v), 64)
     .option('--threads <n>', 'intra-op threads on both sides', (v) => Number(v), 1)
-    .option('--moco-lr <lr>', 'MoCo lr (the demo: 0.06 at batch 512; 0.06 at batch 128 learns within a short CPU budget, as the README\'s CPU table ran)', (v) => Number(v), 0.06)
+    .option(
+      '--moco-lr <lr>',
+      "MoCo lr (the demo: 0.06 at batch 512; 0.06 at batch 128 learns within a short CPU budget, as the README's CPU table ran)",
+      (v) => Number(v),
+      0.06,
+    )
     .option('--sides <list>', 'ts,py', (v) => v.split(',') as Side[], ['ts', 'py'])
     .option('--data <path>', 'the image folder', path.resolve(ROOT, '..', 'shared', 'data', 'cifar10-jpeg.tar.gz'))
-    .option('--out <dir>', 'results folder (default bench/results/learning-parity; the summary goes next to it as <dir>.json)')
+    .option(
+      '--out <dir>',
+      'results folder (default bench/results/learning-parity; the summary goes next to it as <dir>.json)',
+    )
     .option('--exchange <what>', "init: both sides of a seed start from the twin's initial weights (use with --out)")
     .option('--summary', 'only rebuild the summary from finished runs')
-    .option('--readme', "also write the tables into README.md (between its parity-table markers)");
+    .option('--readme', 'also write the tables into README.md (between its parity-table markers)');
   program.parse();
   const o = program.opts();
   if (o.out) {
     OUT = path.resolve(o.out);
     SUMMARY = OUT.replace(/\/+$/, '') + '.json';
   }
-  for (const m of o.methods) if (!METHODS.includes(m)) throw new Error(`parity: unknown method ${m} (${METHODS.join(', ')})`);
-  const b: Budget = { data: path.resolve(o.data), width: o.width, subset: o.subset, testSubset: o.testSubset, epochs: o.epochs, batch: o.batch, threads: o.threads, mocoLr: o.mocoLr, ...(o.exchange ? { exchange: o.exchange } : {}) };
+  for (const m of o.methods)
+    if (!METHODS.includes(m)) throw new Error(`parity: unknown method ${m} (${METHODS.join(', ')})`);
+  const b: Budget = {
+    data: path.resolve(o.data),
+    width: o.width,
+    subset: o.subset,
+    testSubset: o.testSubset,
+    epochs: o.epochs,
+    batch: o.batch,
+    threads: o.threads,
+    mocoLr: o.mocoLr,
+    ...(o.exchange ? { exchange: o.exchange } : {}),
+  };
   if (!o.summary) {
     // MoCo pairs first, then SwAV; within each, seed by seed so a partial set has balanced n
-    const groups = [o.methods.filter((m: Method) => m.startsWith('moco')), o.methods.filter((m: Method) => m.startsWith('swav'))];
+    const groups = [
+      o.methods.filter((m: Method) => m.startsWith('moco')),
+      o.methods.filter((m: Method) => m.startsWith('swav')),
+    ];
     for (const group of groups) {
-      for (let seed = 0; seed < o.seeds; seed++) for (const method of group) for (const side of o.sides as Side[]) await runOne(method, side, seed, b);
+      for (let seed = 0; seed < o.seeds; seed++)
+        for (const method of group) for (const side of o.sides as Side[]) await runOne(method, side, seed, b);
     }
   }
   const summary = summarize(b);

@@ -16,4 +16,6 @@ const start = process.hrtime.bigint();
 const repeats = 5;
 for (let i = 0; i < repeats; i++) step();
 const ms = Number(process.hrtime.bigint() - start) / 1e6 / repeats;
-console.log(JSON.stringify({ batch, opCallsPerStep: calls / repeats, msPerStep: +ms.toFixed(1), threads: u.getNumThreads() }));
+console.log(
+  JSON.stringify({ batch, opCallsPerStep: calls / repeats, msPerStep: +ms.toFixed(1), threads: u.getNumThreads() }),
+);

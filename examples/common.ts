@@ -52,31 +52,63 @@ const num = (v: string) => {
   return n;
 };
 /** --foreach on|off|auto: multi-tensor updates, per-parameter loops, or the device's default (undefined). */
-const foreach = (v: string): boolean | undefined => ({ on: true, off: false, auto: undefined })[v as 'on' | 'off' | 'auto'];
+const foreach = (v: string): boolean | undefined =>
+  ({ on: true, off: false, auto: undefined })[v as 'on' | 'off' | 'auto'];
 
 export const parse = { int, num, list: (v: string) => v.split(',').filter(Boolean).map(int), foreach };
 
 /** Adds the shared flags; `resultsDir` is the reference's default results folder. */
 export function addCommonOptions(program: Command, resultsDir: string): Command {
   return program
-    .option('--data <path>', 'dataset: CIFAR binary folder/.tar.gz, image folder/.tar/.tar.gz (train/ and test/ or val/), or "synthetic" (default: the embedded synthetic set)')
+    .option(
+      '--data <path>',
+      'dataset: CIFAR binary folder/.tar.gz, image folder/.tar/.tar.gz (train/ and test/ or val/), or "synthetic" (default: the embedded synthetic set)',
+    )
     .addOption(new Option('--device <device>', 'cpu, cuda or cuda:N').default(u.cuda.isAvailable() ? 'cuda' : 'cpu'))
     .option('--seed <n>', 'seed of every random choice (weights, order, augmentation, Un-Mix)', int, 0)
-    .option('--workers <n>', 'image decoding threads for encoded folders (sharp); batches are augmented on the device', int)
+    .option(
+      '--workers <n>',
+      'image decoding threads for encoded folders (sharp); batches are augmented on the device',
+      int,
+    )
     .option('--results-dir <dir>', 'where log.csv, log.jsonl, args.json and checkpoint.safetensors go', resultsDir)
-    .option('--resume [checkpoint]', 'continue from the results folder\'s checkpoint (or the given file); training flags must be the same (epochs, --knn-*, --test-subset, --eval-init, --workers, --no-progress may change)')
-    .option('--overwrite', 'replace a run already in the results folder (without it, or --resume, such a folder is refused)')
-    .addOption(new Option('--preset <name>', 'smoke: a narrow network on a small subset (minutes on 2 CPU cores)').choices(['smoke']))
+    .option(
+      '--resume [checkpoint]',
+      "continue from the results folder's checkpoint (or the given file); training flags must be the same (epochs, --knn-*, --test-subset, --eval-init, --workers, --no-progress may change)",
+    )
+    .option(
+      '--overwrite',
+      'replace a run already in the results folder (without it, or --resume, such a folder is refused)',
+    )
+    .addOption(
+      new Option('--preset <name>', 'smoke: a narrow network on a small subset (minutes on 2 CPU cores)').choices([
+        'smoke',
+      ]),
+    )
     .option('--subset <n>', 'train on n images per class (deterministic from the seed)', int)
     .option('--test-subset <n>', 'evaluate on n test images per class', int)
-    .option('--test-subset-seed <n>', 'seed of the --test-subset choice (default: --seed), e.g. one fixed test subset across seeds', int)
+    .option(
+      '--test-subset-seed <n>',
+      'seed of the --test-subset choice (default: --seed), e.g. one fixed test subset across seeds',
+      int,
+    )
     .option('--iters-per-epoch <n>', 'stop each epoch after n iterations', int)
-    .option('--eval-init', 'also run the monitor before training (the random-initialisation baseline, log.jsonl epoch 0)')
+    .option(
+      '--eval-init',
+      'also run the monitor before training (the random-initialisation baseline, log.jsonl epoch 0)',
+    )
     .option('--no-progress', 'no progress bar')
-    .option('--tensorboard [dir]', 'write TensorBoard event files (scalars, the first batch\'s views and mixtures) to dir (default: RESULTS_DIR/tensorboard)')
+    .option(
+      '--tensorboard [dir]',
+      "write TensorBoard event files (scalars, the first batch's views and mixtures) to dir (default: RESULTS_DIR/tensorboard)",
+    )
     .option('--no-curves', 'do not redraw RESULTS_DIR/curves.png after each epoch')
     .option('--skip-corrupt', 'leave out (and list) images that cannot be decoded instead of stopping')
-    .option('--mean <r,g,b>', 'normalisation mean, or "data" to measure it on the training images (default: the recipe\'s, CIFAR or ImageNet)', (v) => parseRgb('--mean', v))
+    .option(
+      '--mean <r,g,b>',
+      'normalisation mean, or "data" to measure it on the training images (default: the recipe\'s, CIFAR or ImageNet)',
+      (v) => parseRgb('--mean', v),
+    )
     .option('--std <r,g,b>', 'normalisation std, or "data" (default: the recipe\'s)', (v) => parseRgb('--std', v));
 }
 
@@ -94,7 +126,11 @@ export type OpenedData = RunData;
 /** Opens the train and test splits (lib/data/run-data.ts), printing what was opened and skipped. */
 export function openData(o: CommonOptions): Promise<RunData> {
   if (o.workers) process.env.UV_THREADPOOL_SIZE = String(o.workers);
-  return openRunData({ ...o, log: o.progress ? (line) => console.log(line) : undefined, warn: (line) => console.error(`warning: ${line}`) });
+  return openRunData({
+    ...o,
+    log: o.progress ? (line) => console.log(line) : undefined,
+    warn: (line) => console.error(`warning: ${line}`),
+  });
 }
 
 /** The normalisation of --mean/--std ('data': measured on the training split), else `fallback`. */
@@ -104,8 +140,13 @@ export function normalization(o: CommonOptions, data: RunData, fallback: { mean:
 
 /** Views or a pipeline with every normalize step set to `stats`. */
 export function renormalize<T extends ViewSpec[] | Pipeline>(x: T, stats: { mean: Rgb; std: Rgb }): T {
-  const fix = (p: Pipeline): Pipeline => p.map((s) => (s.op === 'normalize' ? { ...s, mean: stats.mean, std: stats.std } : s));
-  return (x.length && 'pipeline' in (x[0] as object) ? (x as ViewSpec[]).map((v) => ({ ...v, pipeline: fix(v.pipeline) })) : fix(x as Pipeline)) as T;
+  const fix = (p: Pipeline): Pipeline =>
+    p.map((s) => (s.op === 'normalize' ? { ...s, mean: stats.mean, std: stats.std } : s));
+  return (
+    x.length && 'pipeline' in (x[0] as object)
+      ? (x as ViewSpec[]).map((v) => ({ ...v, pipeline: fix(v.pipeline) }))
+      : fix(x as Pipeline)
+  ) as T;
 }
 
 /** Runs an example's main, printing a one-line error (no stack) for user errors. */

@@ -5,14 +5,19 @@ import { presets, type Rgb } from '../lib';
 
 const { CIFAR_MEAN, CIFAR_STD } = presets;
 
-const rgb = (v: unknown): Rgb | undefined => (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number') ? (v as Rgb) : undefined);
+const rgb = (v: unknown): Rgb | undefined =>
+  Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number') ? (v as Rgb) : undefined;
 const same = (a: Rgb, b: Rgb) => a.every((x, i) => x === b[i]);
 
 /** `custom`: the run normalised with something other than the CIFAR constants. */
-export function runNormalization(args: Record<string, unknown>, crop?: number): { crop: number; fallback: { mean: Rgb; std: Rgb }; custom: boolean } {
+export function runNormalization(
+  args: Record<string, unknown>,
+  crop?: number,
+): { crop: number; fallback: { mean: Rgb; std: Rgb }; custom: boolean } {
   const n = (args.normalization ?? {}) as { mean?: unknown; std?: unknown };
   const mean = rgb(n.mean) ?? CIFAR_MEAN;
   const std = rgb(n.std) ?? CIFAR_STD;
-  const runCrop = typeof args.crop === 'number' ? args.crop : Array.isArray(args.size_crops) ? (args.size_crops[0] as number) : 32;
+  const runCrop =
+    typeof args.crop === 'number' ? args.crop : Array.isArray(args.size_crops) ? (args.size_crops[0] as number) : 32;
   return { crop: crop ?? runCrop, fallback: { mean, std }, custom: !same(mean, CIFAR_MEAN) || !same(std, CIFAR_STD) };
 }

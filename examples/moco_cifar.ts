@@ -4,8 +4,26 @@
 // unmix_c100.ts call this with their results folder; --data picks the dataset.
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { Loader, evalPipelineFor, checkDataFlags, checkMoCoFlags, buildMoCoCifar, MoCoCifarArgs, Trainer, knnMonitor } from '../lib';
-import { addCommonOptions, applyPreset, CommonOptions, commonTrainerOptions, normalization, openData, parse, run } from './common';
+import {
+  Loader,
+  evalPipelineFor,
+  checkDataFlags,
+  checkMoCoFlags,
+  buildMoCoCifar,
+  MoCoCifarArgs,
+  Trainer,
+  knnMonitor,
+} from '../lib';
+import {
+  addCommonOptions,
+  applyPreset,
+  CommonOptions,
+  commonTrainerOptions,
+  normalization,
+  openData,
+  parse,
+  run,
+} from './common';
 
 const { CIFAR_MEAN, CIFAR_STD, mocoCifar } = u.presets;
 
@@ -29,12 +47,25 @@ export interface MoCoCifarOptions extends CommonOptions, MoCoCifarArgs {
  * step (the same loss and gradients as the reference's two): about 7 minutes on 2 CPU cores, and the
  * kNN accuracy still rises clearly above the random-initialisation baseline it prints first.
  */
-const SMOKE: Partial<MoCoCifarOptions> = { evalInit: true, width: 16, epochs: 3, mixedForwards: 1, batchSize: 128, bnSplits: 8, mocoK: 1024, subset: 500, testSubset: 100, lr: 0.06 };
+const SMOKE: Partial<MoCoCifarOptions> = {
+  evalInit: true,
+  width: 16,
+  epochs: 3,
+  mixedForwards: 1,
+  batchSize: 128,
+  bnSplits: 8,
+  mocoK: 1024,
+  subset: 500,
+  testSubset: 100,
+  lr: 0.06,
+};
 
 export function mocoCifarMain(name: string, resultsDir: string): void {
   const program = new Command(name)
     .description(`MoCo + Un-Mix on CIFAR (the reference's ${name.replace('.ts', '.py')}), on CPU or CUDA`)
-    .addOption(new Option('-a, --arch <arch>', 'backbone').choices(['resnet18', 'resnet34', 'resnet50']).default('resnet18'))
+    .addOption(
+      new Option('-a, --arch <arch>', 'backbone').choices(['resnet18', 'resnet34', 'resnet50']).default('resnet18'),
+    )
     .option('--width <n>', 'base width of the ResNet (64 = the reference)', parse.int, 64)
     .option('--lr <lr>', 'initial learning rate', parse.num, 0.06)
     .option('--epochs <n>', 'epochs', parse.int, 1000)
@@ -49,20 +80,50 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     .option('--moco-t <t>', 'softmax temperature', parse.num, 0.1)
     .option('--bn-splits <n>', 'SplitBatchNorm splits (1 = plain BN)', parse.int, 8)
     .option('--symmetric', 'symmetric loss (the default, as the script)', true)
-    .option('--no-symmetric', 'asymmetric loss (the paper\'s asymmetric rows)')
+    .option('--no-symmetric', "asymmetric loss (the paper's asymmetric rows)")
     .option('--no-unmix', 'plain MoCo (the baseline rows)')
     .option('--prob <p>', 'probability of the global mixture (else region)', parse.num, 0.5)
     .option('--beta <b>', 'λ ~ Beta(beta, beta)', parse.num, 1.0)
-    .addOption(new Option('--mixed-forwards <n>', '2: the reference (mixture forwarded per contrastive call); 1: once per step').choices(['1', '2']).default(2).argParser((v) => Number(v) as 1 | 2))
+    .addOption(
+      new Option('--mixed-forwards <n>', '2: the reference (mixture forwarded per contrastive call); 1: once per step')
+        .choices(['1', '2'])
+        .default(2)
+        .argParser((v) => Number(v) as 1 | 2),
+    )
     .option('--channels-last', 'speed option: channels_last convolutions (same results)')
-    .addOption(new Option('--amp <dtype>', 'speed option for CUDA: encoder forwards under autocast in this dtype (the loss stays float32)').choices(['bfloat16']))
-    .addOption(new Option('--foreach <mode>', 'speed option: momentum and SGD updates as multi-tensor kernels (on), per-parameter loops as the reference (off), or on for CUDA only (auto); same results').choices(['auto', 'on', 'off']).default('auto').argParser(parse.foreach))
+    .addOption(
+      new Option(
+        '--amp <dtype>',
+        'speed option for CUDA: encoder forwards under autocast in this dtype (the loss stays float32)',
+      ).choices(['bfloat16']),
+    )
+    .addOption(
+      new Option(
+        '--foreach <mode>',
+        'speed option: momentum and SGD updates as multi-tensor kernels (on), per-parameter loops as the reference (off), or on for CUDA only (auto); same results',
+      )
+        .choices(['auto', 'on', 'off'])
+        .default('auto')
+        .argParser(parse.foreach),
+    )
     .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
     .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1)
-    .addOption(new Option('--knn-features <which>', 'projection (the reference) or backbone').choices(['projection', 'backbone']).default('projection'))
+    .addOption(
+      new Option('--knn-features <which>', 'projection (the reference) or backbone')
+        .choices(['projection', 'backbone'])
+        .default('projection'),
+    )
     .option('--knn-every <n>', 'run the kNN monitor every n epochs', parse.int, 1)
-    .option('--crop <n>', 'training crop size (RandomResizedCrop); the kNN images are resized and centre-cropped to it when their size differs', parse.int, 32)
-    .option('--init-weights <file>', 'start from these weights: a torch.save state dict of the reference\'s ModelMoCo (e.g. from bench/parity/moco_c10.py --save-init), for exchanges between the two');
+    .option(
+      '--crop <n>',
+      'training crop size (RandomResizedCrop); the kNN images are resized and centre-cropped to it when their size differs',
+      parse.int,
+      32,
+    )
+    .option(
+      '--init-weights <file>',
+      "start from these weights: a torch.save state dict of the reference's ModelMoCo (e.g. from bench/parity/moco_c10.py --save-init), for exchanges between the two",
+    );
   addCommonOptions(program, resultsDir);
   program.parse();
   let o = program.opts<MoCoCifarOptions>();
@@ -70,16 +131,28 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
 
   run(async () => {
     u.manualSeed(o.seed);
-    console.log(`unmix: ${name}: ${o.unmix ? 'MoCo + Un-Mix' : 'MoCo'} (${o.symmetric ? 'symmetric' : 'asymmetric'}), ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}, ${o.device}`);
+    console.log(
+      `unmix: ${name}: ${o.unmix ? 'MoCo + Un-Mix' : 'MoCo'} (${o.symmetric ? 'symmetric' : 'asymmetric'}), ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}, ${o.device}`,
+    );
     checkMoCoFlags(o); // before anything is built or decoded
     const method = buildMoCoCifar(o, o.device);
     const data = await openData(o);
     checkDataFlags(data, { batchSize: o.batchSize, knn: { k: o.knnK } });
     const stats = await normalization(o, data, { mean: CIFAR_MEAN, std: CIFAR_STD });
-    const loader = new Loader(data.train, { batchSize: o.batchSize, views: mocoCifar({ size: o.crop, ...stats }), seed: o.seed, device: o.device });
+    const loader = new Loader(data.train, {
+      batchSize: o.batchSize,
+      views: mocoCifar({ size: o.crop, ...stats }),
+      seed: o.seed,
+      device: o.device,
+    });
     if (o.initWeights) method.loadReferenceStateDict(u.importTorchStateDict(o.initWeights, { device: o.device }));
     // The reference: SGD over model.parameters() (the key encoder has no grads), wd on everything.
-    const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: 0.9, weightDecay: o.wd, foreach: o.foreach });
+    const optimizer = new u.SGD(method.trainableParameters(), {
+      lr: o.lr,
+      momentum: 0.9,
+      weightDecay: o.wd,
+      foreach: o.foreach,
+    });
     // adjust_learning_rate(epoch) with 1-indexed epochs: cosine, or ×0.1 at each milestone passed
     const lr = u.mocoLr({ lr: o.lr, epochs: o.epochs, cos: o.cos, milestones: o.schedule, firstEpoch: 1 });
     const trainer = new Trainer({
@@ -89,7 +162,13 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
       lr,
       epochs: o.epochs,
       ...commonTrainerOptions(o),
-      evaluate: knnMonitor(method, data, { batchSize: Math.max(o.batchSize, 256), pipeline: evalPipelineFor(data.train, o.crop, stats), k: o.knnK, t: o.knnT, features: o.knnFeatures }),
+      evaluate: knnMonitor(method, data, {
+        batchSize: Math.max(o.batchSize, 256),
+        pipeline: evalPipelineFor(data.train, o.crop, stats),
+        k: o.knnK,
+        t: o.knnT,
+        features: o.knnFeatures,
+      }),
       evaluateEvery: o.knnEvery,
       args: { ...o, example: name, normalization: stats },
     });
@@ -97,6 +176,8 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     if (result.interrupted) process.exit(130);
     const trained = result.history.filter((r) => r.epoch > 0);
     const last = trained[trained.length - 1];
-    console.log(`done: kNN top-1 ${last?.['test_acc@1']?.toFixed(2) ?? '-'}% after ${trained.length} epochs; results in ${o.resultsDir}`);
+    console.log(
+      `done: kNN top-1 ${last?.['test_acc@1']?.toFixed(2) ?? '-'}% after ${trained.length} epochs; results in ${o.resultsDir}`,
+    );
   });
 }

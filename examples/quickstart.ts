@@ -18,7 +18,13 @@ const { labels, points } = u.scope(() => {
 
 // Model: 8 -> 32 -> 3, initialised like torch.nn.Linear (uniform ±1/sqrt(fan_in)).
 const init = (shape: number[], fanIn: number) =>
-  u.scope(() => u.rand(shape, { device }).sub(0.5).mul(2 / Math.sqrt(fanIn)).requiresGrad_());
+  u.scope(() =>
+    u
+      .rand(shape, { device })
+      .sub(0.5)
+      .mul(2 / Math.sqrt(fanIn))
+      .requiresGrad_(),
+  );
 const params = [init([32, 8], 8), init([32], 8), init([classes, 32], 32), init([classes], 32)];
 const [w1, b1, w2, b2] = params;
 const forward = (x: u.Tensor) => u.linear(u.linear(x, w1, b1).relu(), w2, b2);
@@ -37,7 +43,9 @@ for (let epoch = 1; epoch <= 30; epoch++) {
   });
   if (epoch % 5 === 0) {
     const accuracy = u.scope(() => u.noGrad(() => forward(points).argmax(1).eq(labels).float().mean().item()));
-    console.log(`epoch ${String(epoch).padStart(2)}  loss ${loss.toFixed(4)}  accuracy ${(accuracy * 100).toFixed(1)}%`);
+    console.log(
+      `epoch ${String(epoch).padStart(2)}  loss ${loss.toFixed(4)}  accuracy ${(accuracy * 100).toFixed(1)}%`,
+    );
   }
 }
 console.log(`live tensors: ${u.liveTensors().count} (the 2 data tensors and the 4 parameters)`);

@@ -2,7 +2,17 @@
 // flags, with different defaults): the flags, the model, LARC + warmup/cosine, and the training run.
 import { Command, Option } from 'commander';
 import * as u from '../lib';
-import { Loader, Pipeline, ViewSpec, SwAV, SwavVariant, checkDataFlags, type SwavArgs, Trainer, knnMonitor } from '../lib';
+import {
+  Loader,
+  Pipeline,
+  ViewSpec,
+  SwAV,
+  SwavVariant,
+  checkDataFlags,
+  type SwavArgs,
+  Trainer,
+  knnMonitor,
+} from '../lib';
 import { CommonOptions, commonTrainerOptions, normalization, OpenedData, parse, renormalize } from './common';
 
 export interface SwavExampleOptions extends CommonOptions, SwavArgs {
@@ -40,12 +50,52 @@ export interface SwavExampleOptions extends CommonOptions, SwavArgs {
   initWeights?: string;
 }
 
-type Defaults = Pick<SwavExampleOptions, 'arch' | 'hidden_mlp' | 'nmb_prototypes' | 'nmb_crops' | 'size_crops' | 'min_scale_crops' | 'max_scale_crops' | 'queue_length' | 'epochs' | 'batch_size' | 'warmup_epochs' | 'unmix_prob'>;
+type Defaults = Pick<
+  SwavExampleOptions,
+  | 'arch'
+  | 'hidden_mlp'
+  | 'nmb_prototypes'
+  | 'nmb_crops'
+  | 'size_crops'
+  | 'min_scale_crops'
+  | 'max_scale_crops'
+  | 'queue_length'
+  | 'epochs'
+  | 'batch_size'
+  | 'warmup_epochs'
+  | 'unmix_prob'
+>;
 
 /** CIFAR scripts (spec §3.1) and the ImageNet 200-epoch bs-256 script as one process (spec §4.2). */
 export const SWAV_DEFAULTS: Record<SwavVariant, Defaults> = {
-  cifar: { arch: 'resnet18', hidden_mlp: 512, nmb_prototypes: 100, nmb_crops: [2], size_crops: [32], min_scale_crops: [0.14], max_scale_crops: [1], queue_length: 120, epochs: 400, batch_size: 128, warmup_epochs: 5, unmix_prob: 0.5 },
-  imagenet: { arch: 'resnet50', hidden_mlp: 2048, nmb_prototypes: 3000, nmb_crops: [2, 6], size_crops: [224, 96], min_scale_crops: [0.14, 0.05], max_scale_crops: [1, 0.14], queue_length: 3840, epochs: 200, batch_size: 256, warmup_epochs: 0, unmix_prob: 0 },
+  cifar: {
+    arch: 'resnet18',
+    hidden_mlp: 512,
+    nmb_prototypes: 100,
+    nmb_crops: [2],
+    size_crops: [32],
+    min_scale_crops: [0.14],
+    max_scale_crops: [1],
+    queue_length: 120,
+    epochs: 400,
+    batch_size: 128,
+    warmup_epochs: 5,
+    unmix_prob: 0.5,
+  },
+  imagenet: {
+    arch: 'resnet50',
+    hidden_mlp: 2048,
+    nmb_prototypes: 3000,
+    nmb_crops: [2, 6],
+    size_crops: [224, 96],
+    min_scale_crops: [0.14, 0.05],
+    max_scale_crops: [1, 0.14],
+    queue_length: 3840,
+    epochs: 200,
+    batch_size: 256,
+    warmup_epochs: 0,
+    unmix_prob: 0,
+  },
 };
 
 const nums = (v: string) => v.split(',').map(parse.num);
@@ -53,7 +103,11 @@ const nums = (v: string) => v.split(',').map(parse.num);
 /** The reference's flags, under its names, with `d`'s defaults; seed 31 as fix_random_seeds(31). */
 export function addSwavOptions(program: Command, d: Defaults): Command {
   program
-    .addOption(new Option('--arch <arch>', 'Bottleneck ResNet: resnet18 = [2,2,2,2] (the CIFAR reference), resnet50 = [3,4,6,3]').choices(['resnet18', 'resnet50']).default(d.arch))
+    .addOption(
+      new Option('--arch <arch>', 'Bottleneck ResNet: resnet18 = [2,2,2,2] (the CIFAR reference), resnet50 = [3,4,6,3]')
+        .choices(['resnet18', 'resnet50'])
+        .default(d.arch),
+    )
     .option('--width <n>', 'channels after the stem (64 = the reference)', parse.int, 64)
     .option('--hidden_mlp <n>', 'hidden units of the projection head', parse.int, d.hidden_mlp)
     .option('--feat_dim <n>', 'feature dimension', parse.int, 128)
@@ -66,7 +120,12 @@ export function addSwavOptions(program: Command, d: Defaults): Command {
     .option('--temperature <t>', 'softmax temperature', parse.num, 0.1)
     .option('--epsilon <e>', 'Sinkhorn regularisation', parse.num, 0.05)
     .option('--sinkhorn_iterations <n>', 'Sinkhorn iterations', parse.int, 3)
-    .option('--queue_length <n>', 'queue length (rounded down to a multiple of the batch: 120 → 0 at batch 128)', parse.int, d.queue_length)
+    .option(
+      '--queue_length <n>',
+      'queue length (rounded down to a multiple of the batch: 120 → 0 at batch 128)',
+      parse.int,
+      d.queue_length,
+    )
     .option('--epoch_queue_starts <n>', 'epoch from which the queue is used', parse.int, 15)
     .option('--epochs <n>', 'epochs', parse.int, d.epochs)
     .option('--batch_size <n>', 'images per batch', parse.int, d.batch_size)
@@ -79,12 +138,25 @@ export function addSwavOptions(program: Command, d: Defaults): Command {
     .option('--unmix_prob <p>', 'probability of the global mixture (else region)', parse.num, d.unmix_prob)
     .option('--unmix_beta <b>', 'λ ~ Beta(beta, beta)', parse.num, 1.0)
     .option('--run_swav', 'plain SwAV (the baseline rows)', false)
-    .option('--dump_path <dir>', 'the reference\'s name for --results-dir')
-    .option('--knn-every <n>', 'a kNN monitor on the backbone features every n epochs (0: off, as the reference)', parse.int, 0)
+    .option('--dump_path <dir>', "the reference's name for --results-dir")
+    .option(
+      '--knn-every <n>',
+      'a kNN monitor on the backbone features every n epochs (0: off, as the reference)',
+      parse.int,
+      0,
+    )
     .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
     .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1)
-    .option('--init-weights <file>', 'start from these weights: a torch.save state dict of the reference\'s model (src/resnet50.py names, e.g. from bench/parity/swav_c10.py --save-init), for exchanges between the two')
-    .addOption(new Option('--amp <dtype>', 'speed option for CUDA: backbone and head under autocast in this dtype (the reference uses apex amp O1; Sinkhorn and the loss stay float32)').choices(['bfloat16']));
+    .option(
+      '--init-weights <file>',
+      "start from these weights: a torch.save state dict of the reference's model (src/resnet50.py names, e.g. from bench/parity/swav_c10.py --save-init), for exchanges between the two",
+    )
+    .addOption(
+      new Option(
+        '--amp <dtype>',
+        'speed option for CUDA: backbone and head under autocast in this dtype (the reference uses apex amp O1; Sinkhorn and the loss stay float32)',
+      ).choices(['bfloat16']),
+    );
   return program;
 }
 
@@ -97,9 +169,24 @@ export function checkCrops(o: SwavExampleOptions): void {
 }
 
 /** SGD(0.9) inside LARC(0.001, no clip), the per-iteration warmup + cosine, the trainer with an optional kNN monitor (the model: lib/train/methods.ts buildSwav, built before the data is opened). */
-export async function trainSwav(name: string, o: SwavExampleOptions, variant: SwavVariant, method: SwAV, data: OpenedData, views: ViewSpec[], evalPipeline: Pipeline): Promise<void> {
-  checkDataFlags(data, { batchSize: o.batch_size, batchFlag: '--batch_size', knn: o.knnEvery > 0 ? { k: o.knnK } : null });
-  const own = views[0].pipeline.find((s) => s.op === 'normalize') as { mean: [number, number, number]; std: [number, number, number] };
+export async function trainSwav(
+  name: string,
+  o: SwavExampleOptions,
+  variant: SwavVariant,
+  method: SwAV,
+  data: OpenedData,
+  views: ViewSpec[],
+  evalPipeline: Pipeline,
+): Promise<void> {
+  checkDataFlags(data, {
+    batchSize: o.batch_size,
+    batchFlag: '--batch_size',
+    knn: o.knnEvery > 0 ? { k: o.knnK } : null,
+  });
+  const own = views[0].pipeline.find((s) => s.op === 'normalize') as {
+    mean: [number, number, number];
+    std: [number, number, number];
+  };
   const stats = await normalization(o, data, own);
   views = renormalize(views, stats);
   evalPipeline = renormalize(evalPipeline, stats);
@@ -108,11 +195,27 @@ export async function trainSwav(name: string, o: SwavExampleOptions, variant: Sw
     // the reference's names: the trunk at the top level; ours: under backbone.
     const state = u.importTorchStateDict(o.initWeights, { device: o.device });
     // (the queue, when there is one, starts empty on both sides: it is not part of the reference's model)
-    const { missing, unexpected } = method.loadStateDict(Object.fromEntries(Object.entries(state).map(([k, t]) => [/^(projection_head|prototypes)\./.test(k) ? k : `backbone.${k}`, t])), { strict: false });
-    if (missing.some((k) => k !== 'queue') || unexpected.length) throw new Error(`--init-weights: ${o.initWeights} does not fit (missing: ${missing.join(', ')}; unexpected: ${unexpected.join(', ')})`);
+    const { missing, unexpected } = method.loadStateDict(
+      Object.fromEntries(
+        Object.entries(state).map(([k, t]) => [/^(projection_head|prototypes)\./.test(k) ? k : `backbone.${k}`, t]),
+      ),
+      { strict: false },
+    );
+    if (missing.some((k) => k !== 'queue') || unexpected.length)
+      throw new Error(
+        `--init-weights: ${o.initWeights} does not fit (missing: ${missing.join(', ')}; unexpected: ${unexpected.join(', ')})`,
+      );
   }
   const itersPerEpoch = Math.min(loader.length, o.itersPerEpoch ?? Infinity);
-  const { optimizer, lr } = u.swavOptimizer(method.trainableParameters(), { baseLr: o.base_lr, finalLr: o.final_lr, startWarmup: o.start_warmup, warmupEpochs: o.warmup_epochs, epochs: o.epochs, itersPerEpoch, weightDecay: o.wd });
+  const { optimizer, lr } = u.swavOptimizer(method.trainableParameters(), {
+    baseLr: o.base_lr,
+    finalLr: o.final_lr,
+    startWarmup: o.start_warmup,
+    warmupEpochs: o.warmup_epochs,
+    epochs: o.epochs,
+    itersPerEpoch,
+    weightDecay: o.wd,
+  });
   const trainer = new Trainer({
     method,
     loader,
@@ -120,11 +223,22 @@ export async function trainSwav(name: string, o: SwavExampleOptions, variant: Sw
     lr,
     epochs: o.epochs,
     ...commonTrainerOptions(o),
-    evaluate: o.knnEvery > 0 ? knnMonitor(method, data, { batchSize: 256, pipeline: evalPipeline, k: o.knnK, t: o.knnT, features: 'backbone' }) : undefined,
+    evaluate:
+      o.knnEvery > 0
+        ? knnMonitor(method, data, {
+            batchSize: 256,
+            pipeline: evalPipeline,
+            k: o.knnK,
+            t: o.knnT,
+            features: 'backbone',
+          })
+        : undefined,
     evaluateEvery: o.knnEvery || undefined,
     args: { ...o, example: name, variant, normalization: stats },
   });
   const result = await trainer.run();
   if (result.interrupted) process.exit(130);
-  console.log(`done: ${result.history.filter((r) => r.epoch > 0).length} epochs; results in ${o.resultsDir}. Linear evaluation: npx tsx examples/linear_eval.ts --checkpoint ${o.resultsDir}/checkpoint.safetensors`);
+  console.log(
+    `done: ${result.history.filter((r) => r.epoch > 0).length} epochs; results in ${o.resultsDir}. Linear evaluation: npx tsx examples/linear_eval.ts --checkpoint ${o.resultsDir}/checkpoint.safetensors`,
+  );
 }

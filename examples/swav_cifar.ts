@@ -11,7 +11,18 @@ import { addSwavOptions, checkCrops, SWAV_DEFAULTS, SwavExampleOptions, trainSwa
 
 const { evalCifar, swavCifar } = u.presets;
 
-const SMOKE: Partial<SwavExampleOptions> = { evalInit: true, width: 16, epochs: 6, batch_size: 128, nmb_prototypes: 30, freeze_prototypes_niters: 40, warmup_epochs: 1, subset: 500, testSubset: 100, knnEvery: 1 };
+const SMOKE: Partial<SwavExampleOptions> = {
+  evalInit: true,
+  width: 16,
+  epochs: 6,
+  batch_size: 128,
+  nmb_prototypes: 30,
+  freeze_prototypes_niters: 40,
+  warmup_epochs: 1,
+  subset: 500,
+  testSubset: 100,
+  knnEvery: 1,
+};
 
 export function swavCifarMain(name: string, resultsDir: string): void {
   const program = new Command(name).description(
@@ -28,13 +39,19 @@ export function swavCifarMain(name: string, resultsDir: string): void {
   run(async () => {
     u.manualSeed(o.seed);
     checkCrops(o);
-    console.log(`unmix: ${name}: ${o.run_swav ? 'SwAV' : 'SwAV + Un-Mix'}, ${o.arch} (bottleneck) width ${o.width}, ${o.epochs} epochs, batch ${o.batch_size}, ${o.device}`);
+    console.log(
+      `unmix: ${name}: ${o.run_swav ? 'SwAV' : 'SwAV + Un-Mix'}, ${o.arch} (bottleneck) width ${o.width}, ${o.epochs} epochs, batch ${o.batch_size}, ${o.device}`,
+    );
     const method = buildSwav(o, 'cifar', o.device); // its checks before any data is read
     const data = await openData(o);
     const views = o.nmb_crops.flatMap((count, i) =>
       swavCifar({ size: o.size_crops[i] }).map((v) => ({
         count,
-        pipeline: v.pipeline.map((s) => (s.op === 'randomResizedCrop' ? { ...s, scale: [o.min_scale_crops[i], o.max_scale_crops[i]] as [number, number] } : s)),
+        pipeline: v.pipeline.map((s) =>
+          s.op === 'randomResizedCrop'
+            ? { ...s, scale: [o.min_scale_crops[i], o.max_scale_crops[i]] as [number, number] }
+            : s,
+        ),
       })),
     );
     await trainSwav(name, o, 'cifar', method, data, views, evalCifar());

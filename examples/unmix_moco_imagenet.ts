@@ -7,20 +7,43 @@
 import { Command, Option } from 'commander';
 import * as u from '../lib';
 import { Loader, checkDataFlags, checkMoCoFlags, buildMoCoImagenet, Trainer, knnMonitor } from '../lib';
-import { addCommonOptions, applyPreset, commonTrainerOptions, normalization, openData, parse, renormalize, run } from './common';
+import {
+  addCommonOptions,
+  applyPreset,
+  commonTrainerOptions,
+  normalization,
+  openData,
+  parse,
+  renormalize,
+  run,
+} from './common';
 import { MoCoImagenetOptions as Options } from './moco_imagenet';
 
 const { evalImagenet, IMAGENET_MEAN, IMAGENET_STD, mocoV1Imagenet, mocoV2Imagenet } = u.presets;
 
-
-const SMOKE: Partial<Options> = { evalInit: true, arch: 'resnet18', width: 16, epochs: 8, batchSize: 32, mocoK: 1024, crop: 64, subset: 100, testSubset: 30, knnEvery: 1, knnK: 50, lr: 0.03 };
+const SMOKE: Partial<Options> = {
+  evalInit: true,
+  arch: 'resnet18',
+  width: 16,
+  epochs: 8,
+  batchSize: 32,
+  mocoK: 1024,
+  crop: 64,
+  subset: 100,
+  testSubset: 30,
+  knnEvery: 1,
+  knnK: 50,
+  lr: 0.03,
+};
 
 const program = new Command('unmix_moco_imagenet.ts')
-  .description('MoCo v1/v2 + Un-Mix on an ImageNet-style folder (the reference\'s main_moco_unmix.py)')
-  .addOption(new Option('-a, --arch <arch>', 'backbone').choices(['resnet18', 'resnet34', 'resnet50']).default('resnet50'))
+  .description("MoCo v1/v2 + Un-Mix on an ImageNet-style folder (the reference's main_moco_unmix.py)")
+  .addOption(
+    new Option('-a, --arch <arch>', 'backbone').choices(['resnet18', 'resnet34', 'resnet50']).default('resnet50'),
+  )
   .option('--width <n>', 'base width of the ResNet (64 = the reference)', parse.int, 64)
   .option('--epochs <n>', 'epochs', parse.int, 200)
-  .option('-b, --batch-size <n>', 'images per batch (the reference\'s total over 8 GPUs)', parse.int, 256)
+  .option('-b, --batch-size <n>', "images per batch (the reference's total over 8 GPUs)", parse.int, 256)
   .option('--lr <lr>', 'initial learning rate', parse.num, 0.03)
   .option('--schedule <epochs>', 'lr ×0.1 at these epochs (without --cos)', parse.list, [120, 160])
   .option('--momentum <m>', 'SGD momentum', parse.num, 0.9)
@@ -34,15 +57,33 @@ const program = new Command('unmix_moco_imagenet.ts')
   .option('--aug-plus', 'MoCo v2 augmentation (blur, weaker jitter)', false)
   .option('--cos', 'cosine schedule', false)
   .option('--beta <b>', 'λ ~ Beta(beta, beta)', parse.num, 1.0)
-  .option('--unmix_prob <p>', 'probability of the global mixture (the reference default 0: region only; run.sh uses 0.5)', parse.num, 0.0)
+  .option(
+    '--unmix_prob <p>',
+    'probability of the global mixture (the reference default 0: region only; run.sh uses 0.5)',
+    parse.num,
+    0.0,
+  )
   .option('--no-unmix', 'plain MoCo')
   .option('--bn-splits <n>', 'SplitBatchNorm splits (8 emulates 8 GPUs × 32 images)', parse.int, 1)
   .option('--crop <n>', 'training crop size', parse.int, 224)
   .option('--knn-every <n>', 'kNN monitor on the projection every n epochs (0: off, as the reference)', parse.int, 0)
   .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
   .option('--channels-last', 'speed option: channels_last convolutions (same results)')
-  .addOption(new Option('--amp <dtype>', 'speed option for CUDA: encoder forwards under autocast in this dtype (the loss stays float32)').choices(['bfloat16']))
-  .addOption(new Option('--foreach <mode>', 'speed option: momentum and SGD updates as multi-tensor kernels (on), per-parameter loops as the reference (off), or on for CUDA only (auto); same results').choices(['auto', 'on', 'off']).default('auto').argParser(parse.foreach));
+  .addOption(
+    new Option(
+      '--amp <dtype>',
+      'speed option for CUDA: encoder forwards under autocast in this dtype (the loss stays float32)',
+    ).choices(['bfloat16']),
+  )
+  .addOption(
+    new Option(
+      '--foreach <mode>',
+      'speed option: momentum and SGD updates as multi-tensor kernels (on), per-parameter loops as the reference (off), or on for CUDA only (auto); same results',
+    )
+      .choices(['auto', 'on', 'off'])
+      .default('auto')
+      .argParser(parse.foreach),
+  );
 addCommonOptions(program, './moco_imagenet');
 program.parse();
 let o = program.opts<Options>();
@@ -50,7 +91,9 @@ if (o.preset === 'smoke') o = applyPreset(program, o, SMOKE);
 
 run(async () => {
   u.manualSeed(o.seed);
-  console.log(`unmix: MoCo ${o.mlp ? 'v2' : 'v1'}${o.unmix ? ' + Un-Mix' : ''}, ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}, crops ${o.crop}, ${o.device}`);
+  console.log(
+    `unmix: MoCo ${o.mlp ? 'v2' : 'v1'}${o.unmix ? ' + Un-Mix' : ''}, ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}, crops ${o.crop}, ${o.device}`,
+  );
   checkMoCoFlags({ ...o, symmetric: false }); // before anything is built or decoded
   const method = buildMoCoImagenet(o, o.device);
   const data = await openData(o);
@@ -58,11 +101,25 @@ run(async () => {
   const stats = await normalization(o, data, { mean: IMAGENET_MEAN, std: IMAGENET_STD });
   const views = renormalize(o.augPlus ? mocoV2Imagenet({ size: o.crop }) : mocoV1Imagenet({ size: o.crop }), stats);
   const loader = new Loader(data.train, { batchSize: o.batchSize, views, seed: o.seed, device: o.device });
-  const optimizer = new u.SGD(method.trainableParameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.wd, foreach: o.foreach });
+  const optimizer = new u.SGD(method.trainableParameters(), {
+    lr: o.lr,
+    momentum: o.momentum,
+    weightDecay: o.wd,
+    foreach: o.foreach,
+  });
   // main_moco.py's adjust_learning_rate: epochs from 0, cosine or step
   const lr = u.mocoLr({ lr: o.lr, epochs: o.epochs, cos: o.cos, milestones: o.schedule, firstEpoch: 0 });
   const small = o.crop < 224;
-  const evalPipeline = renormalize(small ? [{ op: 'resize' as const, size: Math.round(o.crop * 256 / 224) }, { op: 'centerCrop' as const, size: o.crop }, ...evalImagenet().slice(2)] : evalImagenet(), stats);
+  const evalPipeline = renormalize(
+    small
+      ? [
+          { op: 'resize' as const, size: Math.round((o.crop * 256) / 224) },
+          { op: 'centerCrop' as const, size: o.crop },
+          ...evalImagenet().slice(2),
+        ]
+      : evalImagenet(),
+    stats,
+  );
   const trainer = new Trainer({
     method,
     loader,
@@ -70,7 +127,16 @@ run(async () => {
     lr,
     epochs: o.epochs,
     ...commonTrainerOptions(o),
-    evaluate: o.knnEvery > 0 ? knnMonitor(method, data, { batchSize: 128, pipeline: evalPipeline, k: o.knnK, t: 0.1, features: 'projection' }) : undefined,
+    evaluate:
+      o.knnEvery > 0
+        ? knnMonitor(method, data, {
+            batchSize: 128,
+            pipeline: evalPipeline,
+            k: o.knnK,
+            t: 0.1,
+            features: 'projection',
+          })
+        : undefined,
     evaluateEvery: o.knnEvery || undefined,
     args: { ...o, example: 'unmix_moco_imagenet.ts', normalization: stats },
   });

@@ -13,11 +13,26 @@ import { addSwavOptions, checkCrops, SWAV_DEFAULTS, SwavExampleOptions, trainSwa
 const { blurKernel, evalImagenet, IMAGENET_MEAN, SWAV_IMAGENET_STD } = u.presets;
 
 const SMOKE: Partial<SwavExampleOptions> = {
-  evalInit: true, arch: 'resnet18', width: 16, nmb_prototypes: 30, nmb_crops: [2, 2], size_crops: [64, 32], queue_length: 0, epochs: 8,
-  batch_size: 32, freeze_prototypes_niters: 20, subset: 100, testSubset: 30, knnEvery: 1, knnK: 50, hidden_mlp: 256,
+  evalInit: true,
+  arch: 'resnet18',
+  width: 16,
+  nmb_prototypes: 30,
+  nmb_crops: [2, 2],
+  size_crops: [64, 32],
+  queue_length: 0,
+  epochs: 8,
+  batch_size: 32,
+  freeze_prototypes_niters: 20,
+  subset: 100,
+  testSubset: 30,
+  knnEvery: 1,
+  knnK: 50,
+  hidden_mlp: 256,
 };
 
-const program = new Command('unmix_swav_imagenet.ts').description('SwAV + Un-Mix on an ImageNet-style folder (the reference\'s UnMix_SwAV/for_ImageNet/main_swav_unmix.py)');
+const program = new Command('unmix_swav_imagenet.ts').description(
+  "SwAV + Un-Mix on an ImageNet-style folder (the reference's UnMix_SwAV/for_ImageNet/main_swav_unmix.py)",
+);
 addSwavOptions(program, SWAV_DEFAULTS.imagenet);
 addCommonOptions(program, './exp/unmix_swav_imagenet');
 program.setOptionValueWithSource('seed', 31, 'default');
@@ -29,7 +44,9 @@ if (o.dump_path) o.resultsDir = o.dump_path;
 run(async () => {
   u.manualSeed(o.seed);
   checkCrops(o);
-  console.log(`unmix: ${o.run_swav ? 'SwAV' : 'SwAV + Un-Mix'}, ${o.arch} width ${o.width}, crops ${o.nmb_crops.map((c, i) => `${c}×${o.size_crops[i]}`).join(' + ')}, ${o.epochs} epochs, batch ${o.batch_size}, ${o.device}`);
+  console.log(
+    `unmix: ${o.run_swav ? 'SwAV' : 'SwAV + Un-Mix'}, ${o.arch} width ${o.width}, crops ${o.nmb_crops.map((c, i) => `${c}×${o.size_crops[i]}`).join(' + ')}, ${o.epochs} epochs, batch ${o.batch_size}, ${o.device}`,
+  );
   const method = buildSwav(o, 'imagenet', o.device); // its checks before any data is read
   const data = await openData(o);
   // get_color_distortion(s=1.0) + PILRandomGaussianBlur(p 0.5), per resolution (spec §4.2)
@@ -45,6 +62,13 @@ run(async () => {
     return { count, pipeline };
   });
   const crop = o.size_crops[0];
-  const evalPipeline: Pipeline = crop < 224 ? [{ op: 'resize', size: Math.round((crop * 256) / 224) }, { op: 'centerCrop', size: crop }, ...evalImagenet().slice(2)] : evalImagenet();
+  const evalPipeline: Pipeline =
+    crop < 224
+      ? [
+          { op: 'resize', size: Math.round((crop * 256) / 224) },
+          { op: 'centerCrop', size: crop },
+          ...evalImagenet().slice(2),
+        ]
+      : evalImagenet();
   await trainSwav('unmix_swav_imagenet.ts', o, 'imagenet', method, data, views, evalPipeline);
 });

@@ -25,7 +25,10 @@ export function autocast<T>(options: AutocastOptions, fn: () => T): T {
   const device = String(options.device);
   const deviceType = device === 'cpu' ? 'cpu' : device === 'cuda' || device.startsWith('cuda:') ? 'cuda' : null;
   if (!deviceType) throw new TypeError(`autocast: device must be 'cpu' or 'cuda[:n]', got '${device}'`);
-  const dtype = is.oneOf('autocast', 'dtype', options.dtype ?? (deviceType === 'cuda' ? 'float16' : 'bfloat16'), ['bfloat16', 'float16']);
+  const dtype = is.oneOf('autocast', 'dtype', options.dtype ?? (deviceType === 'cuda' ? 'float16' : 'bfloat16'), [
+    'bfloat16',
+    'float16',
+  ]);
   if (options.enabled !== undefined) is.boolean('autocast', 'enabled', options.enabled);
   const before = native.setAutocast(deviceType, options.enabled ?? true, dtype);
   native.autocastNesting(1);
@@ -38,7 +41,9 @@ export function autocast<T>(options: AutocastOptions, fn: () => T): T {
   }
   if (result instanceof Promise) {
     result.catch(() => undefined); // its failure is not the caller's to handle now
-    throw new Error('autocast: the function returned a Promise; autocast is per thread, so a region must be synchronous (put the awaits outside it)');
+    throw new Error(
+      'autocast: the function returned a Promise; autocast is per thread, so a region must be synchronous (put the awaits outside it)',
+    );
   }
   return result;
 }

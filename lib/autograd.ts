@@ -49,7 +49,11 @@ export interface GradOptions {
 }
 
 /** Gradients of `outputs` with respect to `inputs`, without touching `.grad` (torch.autograd.grad). */
-export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], options: GradOptions = {}): (Tensor | null)[] {
+export function grad(
+  outputs: Tensor | Tensor[],
+  inputs: Tensor | Tensor[],
+  options: GradOptions = {},
+): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   const result = native.autogradGrad(
@@ -64,7 +68,11 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
 }
 
 /** Backward from several tensors at once (torch.autograd.backward). */
-export function backward(tensors: Tensor[], gradTensors?: (Tensor | null)[], options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+export function backward(
+  tensors: Tensor[],
+  gradTensors?: (Tensor | null)[],
+  options: { retainGraph?: boolean; createGraph?: boolean } = {},
+): void {
   native.backward(
     tensors.map((t) => t.checked('backward')),
     gradTensors ? gradTensors.map((t) => (t ? t.checked('backward') : null)) : null,

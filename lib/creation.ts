@@ -65,7 +65,10 @@ function flatten(data: NestedArray, shape: number[], out: number[], kinds: Kinds
   if (depth === shape.length) {
     if (typeof data === 'number') out.push(data);
     else if (typeof data === 'boolean') out.push(data ? 1 : 0);
-    else throw new TypeError(`tensor: data must hold numbers or booleans, got ${Array.isArray(data) ? 'a deeper array' : typeof data}`);
+    else
+      throw new TypeError(
+        `tensor: data must hold numbers or booleans, got ${Array.isArray(data) ? 'a deeper array' : typeof data}`,
+      );
     leafKind(data, kinds);
     return;
   }
@@ -81,7 +84,10 @@ function flatten(data: NestedArray, shape: number[], out: number[], kinds: Kinds
  * and booleans infer it as torch.tensor does: bool, else int64 when every number is an integer,
  * else float32 (`tensor([1, 2])` is int64, `tensor([1, 2.5])` float32, `tensor([])` float32).
  */
-export function tensor(data: NestedArray | ArrayBufferView, options: TensorOptions & { shape?: number[] } = {}): Tensor {
+export function tensor(
+  data: NestedArray | ArrayBufferView,
+  options: TensorOptions & { shape?: number[] } = {},
+): Tensor {
   const device = options.device ?? 'cpu';
   if (ArrayBuffer.isView(data)) {
     const source = dtypeOfArray(data);
@@ -118,7 +124,10 @@ function scalarDtype(value: number | boolean): DType {
 
 /** `value` everywhere; its dtype as torch.full infers it (`full([2], 3)` is int64, `full([2], 0.5)` float32). */
 export function full(shape: number[] | number, value: number | boolean, options: TensorOptions = {}): Tensor {
-  return finish(call('full', [sizeArg(shape), value], kw({ ...options, dtype: options.dtype ?? scalarDtype(value) })) as Tensor, options);
+  return finish(
+    call('full', [sizeArg(shape), value], kw({ ...options, dtype: options.dtype ?? scalarDtype(value) })) as Tensor,
+    options,
+  );
 }
 /** Uninitialised memory: fast, but its contents are arbitrary. */
 export function empty(shape: number[] | number, options: TensorOptions = {}): Tensor {
@@ -155,7 +164,10 @@ export function linspace(start: number, end: number, steps: number, options: Ten
   return finish(call('linspace', [start, end, steps], kw(options)) as Tensor, options);
 }
 export function eye(n: number, m?: number, options: TensorOptions = {}): Tensor {
-  return finish((m === undefined ? call('eye', [n], kw(options)) : call('eye.m', [n, m], kw(options))) as Tensor, options);
+  return finish(
+    (m === undefined ? call('eye', [n], kw(options)) : call('eye.m', [n, m], kw(options))) as Tensor,
+    options,
+  );
 }
 /** Uniform on [0, 1). */
 export function rand(shape: number[] | number, options: RandomOptions = {}): Tensor {

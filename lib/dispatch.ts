@@ -64,7 +64,10 @@ export interface CallOptions {
 }
 
 /** A caller for one ATen op (e.g. 'add', 'aten::conv2d', 'max.dim'), resolved on first use. */
-export function op(name: string, options: CallOptions = {}): (args: unknown[], kwargs?: Record<string, unknown>) => OpResult {
+export function op(
+  name: string,
+  options: CallOptions = {},
+): (args: unknown[], kwargs?: Record<string, unknown>) => OpResult {
   let id = -1;
   const unchecked = options.unchecked === true;
   return (args, kwargs) => {
@@ -85,7 +88,12 @@ const callers = new Map<string, ReturnType<typeof op>>();
  * reads (`opSchemas(name)` lists them): `call('addcmul', [x, a, b], { value: 0.5 })`. Ops whose
  * kernels trust their arguments are refused unless `options.unchecked` (see CallOptions).
  */
-export function call(name: string, args: unknown[] = [], kwargs?: Record<string, unknown>, options: CallOptions = {}): OpResult {
+export function call(
+  name: string,
+  args: unknown[] = [],
+  kwargs?: Record<string, unknown>,
+  options: CallOptions = {},
+): OpResult {
   const key = options.unchecked === true ? `${name}#unchecked` : name;
   let caller = callers.get(key);
   if (!caller) {

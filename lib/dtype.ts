@@ -1,18 +1,20 @@
 // Data types and the typed arrays that hold them in JavaScript.
 
 export type DType =
-  | 'float32'
-  | 'float64'
-  | 'float16'
-  | 'bfloat16'
-  | 'int8'
-  | 'int16'
-  | 'int32'
-  | 'int64'
-  | 'uint8'
-  | 'bool';
+  'float32' | 'float64' | 'float16' | 'bfloat16' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'bool';
 
-export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool'];
+export const DTYPES: readonly DType[] = [
+  'float32',
+  'float64',
+  'float16',
+  'bfloat16',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'bool',
+];
 
 /** The typed array a readback of each dtype produces (half types are widened to float32). */
 export interface TypedArrayFor {
@@ -56,7 +58,9 @@ export function dtypeOfArray(data: ArrayBufferView): DType {
   if (data instanceof Int32Array) return 'int32';
   if (data instanceof BigInt64Array) return 'int64';
   if (data instanceof Uint8Array || data instanceof Uint8ClampedArray) return 'uint8';
-  throw new TypeError(`unsupported typed array ${data.constructor.name}: use Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, BigInt64Array or Uint8Array`);
+  throw new TypeError(
+    `unsupported typed array ${data.constructor.name}: use Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, BigInt64Array or Uint8Array`,
+  );
 }
 
 export function isFloating(dtype: DType): boolean {

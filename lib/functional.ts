@@ -92,11 +92,19 @@ export function batchNorm(
   const { weight = null, bias = null, training = false, momentum = 0.1, eps = 1e-5 } = options;
   return T('batch_norm', [x, weight, bias, runningMean, runningVar, training, momentum, eps, true]);
 }
-export function maxPool2d(x: Tensor, kernelSize: Pair, options: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean } = {}): Tensor {
+export function maxPool2d(
+  x: Tensor,
+  kernelSize: Pair,
+  options: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean } = {},
+): Tensor {
   const { stride = kernelSize, padding = 0, dilation = 1, ceilMode = false } = options;
   return T('max_pool2d', [x, kernelSize, stride, padding, dilation, ceilMode]);
 }
-export function avgPool2d(x: Tensor, kernelSize: Pair, options: { stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {}): Tensor {
+export function avgPool2d(
+  x: Tensor,
+  kernelSize: Pair,
+  options: { stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {},
+): Tensor {
   const { stride = kernelSize, padding = 0, ceilMode = false, countIncludePad = true } = options;
   return T('avg_pool2d', [x, kernelSize, stride, padding, ceilMode, countIncludePad]);
 }
@@ -118,8 +126,18 @@ export function crossEntropy(
   const { weight = null, reduction = 'mean', ignoreIndex = -100, labelSmoothing = 0 } = options;
   return T('cross_entropy_loss', [logits, target, weight, REDUCTION[reduction], ignoreIndex, labelSmoothing]);
 }
-export function nllLoss(logProbs: Tensor, target: Tensor, options: { reduction?: Reduction; ignoreIndex?: number } = {}): Tensor {
-  return T('nll_loss_nd', [logProbs, target, null, REDUCTION[options.reduction ?? 'mean'], options.ignoreIndex ?? -100]);
+export function nllLoss(
+  logProbs: Tensor,
+  target: Tensor,
+  options: { reduction?: Reduction; ignoreIndex?: number } = {},
+): Tensor {
+  return T('nll_loss_nd', [
+    logProbs,
+    target,
+    null,
+    REDUCTION[options.reduction ?? 'mean'],
+    options.ignoreIndex ?? -100,
+  ]);
 }
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
   return T('mse_loss', [input, target, REDUCTION[reduction]]);
@@ -131,11 +149,21 @@ export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'm
 export function gridSample(
   x: Tensor,
   grid: Tensor,
-  options: { mode?: 'bilinear' | 'nearest' | 'bicubic'; paddingMode?: 'zeros' | 'border' | 'reflection'; alignCorners?: boolean } = {},
+  options: {
+    mode?: 'bilinear' | 'nearest' | 'bicubic';
+    paddingMode?: 'zeros' | 'border' | 'reflection';
+    alignCorners?: boolean;
+  } = {},
 ): Tensor {
   const modes = { bilinear: 0, nearest: 1, bicubic: 2 };
   const paddings = { zeros: 0, border: 1, reflection: 2 };
-  return T('grid_sampler', [x, grid, modes[options.mode ?? 'bilinear'], paddings[options.paddingMode ?? 'zeros'], options.alignCorners ?? false]);
+  return T('grid_sampler', [
+    x,
+    grid,
+    modes[options.mode ?? 'bilinear'],
+    paddings[options.paddingMode ?? 'zeros'],
+    options.alignCorners ?? false,
+  ]);
 }
 /** Resizes 4-d NCHW input to `size` (torch.nn.functional.interpolate). */
 export function interpolate(
@@ -148,10 +176,17 @@ export function interpolate(
   const alignCorners = options.alignCorners ?? false;
   // torch.nn.functional.interpolate's own kernel for antialias: internal by name, but its
   // arguments here are the ones F.interpolate passes, so it is called as trusted.
-  if (options.antialias) return call(`_upsample_${mode}2d_aa`, [x, size, alignCorners, null, null], undefined, { unchecked: true }) as Tensor;
+  if (options.antialias)
+    return call(`_upsample_${mode}2d_aa`, [x, size, alignCorners, null, null], undefined, {
+      unchecked: true,
+    }) as Tensor;
   return T(`upsample_${mode}2d`, [x, size, alignCorners, null, null]);
 }
 /** Pads the last dimensions: [left, right, top, bottom, ...] as torch.nn.functional.pad. */
-export function pad(x: Tensor, padding: number[], options: { mode?: 'constant' | 'reflect' | 'replicate' | 'circular'; value?: number } = {}): Tensor {
+export function pad(
+  x: Tensor,
+  padding: number[],
+  options: { mode?: 'constant' | 'reflect' | 'replicate' | 'circular'; value?: number } = {},
+): Tensor {
   return T('pad', [x, padding, options.mode ?? 'constant', options.value ?? null]);
 }

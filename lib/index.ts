@@ -17,7 +17,19 @@ export { info, buildConfig, setNumThreads, getNumThreads } from './runtime';
 export type { RuntimeInfo } from './runtime';
 export { Module } from './nn/module';
 export type { StateDict } from './nn/module';
-export { Linear, Conv2d, BatchNorm, BatchNorm1d, BatchNorm2d, SplitBatchNorm2d, ReLU, Identity, Flatten, Sequential, mlp } from './nn/layers';
+export {
+  Linear,
+  Conv2d,
+  BatchNorm,
+  BatchNorm1d,
+  BatchNorm2d,
+  SplitBatchNorm2d,
+  ReLU,
+  Identity,
+  Flatten,
+  Sequential,
+  mlp,
+} from './nn/layers';
 export type { LayerOptions, BatchNormOptions } from './nn/layers';
 export { SGD } from './optim/sgd';
 export type { SGDOptions, ParamGroup } from './optim/sgd';
@@ -50,7 +62,19 @@ export { openDataset } from './data/open';
 export type { OpenDatasetOptions } from './data/open';
 export { SslMethod } from './ssl/method';
 export type { StepContext, StepResult } from './ssl/method';
-export { mixBatch, mixWithParams, drawMixParams, drawIfEnabled, randBbox, boxLam, reverseBatch, unmixLoss, unmixStep, checkUnmixOptions, UNMIX_DEFAULTS } from './ssl/unmix';
+export {
+  mixBatch,
+  mixWithParams,
+  drawMixParams,
+  drawIfEnabled,
+  randBbox,
+  boxLam,
+  reverseBatch,
+  unmixLoss,
+  unmixStep,
+  checkUnmixOptions,
+  UNMIX_DEFAULTS,
+} from './ssl/unmix';
 export type { UnmixOptions, Mixture, MixParams, Box } from './ssl/unmix';
 export { mocoHead, simclrProjector, byolHead, swavProjection } from './ssl/heads';
 export { initMomentum, momentumUpdate } from './ssl/momentum';
@@ -59,7 +83,16 @@ export { infoNce, swappedPrediction } from './ssl/losses';
 export { configure, deepMerge } from './ssl/config';
 export type { DeepPartial } from './ssl/config';
 export { checkTwoViews } from './ssl/views';
-export { SwAV, SWAV_PRESETS, SWAV_CIFAR, SWAV_IMAGENET, SWAV_CIFAR_RECIPE, SWAV_IMAGENET_RECIPE, effectiveQueueLength, drawSwavMixChoices } from './ssl/swav';
+export {
+  SwAV,
+  SWAV_PRESETS,
+  SWAV_CIFAR,
+  SWAV_IMAGENET,
+  SWAV_CIFAR_RECIPE,
+  SWAV_IMAGENET_RECIPE,
+  effectiveQueueLength,
+  drawSwavMixChoices,
+} from './ssl/swav';
 export type { SwavOptions, SwavConfig, SwavVariant, SwavMixChoices, SwavRecipe } from './ssl/swav';
 export { sinkhornOld, sinkhornNew, swavCodes, shootInfs } from './ssl/sinkhorn';
 export type { SinkhornOptions, CodesOptions } from './ssl/sinkhorn';

@@ -59,7 +59,7 @@ function finish<T>(scope: Scope, result: T): T {
       if (handle !== null) freed.push(handle);
     }
   }
-  native.disposeTensors(freed);  // one native call for the lot
+  native.disposeTensors(freed); // one native call for the lot
   return result;
 }
 
@@ -157,4 +157,3 @@ export function gcOwned(bytes: number): void {
   survivors = native.liveTensors().gcBytes;
   budget = fixedBudget ?? Math.max(MIN_BUDGET, v8.getHeapStatistics().used_heap_size);
 }
-

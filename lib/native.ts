@@ -80,7 +80,12 @@ export interface NativeAddon {
   isContiguous(tensor: TensorArg, memoryFormat?: string): boolean;
   index(tensor: TensorArg, indices: unknown[]): TensorHandle;
   indexPut(tensor: TensorArg, indices: unknown[], value: TensorArg | number | boolean): void;
-  backward(tensors: TensorArg[], grads: (TensorArg | null)[] | null, retainGraph?: boolean, createGraph?: boolean): void;
+  backward(
+    tensors: TensorArg[],
+    grads: (TensorArg | null)[] | null,
+    retainGraph?: boolean,
+    createGraph?: boolean,
+  ): void;
   autogradGrad(
     outputs: TensorArg[],
     inputs: TensorArg[],

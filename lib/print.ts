@@ -101,10 +101,15 @@ class Formatter {
     const wide = max / min > 1000 || max > 1e8;
     if (this.intMode) {
       this.sciMode = wide;
-      for (const v of finite) this.maxWidth = Math.max(this.maxWidth, wide ? exponential(v, PRECISION).length : fixed(v, 0).length + 1);
+      for (const v of finite)
+        this.maxWidth = Math.max(this.maxWidth, wide ? exponential(v, PRECISION).length : fixed(v, 0).length + 1);
     } else {
       this.sciMode = wide || min < 1e-4;
-      for (const v of finite) this.maxWidth = Math.max(this.maxWidth, (this.sciMode ? exponential(v, PRECISION) : fixed(v, PRECISION)).length);
+      for (const v of finite)
+        this.maxWidth = Math.max(
+          this.maxWidth,
+          (this.sciMode ? exponential(v, PRECISION) : fixed(v, PRECISION)).length,
+        );
     }
   }
 

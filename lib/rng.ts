@@ -30,7 +30,7 @@ export class Rng {
 
   constructor(seed = 0) {
     is.number('Rng', 'seed', seed);
-    const next = splitmix32(Math.trunc(seed) >>> 0 ^ Math.trunc(seed / 2 ** 32));
+    const next = splitmix32((Math.trunc(seed) >>> 0) ^ Math.trunc(seed / 2 ** 32));
     this.s = new Uint32Array([next(), next(), next(), next()]);
     if (this.s.every((w) => w === 0)) this.s[0] = 1;
   }
@@ -45,7 +45,11 @@ export class Rng {
   }
 
   setState(state: readonly number[]): void {
-    if (state.length !== 4 || state.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff) || state.every((w) => w === 0)) {
+    if (
+      state.length !== 4 ||
+      state.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff) ||
+      state.every((w) => w === 0)
+    ) {
       throw new Error(`Rng.setState: expected four 32-bit unsigned words, not all zero; got ${JSON.stringify(state)}`);
     }
     this.s.set(state);

@@ -16,7 +16,13 @@ export function shown(value: unknown): string {
   }
 }
 
-function fail(Kind: typeof RangeError | typeof TypeError, owner: string, name: string, what: string, value: unknown): never {
+function fail(
+  Kind: typeof RangeError | typeof TypeError,
+  owner: string,
+  name: string,
+  what: string,
+  value: unknown,
+): never {
   throw new Kind(`${owner}: ${name} must be ${what}, got ${shown(value)}`);
 }
 
@@ -34,7 +40,8 @@ export function integer(owner: string, name: string, value: unknown): number {
 
 /** An integer in [lo, hi]; `note` says where the bounds come from ("the bank size"). */
 export function intInRange(owner: string, name: string, value: unknown, lo: number, hi: number, note?: string): number {
-  if (!Number.isInteger(value) || (value as number) < lo || (value as number) > hi) fail(RangeError, owner, name, `an integer in [${lo}, ${hi}]${note ? ` (${note})` : ''}`, value);
+  if (!Number.isInteger(value) || (value as number) < lo || (value as number) > hi)
+    fail(RangeError, owner, name, `an integer in [${lo}, ${hi}]${note ? ` (${note})` : ''}`, value);
   return value as number;
 }
 
@@ -46,7 +53,8 @@ export function positiveInt(owner: string, name: string, value: unknown): number
 
 /** An odd integer >= 1 (a kernel with a centre). */
 export function oddPositiveInt(owner: string, name: string, value: unknown): number {
-  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) % 2 !== 1) fail(RangeError, owner, name, 'a positive odd integer', value);
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) % 2 !== 1)
+    fail(RangeError, owner, name, 'a positive odd integer', value);
   return value as number;
 }
 
@@ -69,7 +77,14 @@ export function nonNegative(owner: string, name: string, value: unknown): number
 }
 
 /** A number in [lo, hi], or [lo, hi) with `{ hiOpen: true }` (and (lo, ... with loOpen). */
-export function inRange(owner: string, name: string, value: unknown, lo: number, hi: number, open: { loOpen?: boolean; hiOpen?: boolean } = {}): number {
+export function inRange(
+  owner: string,
+  name: string,
+  value: unknown,
+  lo: number,
+  hi: number,
+  open: { loOpen?: boolean; hiOpen?: boolean } = {},
+): number {
   const v = value as number;
   const ok = typeof value === 'number' && (open.loOpen ? v > lo : v >= lo) && (open.hiOpen ? v < hi : v <= hi);
   if (!ok) fail(RangeError, owner, name, `in ${open.loOpen ? '(' : '['}${lo}, ${hi}${open.hiOpen ? ')' : ']'}`, value);
@@ -83,7 +98,17 @@ export function probability(owner: string, name: string, value: unknown): number
 
 /** One of `choices` (compared with ===). */
 export function oneOf<T>(owner: string, name: string, value: unknown, choices: readonly T[]): T {
-  if (!choices.includes(value as T)) fail(RangeError, owner, name, choices.map(shown).join(', ').replace(/, ([^,]*)$/, ' or $1'), value);
+  if (!choices.includes(value as T))
+    fail(
+      RangeError,
+      owner,
+      name,
+      choices
+        .map(shown)
+        .join(', ')
+        .replace(/, ([^,]*)$/, ' or $1'),
+      value,
+    );
   return value as T;
 }
 

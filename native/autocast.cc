@@ -16,7 +16,9 @@ void SetEnabled(c10::DeviceType d, bool on) { at::autocast::set_autocast_enabled
 c10::ScalarType GetDtype(c10::DeviceType d) { return at::autocast::get_autocast_dtype(d); }
 void SetDtype(c10::DeviceType d, c10::ScalarType t) { at::autocast::set_autocast_dtype(d, t); }
 #else
-bool IsEnabled(c10::DeviceType d) { return d == c10::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+bool IsEnabled(c10::DeviceType d) {
+  return d == c10::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
 void SetEnabled(c10::DeviceType d, bool on) {
   if (d == c10::kCUDA) {
     at::autocast::set_enabled(on);
@@ -40,7 +42,8 @@ c10::DeviceType AutocastDevice(const Napi::Env& env, const Napi::Value& v) {
   std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
   if (s == "cpu") return c10::kCPU;
   if (s == "cuda") return c10::kCUDA;
-  ThrowType(env, "autocast: device type must be 'cpu' or 'cuda', got " + (v.IsString() ? "'" + s + "'" : std::string("a non-string")));
+  ThrowType(env, "autocast: device type must be 'cpu' or 'cuda', got " +
+                     (v.IsString() ? "'" + s + "'" : std::string("a non-string")));
 }
 
 // setAutocast(deviceType, enabled, dtype) -> the state before: {enabled, dtype}
@@ -49,7 +52,8 @@ Napi::Value SetAutocast(const Napi::CallbackInfo& info) {
   c10::DeviceType device = AutocastDevice(env, info[0]);
   if (!info[1].IsBoolean()) ThrowType(env, "autocast: 'enabled' must be a boolean");
   c10::ScalarType dtype = ParseDtype(env, info[2]);
-  if (dtype != c10::kBFloat16 && dtype != c10::kHalf) ThrowType(env, "autocast: dtype must be 'bfloat16' or 'float16', got '" + DtypeName(dtype) + "'");
+  if (dtype != c10::kBFloat16 && dtype != c10::kHalf)
+    ThrowType(env, "autocast: dtype must be 'bfloat16' or 'float16', got '" + DtypeName(dtype) + "'");
   return Guard(env, "autocast", [&]() -> Napi::Value {
     Napi::Object before = Napi::Object::New(env);
     before.Set("enabled", Napi::Boolean::New(env, IsEnabled(device)));

@@ -8,7 +8,8 @@
 namespace unmix {
 namespace {
 
-std::vector<at::Tensor> TensorList(const Napi::Env& env, const Napi::Value& value, const std::string& what, bool allow_null) {
+std::vector<at::Tensor> TensorList(const Napi::Env& env, const Napi::Value& value, const std::string& what,
+                                   bool allow_null) {
   if (!value.IsArray()) ThrowType(env, "argument '" + what + "' must be an array of Tensors");
   Napi::Array arr = value.As<Napi::Array>();
   std::vector<at::Tensor> out;
@@ -82,14 +83,16 @@ Napi::Value SetGrad(const Napi::CallbackInfo& info) {
       // PyTorch's checks (python_variable.cpp): SGD would otherwise broadcast a wrong-shaped grad.
       if (grad.is_same(t)) throw Napi::Error::New(env, "grad: a tensor cannot be assigned as its own grad");
       if (!grad.sizes().equals(t.sizes())) {
-        throw Napi::Error::New(env, "grad: the assigned grad has shape [" + c10::Join(", ", grad.sizes()) + "], the tensor [" +
-                                        c10::Join(", ", t.sizes()) + "]");
+        throw Napi::Error::New(env, "grad: the assigned grad has shape [" + c10::Join(", ", grad.sizes()) +
+                                        "], the tensor [" + c10::Join(", ", t.sizes()) + "]");
       }
       if (grad.scalar_type() != t.scalar_type()) {
-        throw Napi::Error::New(env, "grad: the assigned grad is " + DtypeName(grad.scalar_type()) + ", the tensor " + DtypeName(t.scalar_type()));
+        throw Napi::Error::New(env, "grad: the assigned grad is " + DtypeName(grad.scalar_type()) + ", the tensor " +
+                                        DtypeName(t.scalar_type()));
       }
       if (grad.device() != t.device()) {
-        throw Napi::Error::New(env, "grad: the assigned grad is on " + grad.device().str() + ", the tensor on " + t.device().str());
+        throw Napi::Error::New(
+            env, "grad: the assigned grad is on " + grad.device().str() + ", the tensor on " + t.device().str());
       }
       t.mutable_grad() = grad;
     }

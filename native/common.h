@@ -77,8 +77,8 @@ class TensorTable {
   struct Slot {
     at::Tensor tensor;
     const void* storage = nullptr;  // what the accounting counted, even if the tensor is re-pointed
-    napi_ref weak = nullptr;  // set while the GC owns it: a reference that V8 clears on collection
-    bool gc_storage = false;  // counted in gc_storages_
+    napi_ref weak = nullptr;        // set while the GC owns it: a reference that V8 clears on collection
+    bool gc_storage = false;        // counted in gc_storages_
     uint32_t generation = 0;
     bool live = false;
   };
@@ -91,7 +91,7 @@ class TensorTable {
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   std::vector<std::pair<uint32_t, uint32_t>> gc_slots_;  // (index, generation) of GC-owned slots
-  size_t gc_added_ = 0;  // handed to the GC since the last sweep
+  size_t gc_added_ = 0;                                  // handed to the GC since the last sweep
   // Host storages of GC-owned tensors, reported to V8 once however many views share them.
   ska::flat_hash_map<const void*, GcStorage> gc_storages_;
   int64_t reported_bytes_ = 0;    // host bytes of the GC-owned storages reported to V8

@@ -3,9 +3,8 @@
 #include <ATen/ThreadLocalState.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 
-#include <cstring>
-
 #include <cmath>
+#include <cstring>
 
 #include "common.h"
 
@@ -19,22 +18,37 @@ struct DtypeEntry {
 };
 
 const DtypeEntry kDtypes[] = {
-    {"float32", c10::kFloat}, {"float64", c10::kDouble}, {"float16", c10::kHalf},   {"bfloat16", c10::kBFloat16},
-    {"int8", c10::kChar},     {"int16", c10::kShort},    {"int32", c10::kInt},      {"int64", c10::kLong},
-    {"uint8", c10::kByte},    {"bool", c10::kBool},      {"float", c10::kFloat},    {"double", c10::kDouble},
-    {"half", c10::kHalf},     {"long", c10::kLong},      {"int", c10::kInt},        {"complex64", c10::kComplexFloat},
+    {"float32", c10::kFloat},
+    {"float64", c10::kDouble},
+    {"float16", c10::kHalf},
+    {"bfloat16", c10::kBFloat16},
+    {"int8", c10::kChar},
+    {"int16", c10::kShort},
+    {"int32", c10::kInt},
+    {"int64", c10::kLong},
+    {"uint8", c10::kByte},
+    {"bool", c10::kBool},
+    {"float", c10::kFloat},
+    {"double", c10::kDouble},
+    {"half", c10::kHalf},
+    {"long", c10::kLong},
+    {"int", c10::kInt},
+    {"complex64", c10::kComplexFloat},
     {"complex128", c10::kComplexDouble},
 };
 
 }  // namespace
 
 c10::ScalarType ParseDtype(const Napi::Env& env, const Napi::Value& value) {
-  if (!value.IsString()) ThrowType(env, "dtype must be a string such as 'float32', got " + std::string(value.IsUndefined() ? "undefined" : "a non-string"));
+  if (!value.IsString())
+    ThrowType(env, "dtype must be a string such as 'float32', got " +
+                       std::string(value.IsUndefined() ? "undefined" : "a non-string"));
   std::string name = value.As<Napi::String>().Utf8Value();
   for (const auto& entry : kDtypes) {
     if (name == entry.name) return entry.type;
   }
-  ThrowType(env, "unknown dtype '" + name + "' (expected float32, float64, float16, bfloat16, int8, int16, int32, int64, uint8 or bool)");
+  ThrowType(env, "unknown dtype '" + name +
+                     "' (expected float32, float64, float16, bfloat16, int8, int16, int32, int64, uint8 or bool)");
 }
 
 std::string DtypeName(c10::ScalarType type) {
@@ -60,7 +74,8 @@ c10::Device ParseDevice(const Napi::Env& env, const Napi::Value& value) {
                                       "has no CUDA support or no GPU is visible; run `npx unmix info`)");
     }
     if (device->has_index() && device->index() >= hooks.getNumGPUs()) {
-      throw Napi::Error::New(env, "device '" + name + "': only " + std::to_string(hooks.getNumGPUs()) + " CUDA device(s) are visible");
+      throw Napi::Error::New(
+          env, "device '" + name + "': only " + std::to_string(hooks.getNumGPUs()) + " CUDA device(s) are visible");
     }
   } else if (!device->is_cpu()) {
     throw Napi::Error::New(env, "device '" + name + "' is not supported (expected 'cpu', 'cuda' or 'cuda:N')");
@@ -107,8 +122,9 @@ Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
     at::Tensor host = at::empty(shape, at::TensorOptions().dtype(source));
     size_t bytes = host.nbytes();
     if (bytes != array.ByteLength()) {
-      throw Napi::Error::New(env, "fromBuffer: shape [" + c10::Join(", ", shape) + "] needs " + std::to_string(host.numel()) +
-                                      " elements but the data has " + std::to_string(array.ByteLength() / host.element_size()));
+      throw Napi::Error::New(env, "fromBuffer: shape [" + c10::Join(", ", shape) + "] needs " +
+                                      std::to_string(host.numel()) + " elements but the data has " +
+                                      std::to_string(array.ByteLength() / host.element_size()));
     }
     // The view's own data pointer: it also covers a SharedArrayBuffer, whose ArrayBuffer() wrapper fails.
     void* data = nullptr;
@@ -214,9 +230,12 @@ Napi::Value IsContiguous(const Napi::CallbackInfo& info) {
   return Guard(env, "isContiguous", [&]() -> Napi::Value {
     const at::Tensor& t = RequireTensor(env, info[0], "isContiguous");
     c10::MemoryFormat mf = c10::MemoryFormat::Contiguous;
-    if (format == "channels_last") mf = c10::MemoryFormat::ChannelsLast;
-    else if (format == "channels_last_3d") mf = c10::MemoryFormat::ChannelsLast3d;
-    else if (format != "contiguous_format") ThrowType(env, "isContiguous: unknown memory format '" + format + "'");
+    if (format == "channels_last")
+      mf = c10::MemoryFormat::ChannelsLast;
+    else if (format == "channels_last_3d")
+      mf = c10::MemoryFormat::ChannelsLast3d;
+    else if (format != "contiguous_format")
+      ThrowType(env, "isContiguous: unknown memory format '" + format + "'");
     return Napi::Boolean::New(env, t.is_contiguous(mf));
   });
 }

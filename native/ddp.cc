@@ -152,7 +152,8 @@ Napi::Value DdpReducer(const Napi::CallbackInfo& info) {
       size_t i = n - 1 - k;
       const at::Tensor& p = r->params[i];
       int64_t limit = r->buckets.size() <= 1 ? first_cap : cap;
-      bool full = !r->buckets.empty() && (bytes >= limit || p.scalar_type() != r->params[r->buckets.back().params[0]].scalar_type());
+      bool full = !r->buckets.empty() &&
+                  (bytes >= limit || p.scalar_type() != r->params[r->buckets.back().params[0]].scalar_type());
       if (r->buckets.empty() || full) {
         r->buckets.emplace_back();
         bytes = 0;
@@ -170,7 +171,8 @@ Napi::Value DdpReducer(const Napi::CallbackInfo& info) {
     auto* box = new ReducerBox{r};
     Napi::Value handle = Box(env, box, kReducerTag);
     Napi::Array sizes = Napi::Array::New(env, r->buckets.size());
-    for (size_t b = 0; b < r->buckets.size(); b++) sizes.Set(uint32_t(b), Napi::Number::New(env, double(r->buckets[b].params.size())));
+    for (size_t b = 0; b < r->buckets.size(); b++)
+      sizes.Set(uint32_t(b), Napi::Number::New(env, double(r->buckets[b].params.size())));
     Napi::Object out = Napi::Object::New(env);
     out.Set("handle", handle);
     out.Set("bucketSizes", sizes);

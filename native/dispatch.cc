@@ -2,7 +2,6 @@
 // IValues by the op's FunctionSchema and the boxed kernel is called through the dispatcher,
 // so autograd, autocast and device dispatch work exactly as in PyTorch.
 #include <ATen/core/dispatch/Dispatcher.h>
-
 #include <c10/util/SmallVector.h>
 
 #include <algorithm>
@@ -35,9 +34,9 @@ struct OpEntry {
 // and an id is handed out only after its entry is published there.
 constexpr int kMaxOps = 16384;
 std::mutex g_ops_mutex;
-std::deque<OpEntry> g_ops;                            // indexed by op id
+std::deque<OpEntry> g_ops;  // indexed by op id
 std::atomic<const OpEntry*> g_op_table[kMaxOps];
-std::unordered_map<std::string, int> g_op_ids;        // requested name -> id
+std::unordered_map<std::string, int> g_op_ids;                              // requested name -> id
 std::unordered_map<std::string, std::vector<c10::OperatorName>> g_by_base;  // "aten::add" -> names
 
 void IndexOperators() {
@@ -87,13 +86,16 @@ std::string RefusalReason(const std::string& name) {
   std::string base = name.substr(6);
   // The multi-tensor kernels the optimizers use check their list lengths and shapes.
   if (base.rfind("_foreach_", 0) == 0) return "";
-  if (base[0] == '_') return "a leading underscore marks a LibTorch internal, whose kernel may trust its arguments and crash the process";
+  if (base[0] == '_')
+    return "a leading underscore marks a LibTorch internal, whose kernel may trust its arguments and crash the process";
   if (base.find("_backward") != std::string::npos) {
     return "backward kernels trust the arguments autograd gives them and can crash the process on others";
   }
-  for (const char* family : {"sparse", "_coo", "csr", "csc", "bsr", "bsc", "mkldnn", "cudnn", "miopen", "fbgemm", "quantize", "nested"}) {
+  for (const char* family :
+       {"sparse", "_coo", "csr", "csc", "bsr", "bsc", "mkldnn", "cudnn", "miopen", "fbgemm", "quantize", "nested"}) {
     if (base.find(family) != std::string::npos) {
-      return std::string("the ") + family + " family is outside what unmix checks (its kernels can crash the process on inconsistent arguments)";
+      return std::string("the ") + family +
+             " family is outside what unmix checks (its kernels can crash the process on inconsistent arguments)";
     }
   }
   return "";
@@ -111,8 +113,9 @@ int ResolveOp(const Napi::Env& env, std::string name, bool unchecked) {
   if (!unchecked) {
     std::string why = RefusalReason(name.substr(0, name.find('.')));
     if (!why.empty()) {
-      throw Napi::Error::New(env, name + " is refused: " + why +
-                                      " (call(name, args, kwargs, {unchecked: true}) calls it anyway, at the risk of a crash)");
+      throw Napi::Error::New(
+          env, name + " is refused: " + why +
+                   " (call(name, args, kwargs, {unchecked: true}) calls it anyway, at the risk of a crash)");
     }
   }
   std::lock_guard<std::mutex> lock(g_ops_mutex);
@@ -372,7 +375,8 @@ class Converter {
         int64_t i;
         Napi::Value e = arr.Get(k);
         if (e.IsBoolean() || !AsInt(e, &i)) return item_fail(k, expected("integer", e));
-        if (kind == c10::TypeKind::SymIntType && i < kMinSymInt) return item_fail(k, expected("integer of at least -2^62", e));
+        if (kind == c10::TypeKind::SymIntType && i < kMinSymInt)
+          return item_fail(k, expected("integer of at least -2^62", e));
         list.push_back(i);
       }
       if (fixed && len == 1) list = c10::List<int64_t>(std::vector<int64_t>(*n, list.get(0)));
@@ -491,7 +495,8 @@ struct CallArgs {
 bool MayFit(const c10::TypePtr& type, napi_valuetype js) {
   switch (type->kind()) {
     case c10::TypeKind::OptionalType:
-      return js == napi_null || js == napi_undefined || MayFit(type->castRaw<c10::OptionalType>()->getElementType(), js);
+      return js == napi_null || js == napi_undefined ||
+             MayFit(type->castRaw<c10::OptionalType>()->getElementType(), js);
     case c10::TypeKind::TensorType:
     case c10::TypeKind::GeneratorType:
       return js == napi_object;
@@ -540,8 +545,10 @@ Prepared Prepare(const Napi::Env& env, const c10::FunctionSchema& schema, const 
   size_t positional = 0;
   for (const auto& a : params) positional += a.kwarg_only() ? 0 : 1;
   if (given > positional) {
-    p.fit = Fit{false, 0, explain ? "takes " + std::to_string(positional) + " positional arguments but " +
-                                        std::to_string(given) + " were given" : ""};
+    p.fit = Fit{false, 0,
+                explain ? "takes " + std::to_string(positional) + " positional arguments but " + std::to_string(given) +
+                              " were given"
+                        : ""};
     return p;
   }
   size_t used_kwargs = 0;
@@ -569,13 +576,17 @@ Prepared Prepare(const Napi::Env& env, const c10::FunctionSchema& schema, const 
       return p;
     }
     if (ScalesMustBeNull(schema, param) && !v.IsNull() && !v.IsUndefined()) {
-      p.fit = Fit{false, 0, explain ? "argument '" + param.name() + "' must be null here (give the output size only, or use the .vec overload)" : ""};
+      p.fit = Fit{false, 0,
+                  explain ? "argument '" + param.name() +
+                                "' must be null here (give the output size only, or use the .vec overload)"
+                          : ""};
       return p;
     }
     c10::IValue value;
     Fit f = conv.Convert(param.real_type(), param.N(), v, &value);
     if (!f.ok) {
-      p.fit = Fit{false, 0, explain ? "argument '" + param.name() + "' (position " + std::to_string(i + 1) + "): " + f.why : ""};
+      p.fit = Fit{false, 0,
+                  explain ? "argument '" + param.name() + "' (position " + std::to_string(i + 1) + "): " + f.why : ""};
       return p;
     }
     p.fit.loose += f.loose;
@@ -668,8 +679,9 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     if (chosen == n) ThrowType(env, ExplainMismatch(env, entry, args));
     const Overload* overload = &entry.overloads[chosen];
     if (overload->unsafe_arg >= 0 && !entry.unchecked && best.stack[overload->unsafe_arg].toBool()) {
-      throw Napi::Error::New(env, entry.name + ": unsafe=true skips the kernel's argument checks and can crash the process; "
-                                               "it is refused unless the op is called with {unchecked: true}");
+      throw Napi::Error::New(env, entry.name +
+                                      ": unsafe=true skips the kernel's argument checks and can crash the process; "
+                                      "it is refused unless the op is called with {unchecked: true}");
     }
     overload->handle.callBoxed(&best.stack);
     const auto& returns = overload->schema->returns();
@@ -696,7 +708,8 @@ Napi::Value ResolveOpJs(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) ThrowType(env, "resolveOp: name must be a string");
   std::string name = info[0].As<Napi::String>().Utf8Value();
   bool unchecked = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
-  return Guard(env, "resolveOp", [&]() -> Napi::Value { return Napi::Number::New(env, ResolveOp(env, name, unchecked)); });
+  return Guard(env, "resolveOp",
+               [&]() -> Napi::Value { return Napi::Number::New(env, ResolveOp(env, name, unchecked)); });
 }
 
 // Schemas of an op's overloads, for error messages, docs and generated typings.

@@ -90,9 +90,8 @@ Napi::Value AllGatherWithGrad(const Napi::CallbackInfo& info) {
     return BlockingCall::Start(
         env, "allGatherWithGrad", [work, g, parts, inputs]() { work->wait(g.timeout); },
         [x, parts, id](Napi::Env env) {
-          return Guard(env, "allGatherWithGrad", [&]() -> Napi::Value {
-            return WrapTensor(env, GatherFn::apply(x, at::cat((*parts)[0]), id));
-          });
+          return Guard(env, "allGatherWithGrad",
+                       [&]() -> Napi::Value { return WrapTensor(env, GatherFn::apply(x, at::cat((*parts)[0]), id)); });
         });
   });
 }
@@ -116,7 +115,8 @@ Napi::Value AllReduceWithGrad(const Napi::CallbackInfo& info) {
     return BlockingCall::Start(
         env, "allReduceWithGrad", [work, g, tensors]() { work->wait(g.timeout); },
         [x, tensors, id](Napi::Env env) {
-          return Guard(env, "allReduceWithGrad", [&]() -> Napi::Value { return WrapTensor(env, SumFn::apply(x, tensors[0], id)); });
+          return Guard(env, "allReduceWithGrad",
+                       [&]() -> Napi::Value { return WrapTensor(env, SumFn::apply(x, tensors[0], id)); });
         });
   });
 }

@@ -172,7 +172,8 @@ Napi::Value Allgather(const Napi::CallbackInfo& info) {
     if (!info[1].IsArray()) ThrowType(env, "allgather: outputs must be an array of tensors");
     auto list = info[1].As<Napi::Array>();
     std::vector<std::vector<at::Tensor>> outputs(1);
-    for (uint32_t i = 0; i < list.Length(); i++) outputs[0].push_back(RequireTensor(env, list.Get(i), "allgather", "outputs"));
+    for (uint32_t i = 0; i < list.Length(); i++)
+      outputs[0].push_back(RequireTensor(env, list.Get(i), "allgather", "outputs"));
     std::vector<at::Tensor> inputs{RequireTensor(env, info[2], "allgather", "input")};
     c10d::AllgatherOptions opts;
     opts.timeout = g->timeout;

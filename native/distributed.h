@@ -2,9 +2,9 @@
 // gradient reducer): the type-tagged handles JS holds, and a promise settled by a worker thread.
 #pragma once
 
-#include "common.h"
-
 #include <torch/csrc/distributed/c10d/Store.hpp>
+
+#include "common.h"
 #ifdef UNMIX_WITH_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
@@ -101,7 +101,8 @@ inline std::string StringArg(const Napi::CallbackInfo& info, size_t i, const cha
   if (!info[i].IsString()) ThrowType(info.Env(), std::string(op) + ": " + name + " must be a string");
   return info[i].As<Napi::String>().Utf8Value();
 }
-inline int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name, int64_t lo, int64_t hi) {
+inline int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name, int64_t lo,
+                      int64_t hi) {
   if (!info[i].IsNumber()) ThrowType(info.Env(), std::string(op) + ": " + name + " must be a number");
   double v = info[i].As<Napi::Number>().DoubleValue();
   if (!(v >= double(lo) && v <= double(hi)) || v != double(int64_t(v)))
@@ -110,6 +111,5 @@ inline int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* op, 
                                                 info[i].ToString().Utf8Value());
   return int64_t(v);
 }
-
 
 }  // namespace unmix

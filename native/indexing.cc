@@ -15,7 +15,8 @@ c10::optional<int64_t> OptionalInt(const Napi::Env& env, const Napi::Array& slic
   if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
   if (!v.IsNumber()) ThrowType(env, std::string("index: slice '") + key + "' must be an integer");
   double d = v.As<Napi::Number>().DoubleValue();
-  if (d != static_cast<double>(static_cast<int64_t>(d))) ThrowType(env, std::string("index: slice '") + key + "' must be an integer");
+  if (d != static_cast<double>(static_cast<int64_t>(d)))
+    ThrowType(env, std::string("index: slice '") + key + "' must be an integer");
   return static_cast<int64_t>(d);
 }
 
@@ -29,7 +30,8 @@ std::vector<at::indexing::TensorIndex> ToIndices(const Napi::Env& env, const Nap
     Napi::Value v = arr.Get(i);
     if (v.IsNumber()) {
       double d = v.As<Napi::Number>().DoubleValue();
-      if (d != static_cast<double>(static_cast<int64_t>(d))) ThrowType(env, "index: index " + std::to_string(i) + " must be an integer");
+      if (d != static_cast<double>(static_cast<int64_t>(d)))
+        ThrowType(env, "index: index " + std::to_string(i) + " must be an integer");
       out.emplace_back(static_cast<int64_t>(d));
     } else if (v.IsNull()) {
       out.emplace_back(at::indexing::None);
@@ -45,7 +47,8 @@ std::vector<at::indexing::TensorIndex> ToIndices(const Napi::Env& env, const Nap
     } else if (at::Tensor* t = FindTensor(env, v, "index")) {
       out.emplace_back(*t);
     } else {
-      ThrowType(env, "index: index " + std::to_string(i) + " must be an integer, null, '...', a boolean, a slice {start, end, step} or a Tensor");
+      ThrowType(env, "index: index " + std::to_string(i) +
+                         " must be an integer, null, '...', a boolean, a slice {start, end, step} or a Tensor");
     }
   }
   return out;

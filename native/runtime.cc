@@ -27,7 +27,8 @@ c10::Device DeviceArg(const Napi::Env& env, const Napi::Value& v) {
 // One integer seed (a number, a bigint or a one-element array of either).
 uint64_t SeedArg(const Napi::Env& env, const Napi::Value& v, const std::string& op) {
   std::vector<int64_t> seed = ToIntVector(env, v, "seed");
-  if (seed.size() != 1) ThrowType(env, op + ": argument 'seed' must be one integer, got " + std::to_string(seed.size()));
+  if (seed.size() != 1)
+    ThrowType(env, op + ": argument 'seed' must be one integer, got " + std::to_string(seed.size()));
   return static_cast<uint64_t>(seed[0]);
 }
 
@@ -149,7 +150,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     out.Set("cuda", Napi::Boolean::New(env, cuda));
     long cudart = cuda ? at::detail::getCUDAHooks().versionCUDART() : 0;
     if (cudart > 0) {
-      out.Set("cudaVersion", Napi::String::New(env, std::to_string(cudart / 1000) + "." + std::to_string((cudart % 1000) / 10)));
+      out.Set("cudaVersion",
+              Napi::String::New(env, std::to_string(cudart / 1000) + "." + std::to_string((cudart % 1000) / 10)));
     } else {
       out.Set("cudaVersion", env.Null());
     }
@@ -181,10 +183,13 @@ int64_t MaxThreads() { return std::max<int64_t>(256, 4 * static_cast<int64_t>(st
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsNumber()) ThrowType(env, "setNumThreads: argument 'threads' must be an integer, got " + std::string(info[0].IsArray() ? "an array" : "another kind of value"));
+  if (!info[0].IsNumber())
+    ThrowType(env, "setNumThreads: argument 'threads' must be an integer, got " +
+                       std::string(info[0].IsArray() ? "an array" : "another kind of value"));
   std::vector<int64_t> n = ToIntVector(env, info[0], "threads");
   if (n[0] < 1 || n[0] > MaxThreads()) {
-    throw Napi::RangeError::New(env, "setNumThreads: threads must be between 1 and " + std::to_string(MaxThreads()) + ", got " + std::to_string(n[0]));
+    throw Napi::RangeError::New(env, "setNumThreads: threads must be between 1 and " + std::to_string(MaxThreads()) +
+                                         ", got " + std::to_string(n[0]));
   }
   return Guard(env, "setNumThreads", [&]() -> Napi::Value {
     at::set_num_threads(static_cast<int>(n[0]));
@@ -207,7 +212,8 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
       gen.set_current_seed(s);
     }
     for (int i = 0; i < CudaDeviceCount(); ++i) {
-      at::Generator gen = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
+      at::Generator gen =
+          at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_current_seed(s);
     }
@@ -239,7 +245,8 @@ Napi::Value SetRngState(const Napi::CallbackInfo& info) {
 Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "cuda.synchronize", [&]() -> Napi::Value {
-    if (!CudaAvailable()) throw Napi::Error::New(env, "cuda.synchronize: CUDA is not available in this LibTorch build or machine");
+    if (!CudaAvailable())
+      throw Napi::Error::New(env, "cuda.synchronize: CUDA is not available in this LibTorch build or machine");
     int64_t index = info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : -1;
     if (index < 0) {
       for (int i = 0; i < CudaDeviceCount(); ++i) at::detail::getCUDAHooks().deviceSynchronize(i);
@@ -254,12 +261,14 @@ Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
 Napi::Value CudaMemInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Guard(env, "cuda.memInfo", [&]() -> Napi::Value {
-    if (!CudaAvailable()) throw Napi::Error::New(env, "cuda.memInfo: CUDA is not available in this LibTorch build or machine");
+    if (!CudaAvailable())
+      throw Napi::Error::New(env, "cuda.memInfo: CUDA is not available in this LibTorch build or machine");
     void* lib = FindLoadedLibrary("libcudart");
     auto mem_get_info = lib ? reinterpret_cast<MemGetInfoFn>(dlsym(lib, "cudaMemGetInfo")) : nullptr;
     auto set_device = lib ? reinterpret_cast<SetDeviceFn>(dlsym(lib, "cudaSetDevice")) : nullptr;
     auto get_device = lib ? reinterpret_cast<GetDeviceFn>(dlsym(lib, "cudaGetDevice")) : nullptr;
-    if (!mem_get_info || !set_device || !get_device) throw Napi::Error::New(env, "cuda.memInfo: the CUDA runtime library is not loaded");
+    if (!mem_get_info || !set_device || !get_device)
+      throw Napi::Error::New(env, "cuda.memInfo: the CUDA runtime library is not loaded");
     int index = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
     int previous = 0;
     get_device(&previous);
@@ -302,7 +311,8 @@ Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
 }  // namespace
 
 bool UnwrapGenerator(const Napi::Value& value, at::Generator* out) {
-  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(GetEnvData(value.Env())->generator_ctor.Value())) return false;
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(GetEnvData(value.Env())->generator_ctor.Value()))
+    return false;
   *out = Napi::ObjectWrap<GeneratorHandle>::Unwrap(value.As<Napi::Object>())->generator_;
   return true;
 }

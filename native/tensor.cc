@@ -201,7 +201,8 @@ at::Tensor* FindTensor(const Napi::Env& env, const Napi::Value& value, const cha
   }
   napi_valuetype type;
   napi_typeof(env, field, &type);
-  if (type == napi_null) throw Napi::Error::New(env, std::string(op) + ": the tensor was disposed and can no longer be used");
+  if (type == napi_null)
+    throw Napi::Error::New(env, std::string(op) + ": the tensor was disposed and can no longer be used");
   if (type != napi_number) return nullptr;
   double h;
   napi_get_value_double(env, field, &h);
@@ -221,7 +222,8 @@ bool IsTensorObject(const Napi::Value& value) {
   return has;
 }
 
-at::Tensor& RequireTensor(const Napi::Env& env, const Napi::Value& value, const std::string& op, const std::string& arg) {
+at::Tensor& RequireTensor(const Napi::Env& env, const Napi::Value& value, const std::string& op,
+                          const std::string& arg) {
   at::Tensor* t = FindTensor(env, value, op.c_str());
   if (!t) ThrowType(env, op + ": argument '" + arg + "' must be a Tensor");
   return *t;

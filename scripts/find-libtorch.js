@@ -32,7 +32,8 @@ function fromEnv() {
   }
   if (process.env.LIBTORCH) {
     const dir = path.join(process.env.LIBTORCH, 'share', 'cmake', 'Torch');
-    if (!isTorchDir(dir)) throw new NotFound(`LIBTORCH=${process.env.LIBTORCH} has no share/cmake/Torch/TorchConfig.cmake. ${FIX}`);
+    if (!isTorchDir(dir))
+      throw new NotFound(`LIBTORCH=${process.env.LIBTORCH} has no share/cmake/Torch/TorchConfig.cmake. ${FIX}`);
     return dir;
   }
   return null;
@@ -98,8 +99,10 @@ function detectCxx11Abi(config, libDir) {
 
 // The reason this LibTorch cannot be used, or null. Checked before any compiler runs.
 function unsupported(info) {
-  if (!/^\d+\.\d+/.test(info.version)) return `LibTorch at ${info.torchDir} states no version (TorchConfigVersion.cmake)`;
-  if (!atLeast(info.version, OLDEST[0], OLDEST[1])) return `LibTorch ${info.version} (${info.source}: ${info.libDir}) is too old`;
+  if (!/^\d+\.\d+/.test(info.version))
+    return `LibTorch at ${info.torchDir} states no version (TorchConfigVersion.cmake)`;
+  if (!atLeast(info.version, OLDEST[0], OLDEST[1]))
+    return `LibTorch ${info.version} (${info.source}: ${info.libDir}) is too old`;
   if (info.cxx11Abi === '0') {
     return `LibTorch ${info.version} (${info.source}: ${info.libDir}) uses the pre-C++11 ABI (_GLIBCXX_USE_CXX11_ABI=0); unmix is built and tested with the C++11 ABI only (Debian's LibTorch, pip's torch since 2.7, LibTorch's cxx11-abi zips)`;
   }
@@ -107,7 +110,9 @@ function unsupported(info) {
 }
 
 function untested(info) {
-  return atLeast(info.version, NEWEST_TESTED[0], NEWEST_TESTED[1] + 1) ? `LibTorch ${info.version} is newer than the newest tested (${NEWEST_TESTED.join('.')}); trying it` : null;
+  return atLeast(info.version, NEWEST_TESTED[0], NEWEST_TESTED[1] + 1)
+    ? `LibTorch ${info.version} is newer than the newest tested (${NEWEST_TESTED.join('.')}); trying it`
+    : null;
 }
 
 function describe(torchDir, source, python = null) {
@@ -118,7 +123,9 @@ function describe(torchDir, source, python = null) {
   const sharePrefix = path.resolve(torchDir, '..', '..', '..');
   const root = fs.existsSync(path.join(sharePrefix, 'include', 'ATen')) ? sharePrefix : prefix;
   const libCandidates = [path.join(root, 'lib'), path.resolve(torchDir, '..', '..')];
-  const libDir = libCandidates.find((d) => fs.existsSync(path.join(d, 'libtorch.so')) || fs.existsSync(path.join(d, 'libtorch_cpu.so')));
+  const libDir = libCandidates.find(
+    (d) => fs.existsSync(path.join(d, 'libtorch.so')) || fs.existsSync(path.join(d, 'libtorch_cpu.so')),
+  );
   if (!libDir) throw new NotFound(`LibTorch at ${torchDir} has no libtorch.so next to it. ${FIX}`);
   const version = readVersion(torchDir);
   const cuda = fs.existsSync(path.join(libDir, 'libtorch_cuda.so'));
@@ -203,6 +210,16 @@ function main(argv) {
   }
 }
 
-module.exports = { findLibtorch, NotFound, FIX, SUPPORTED, unsupported, untested, readVersion, detectCxx11Abi, libtorchChanged };
+module.exports = {
+  findLibtorch,
+  NotFound,
+  FIX,
+  SUPPORTED,
+  unsupported,
+  untested,
+  readVersion,
+  detectCxx11Abi,
+  libtorchChanged,
+};
 
 if (require.main === module) main(process.argv.slice(2));

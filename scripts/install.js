@@ -50,7 +50,9 @@ function describeLibtorch(libtorch) {
 // Without cmake or a C++ compiler there is nothing to compile with: say so in one line, naming
 // what was found, what is shipped and what to install.
 function refuseWithoutCompiler(libtorch) {
-  const compiler = process.env.CXX ? onPath(process.env.CXX) || fs.existsSync(process.env.CXX) : ['c++', 'g++', 'clang++'].some(onPath);
+  const compiler = process.env.CXX
+    ? onPath(process.env.CXX) || fs.existsSync(process.env.CXX)
+    : ['c++', 'g++', 'clang++'].some(onPath);
   const missing = [onPath('cmake') ? null : 'cmake', compiler ? null : 'a C++ compiler'].filter(Boolean);
   if (!missing.length) return;
   const shipped = shippedPrebuilds(root);
@@ -63,7 +65,9 @@ function refuseWithoutCompiler(libtorch) {
 }
 
 function compile(libtorch) {
-  console.log(`unmix: compiling the native addon against LibTorch ${libtorch.version} (${libtorch.source}: ${libtorch.libDir})`);
+  console.log(
+    `unmix: compiling the native addon against LibTorch ${libtorch.version} (${libtorch.source}: ${libtorch.libDir})`,
+  );
   // cmake-js reconfigures only a fresh build folder: one configured for another LibTorch would
   // keep its include and library folders and silently rebuild nothing. Start afresh then.
   const stamp = path.join(root, 'build', 'libtorch.stamp');
@@ -72,8 +76,15 @@ function compile(libtorch) {
     fs.rmSync(path.join(root, 'build'), { recursive: true, force: true });
   }
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-  const env = { ...process.env, CMAKE_BUILD_PARALLEL_LEVEL: String(process.env.CMAKE_BUILD_PARALLEL_LEVEL || os.availableParallelism()) };
-  const result = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', 'build'], { cwd: root, stdio: 'inherit', env });
+  const env = {
+    ...process.env,
+    CMAKE_BUILD_PARALLEL_LEVEL: String(process.env.CMAKE_BUILD_PARALLEL_LEVEL || os.availableParallelism()),
+  };
+  const result = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', 'build'], {
+    cwd: root,
+    stdio: 'inherit',
+    env,
+  });
   if (result.status !== 0) {
     console.error('unmix: building the native addon failed (see the compiler output above).');
     process.exit(result.status || 1);
@@ -96,7 +107,9 @@ function main() {
   }
   const refused = unsupported(libtorch);
   if (refused) {
-    console.error(`unmix: ${refused}. unmix supports ${SUPPORTED}; install one of those (see the README's "Supported LibTorch"), or point LIBTORCH at one, then run \`npm rebuild unmix\`.`);
+    console.error(
+      `unmix: ${refused}. unmix supports ${SUPPORTED}; install one of those (see the README's "Supported LibTorch"), or point LIBTORCH at one, then run \`npm rebuild unmix\`.`,
+    );
     process.exit(1);
   }
   const warning = untested(libtorch);

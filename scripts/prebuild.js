@@ -14,12 +14,21 @@ const root = path.resolve(__dirname, '..');
 const libtorch = findLibtorch();
 const built = path.join(root, 'build', 'Release', 'unmix.node');
 if (!process.argv.includes('--no-compile') || !fs.existsSync(built)) {
-  const r = spawnSync(process.execPath, [path.join(__dirname, 'install.js'), '--force'], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'install.js'), '--force'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (r.status !== 0) process.exit(r.status || 1);
 }
 const dir = prebuildDir(root, libtorch);
 fs.mkdirSync(dir, { recursive: true });
 fs.copyFileSync(built, path.join(dir, 'unmix.node'));
-const meta = { version: libtorch.version, cuda: libtorch.cuda, builtAgainst: libtorch.libDir, node: process.version, date: new Date().toISOString() };
+const meta = {
+  version: libtorch.version,
+  cuda: libtorch.cuda,
+  builtAgainst: libtorch.libDir,
+  node: process.version,
+  date: new Date().toISOString(),
+};
 fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
 console.log(`unmix: prebuild written to ${path.relative(root, dir)}`);

@@ -29,7 +29,16 @@ interface Case {
 interface Fixture {
   inputs: Record<string, { shape: number[]; data: number[] }>;
   cases: Case[];
-  stats: { height: number; width: number; scale: [number, number]; n: number; area_mean: number; area_std: number; logr_mean: number; logr_std: number }[];
+  stats: {
+    height: number;
+    width: number;
+    scale: [number, number];
+    n: number;
+    area_mean: number;
+    area_std: number;
+    logr_mean: number;
+    logr_std: number;
+  }[];
 }
 
 function maxAbsDiff(a: u.Tensor, expected: number[]): number {
@@ -47,13 +56,17 @@ describeWithTorchvision('each transform equals torchvision.transforms.functional
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-aug-')), 'aug.json');
     execFileSync(python, [path.join(__dirname, 'fixtures', 'make_augment_fixtures.py'), out]);
     fixture = JSON.parse(fs.readFileSync(out, 'utf8'));
-    for (const [k, v] of Object.entries(fixture.inputs)) inputs[k] = u.tensor(Float32Array.from(v.data), { shape: v.shape, device });
+    for (const [k, v] of Object.entries(fixture.inputs))
+      inputs[k] = u.tensor(Float32Array.from(v.data), { shape: v.shape, device });
   });
 
   const run = (c: Case): u.Tensor => {
     const x = inputs[c.input].narrow(0, c.index, 1);
     const p = c.params as Record<string, number>;
-    if (c.name.startsWith('resized_crop')) return A.resizedCrop(x, [{ top: p.top, left: p.left, height: p.height, width: p.width }], p.outH, p.outW, [Boolean(c.params.flip)]);
+    if (c.name.startsWith('resized_crop'))
+      return A.resizedCrop(x, [{ top: p.top, left: p.left, height: p.height, width: p.width }], p.outH, p.outW, [
+        Boolean(c.params.flip),
+      ]);
     if (c.name.startsWith('brightness')) return A.adjustBrightness(x, [p.factor]);
     if (c.name.startsWith('contrast')) return A.adjustContrast(x, [p.factor]);
     if (c.name.startsWith('saturation')) return A.adjustSaturation(x, [p.factor]);
@@ -66,7 +79,13 @@ describeWithTorchvision('each transform equals torchvision.transforms.functional
       // applyColour with a jitter whose draws are forced to the fixture's order and factors
       const step: Pipeline = [{ op: 'colorJitter', brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, p: 1 }];
       const rng = new Rng(1);
-      const forced = { order: Int32Array.from(c.params.order as number[]), brightness: p.brightness, contrast: p.contrast, saturation: p.saturation, hue: p.hue };
+      const forced = {
+        order: Int32Array.from(c.params.order as number[]),
+        brightness: p.brightness,
+        contrast: p.contrast,
+        saturation: p.saturation,
+        hue: p.hue,
+      };
       return applyColour(x, step, rng, { jitter: () => forced });
     }
     throw new Error(`no runner for ${c.name}`);
@@ -147,7 +166,13 @@ test('ColorJitter draws: factors in range, every order equally likely', () => {
   let bad = 0;
   for (let i = 0; i < n; i++) {
     const d = drawJitter(rng, { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 });
-    if (!(d.brightness! >= 0.6 && d.brightness! < 1.4 && Math.abs(d.hue!) <= 0.1 && [...d.order].sort().join() === '0,1,2,3')) bad++;
+    if (!(
+      d.brightness! >= 0.6 &&
+      d.brightness! < 1.4 &&
+      Math.abs(d.hue!) <= 0.1 &&
+      [...d.order].sort().join() === '0,1,2,3'
+    ))
+      bad++;
     atFirst[d.order[0]]++;
     bSum += d.brightness!;
   }
@@ -169,7 +194,11 @@ test('probabilities: grayscale 0.2, flip 0.5, jitter 0.8 of the samples', () => 
     expect(isGray).toBe(false);
     const grayFraction = gray.select(1, 0).sub(gray.select(1, 2)).abs().amax([1, 2]).eq(0).float().mean().item();
     expect(Math.abs(grayFraction - 0.2)).toBeLessThan(0.03);
-    const jittered = applyColour(x, [{ op: 'colorJitter', brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, p: 0.8 }], new Rng(12));
+    const jittered = applyColour(
+      x,
+      [{ op: 'colorJitter', brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, p: 0.8 }],
+      new Rng(12),
+    );
     const changed = jittered.sub(x).abs().amax([1, 2, 3]).gt(0).float().mean().item();
     expect(Math.abs(changed - 0.8)).toBeLessThan(0.03);
     const flipped = applyPipeline(images, [{ op: 'horizontalFlip', p: 0.5 }], new Rng(13));
@@ -210,7 +239,11 @@ test('every preset validates and runs (multi-crop sizes, ImageNet eval resize an
         expect([name, out.shape.slice(0, 2)]).toEqual([name, [2, 3]]);
       }
     }
-    const evalOut = applyPipeline(u.rand([2, 3, 300, 400], { device }).mul(255).to('uint8'), presets.evalImagenet(), new Rng(0));
+    const evalOut = applyPipeline(
+      u.rand([2, 3, 300, 400], { device }).mul(255).to('uint8'),
+      presets.evalImagenet(),
+      new Rng(0),
+    );
     expect(evalOut.shape).toEqual([2, 3, 224, 224]);
   });
 });
@@ -219,7 +252,14 @@ test('bad pipelines are refused with the step named', () => {
   expect(() => validatePipeline([{ op: 'grayscale', p: 2 }])).toThrow(/step 0 \(grayscale\): p must be in \[0, 1\]/);
   expect(() => validatePipeline([{ op: 'randomResizedCrop', size: 32, scale: [0.5, 0.2] }])).toThrow(/scale/);
   expect(() => validatePipeline([{ op: 'gaussianBlur', kernelSize: 4, sigma: [0.1, 2] }])).toThrow(/odd/);
-  expect(() => validatePipeline([{ op: 'grayscale', p: 0.2 }, { op: 'randomResizedCrop', size: 8 }])).toThrow(/before colour steps/);
+  expect(() =>
+    validatePipeline([
+      { op: 'grayscale', p: 0.2 },
+      { op: 'randomResizedCrop', size: 8 },
+    ]),
+  ).toThrow(/before colour steps/);
   expect(() => validatePipeline([{ op: 'sharpen' } as never])).toThrow(/unknown step/);
-  expect(() => A.resizedCrop(u.zeros([1, 3, 8, 8], { device }), [{ top: 4, left: 0, height: 5, width: 2 }], 4, 4)).toThrow(/outside the 8x8 image/);
+  expect(() =>
+    A.resizedCrop(u.zeros([1, 3, 8, 8], { device }), [{ top: 4, left: 0, height: 5, width: 2 }], 4, 4),
+  ).toThrow(/outside the 8x8 image/);
 });

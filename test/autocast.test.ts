@@ -35,21 +35,30 @@ test('inside a region matmuls run in bfloat16; outside, and after nesting and th
 });
 
 test('an async function is refused with a clear error, and the state is restored', () => {
-  expect(() => u.autocast({ device }, async () => mm())).toThrow(/autocast: the function returned a Promise; .* must be synchronous/);
+  expect(() => u.autocast({ device }, async () => mm())).toThrow(
+    /autocast: the function returned a Promise; .* must be synchronous/,
+  );
   expect(mm().dtype).toBe('float32');
 });
 
 test('bad device or dtype: TypeErrors, nothing switched on', () => {
   expect(() => u.autocast({ device: 'mps' as u.Device }, () => 1)).toThrow(TypeError);
-  expect(() => u.autocast({ device, dtype: 'float32' as u.AutocastDtype }, () => 1)).toThrow(/autocast: dtype must be 'bfloat16' or 'float16', got 'float32'/);
+  expect(() => u.autocast({ device, dtype: 'float32' as u.AutocastDtype }, () => 1)).toThrow(
+    /autocast: dtype must be 'bfloat16' or 'float16', got 'float32'/,
+  );
   expect(mm().dtype).toBe('float32');
 });
 
 test('the same dtypes and values as torch.autocast (bfloat16)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-autocast-'));
   try {
-    execFileSync(python, [path.join(__dirname, 'fixtures', 'make_autocast_fixtures.py'), dir, deviceType], { stdio: 'pipe' });
-    const expected = JSON.parse(fs.readFileSync(path.join(dir, 'autocast.json'), 'utf8')).dtypes as Record<string, string>;
+    execFileSync(python, [path.join(__dirname, 'fixtures', 'make_autocast_fixtures.py'), dir, deviceType], {
+      stdio: 'pipe',
+    });
+    const expected = JSON.parse(fs.readFileSync(path.join(dir, 'autocast.json'), 'utf8')).dtypes as Record<
+      string,
+      string
+    >;
     const t = u.loadTorchFile(path.join(dir, 'autocast.pt'), { device }).tensors;
     const outputs = u.autocast({ device, dtype: 'bfloat16' }, () => {
       const h = u.conv2d(t.x, t.w, { bias: t.b, padding: 1 });
@@ -74,7 +83,13 @@ describe('MoCo amp', () => {
     u.manualSeed(4);
     const x1 = u.randn([8, 3, 16, 16], { device });
     const x2 = u.randn([8, 3, 16, 16], { device });
-    const { loss } = moco.trainingStep([x1, x2], { iteration: 0, epoch: 0, itersPerEpoch: 1, totalEpochs: 1, rng: new Rng(9) });
+    const { loss } = moco.trainingStep([x1, x2], {
+      iteration: 0,
+      epoch: 0,
+      itersPerEpoch: 1,
+      totalEpochs: 1,
+      rng: new Rng(9),
+    });
     loss.backward();
     return { loss: loss.item() as number, grads: moco.trainableParameters().map((p) => p.grad!) };
   };
@@ -95,20 +110,40 @@ describe('MoCo amp', () => {
   });
 
   test('a bad amp value is refused', () => {
-    expect(() => new MoCo({ preset: 'cifar', width: 8, dim: 8, K: 32, device, amp: 'float16' as 'bfloat16' })).toThrow(/MoCo: amp must be 'bfloat16' or null \(float16 would need loss scaling/);
+    expect(() => new MoCo({ preset: 'cifar', width: 8, dim: 8, K: 32, device, amp: 'float16' as 'bfloat16' })).toThrow(
+      /MoCo: amp must be 'bfloat16' or null \(float16 would need loss scaling/,
+    );
   });
 });
 
 describe('SwAV amp', () => {
   const step = (amp: 'bfloat16' | null) => {
     u.manualSeed(1);
-    const m = new SwAV({ backbone: { block: 'bottleneck', layers: [1], baseWidth: 8, stem: 'swav-cifar' }, hiddenMlp: 16, featDim: 8, nPrototypes: 6, batchSize: 4, device, amp });
+    const m = new SwAV({
+      backbone: { block: 'bottleneck', layers: [1], baseWidth: 8, stem: 'swav-cifar' },
+      hiddenMlp: 16,
+      featDim: 8,
+      nPrototypes: 6,
+      batchSize: 4,
+      device,
+      amp,
+    });
     u.manualSeed(2);
     const crops = [u.randn([4, 3, 8, 8], { device }), u.randn([4, 3, 8, 8], { device })];
     const { scores } = m.forwardCrops(crops);
-    const { loss } = m.trainingStep(crops, { iteration: 0, epoch: 0, itersPerEpoch: 1, totalEpochs: 1, rng: new Rng(3) });
+    const { loss } = m.trainingStep(crops, {
+      iteration: 0,
+      epoch: 0,
+      itersPerEpoch: 1,
+      totalEpochs: 1,
+      rng: new Rng(3),
+    });
     loss.backward();
-    return { scoresDtype: scores.dtype, loss: loss.item() as number, gradDtype: m.prototypes.weight.grad?.dtype ?? null };
+    return {
+      scoresDtype: scores.dtype,
+      loss: loss.item() as number,
+      gradDtype: m.prototypes.weight.grad?.dtype ?? null,
+    };
   };
 
   test('bfloat16: float32 scores and a loss within 5% of float32 (and not the same number)', () => {
@@ -121,6 +156,8 @@ describe('SwAV amp', () => {
   });
 
   test('a bad amp value is refused', () => {
-    expect(() => new SwAV({ batchSize: 4, device, amp: 'float16' as 'bfloat16' })).toThrow(/SwAV: amp must be 'bfloat16' or null/);
+    expect(() => new SwAV({ batchSize: 4, device, amp: 'float16' as 'bfloat16' })).toThrow(
+      /SwAV: amp must be 'bfloat16' or null/,
+    );
   });
 });

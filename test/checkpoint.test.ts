@@ -32,9 +32,14 @@ describe('safetensors', () => {
     const bytes = fs.readFileSync(file('layout.safetensors'));
     const n = Number(bytes.readBigUInt64LE(0));
     expect((8 + n) % 8).toBe(0);
-    expect(JSON.parse(bytes.subarray(8, 8 + n).toString())).toEqual({ __metadata__: { k: 'v' }, a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } });
+    expect(JSON.parse(bytes.subarray(8, 8 + n).toString())).toEqual({
+      __metadata__: { k: 'v' },
+      a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+    });
     expect(Array.from(new Float32Array(Uint8Array.from(bytes.subarray(8 + n)).buffer))).toEqual([1, 2]);
-    expect(u.inspectSafetensors(file('layout.safetensors')).tensors).toEqual([{ name: 'a', dtype: 'float32', shape: [2] }]);
+    expect(u.inspectSafetensors(file('layout.safetensors')).tensors).toEqual([
+      { name: 'a', dtype: 'float32', shape: [2] },
+    ]);
   });
 
   test('malformed files give one clear error', () => {
@@ -43,8 +48,16 @@ describe('safetensors', () => {
     const variants: [string, Buffer, RegExp][] = [
       ['truncated', good.subarray(0, good.byteLength - 3), /truncated or padded/],
       ['tiny', good.subarray(0, 5), /only 5 bytes/],
-      ['huge header', Buffer.concat([Buffer.from([255, 255, 255, 255, 0, 0, 0, 0]), good.subarray(8)]), /header length .* exceeds the file/],
-      ['not json', Buffer.concat([good.subarray(0, 8), Buffer.from('{"a": ['), good.subarray(15)]), /header is not JSON/],
+      [
+        'huge header',
+        Buffer.concat([Buffer.from([255, 255, 255, 255, 0, 0, 0, 0]), good.subarray(8)]),
+        /header length .* exceeds the file/,
+      ],
+      [
+        'not json',
+        Buffer.concat([good.subarray(0, 8), Buffer.from('{"a": ['), good.subarray(15)]),
+        /header is not JSON/,
+      ],
     ];
     for (const [name, bytes, message] of variants) {
       fs.writeFileSync(file(`${name}.safetensors`), bytes);
@@ -68,7 +81,12 @@ describe('safetensors', () => {
 });
 
 function model() {
-  return new u.Sequential(new u.Linear(6, 8, { device }), new u.BatchNorm1d(8, { device }), new u.ReLU(), new u.Linear(8, 3, { device }));
+  return new u.Sequential(
+    new u.Linear(6, 8, { device }),
+    new u.BatchNorm1d(8, { device }),
+    new u.ReLU(),
+    new u.Linear(8, 3, { device }),
+  );
 }
 
 describe('checkpoints', () => {
@@ -96,12 +114,23 @@ describe('checkpoints', () => {
     const opt = new u.SGD(net.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
     const queue = u.zeros([4, 6], { device }).keep();
     run(3, net, opt, queue);
-    u.saveCheckpoint(file('run.ckpt'), { modules: { net }, optimizers: { opt }, tensors: { queue }, epoch: 1, step: 3, metadata: { args: { lr: 0.05 } } });
+    u.saveCheckpoint(file('run.ckpt'), {
+      modules: { net },
+      optimizers: { opt },
+      tensors: { queue },
+      epoch: 1,
+      step: 3,
+      metadata: { args: { lr: 0.05 } },
+    });
 
     u.manualSeed(999); // a fresh process would start elsewhere
     const net2 = model();
     const opt2 = new u.SGD(net2.parameters(), { lr: 0.5 });
-    const loaded = u.loadCheckpoint(file('run.ckpt'), { modules: { net: net2 }, optimizers: { opt: opt2 } }, { device });
+    const loaded = u.loadCheckpoint(
+      file('run.ckpt'),
+      { modules: { net: net2 }, optimizers: { opt: opt2 } },
+      { device },
+    );
     expect(loaded.epoch).toBe(1);
     expect(loaded.step).toBe(3);
     expect(loaded.metadata).toEqual({ args: { lr: 0.05 } });
@@ -111,19 +140,29 @@ describe('checkpoints', () => {
     run(3, net2, opt2, queue2);
 
     const ref = refNet.stateDict();
-    for (const [k, t] of Object.entries(net2.stateDict())) expect({ k, same: t.equal(ref[k]) }).toEqual({ k, same: true });
+    for (const [k, t] of Object.entries(net2.stateDict()))
+      expect({ k, same: t.equal(ref[k]) }).toEqual({ k, same: true });
     expect(queue2.equal(refQueue)).toBe(true);
   });
 
   test('a mismatching target changes nothing and says why', () => {
     const net = model();
-    u.saveCheckpoint(file('small.ckpt'), { modules: { net }, optimizers: { opt: new u.SGD(net.parameters(), { lr: 0.1 }) } });
+    u.saveCheckpoint(file('small.ckpt'), {
+      modules: { net },
+      optimizers: { opt: new u.SGD(net.parameters(), { lr: 0.1 }) },
+    });
     const other = new u.Sequential(new u.Linear(6, 5, { device }));
     const before = other.stateDict()['0.weight'].clone();
-    expect(() => u.loadCheckpoint(file('small.ckpt'), { modules: { net: other } })).toThrow(/module 'net' does not match: .*missing keys|wrong shapes/);
+    expect(() => u.loadCheckpoint(file('small.ckpt'), { modules: { net: other } })).toThrow(
+      /module 'net' does not match: .*missing keys|wrong shapes/,
+    );
     expect(other.stateDict()['0.weight'].equal(before)).toBe(true);
     expect(() => u.loadCheckpoint(file('small.ckpt'), { modules: { encoder: net } })).toThrow(/no module 'encoder'/);
-    expect(() => u.loadCheckpoint(file('small.ckpt'), { optimizers: { opt: new u.SGD([u.zeros([1], { requiresGrad: true })], { lr: 1 }) } })).toThrow(/optimizer 'opt' has 6 parameters in its groups, the target has 1/);
+    expect(() =>
+      u.loadCheckpoint(file('small.ckpt'), {
+        optimizers: { opt: new u.SGD([u.zeros([1], { requiresGrad: true })], { lr: 1 }) },
+      }),
+    ).toThrow(/optimizer 'opt' has 6 parameters in its groups, the target has 1/);
     u.saveSafetensors(file('plain.safetensors'), { a: u.ones([1]) });
     expect(() => u.loadCheckpoint(file('plain.safetensors'))).toThrow(/not an unmix checkpoint/);
   });
@@ -133,10 +172,15 @@ describe('checkpoints', () => {
     u.saveSafetensors(target, { w: u.full([8], 1, { dtype: 'float32' }) }, { version: 'old' });
     // A child process writes a large file to the same path and is killed while writing.
     const script = `const u = require('./lib'); u.saveSafetensors(${JSON.stringify(target)}, { big: u.ones([64, 1024, 1024]) }, { version: 'new' });`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..'), stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: path.join(__dirname, '..'),
+      stdio: 'ignore',
+    });
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {
-        const partial = fs.readdirSync(dir).find((f) => f.startsWith('.atomic.ckpt.') && fs.statSync(path.join(dir, f)).size > 0);
+        const partial = fs
+          .readdirSync(dir)
+          .find((f) => f.startsWith('.atomic.ckpt.') && fs.statSync(path.join(dir, f)).size > 0);
         if (partial) {
           clearInterval(poll);
           child.kill('SIGKILL');

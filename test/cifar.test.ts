@@ -30,7 +30,10 @@ function cifar10(dir: string) {
   fs.mkdirSync(folder, { recursive: true });
   const train = [1, 2, 3, 4, 5].map((i) => writeBatch(path.join(folder, `data_batch_${i}.bin`), 3, 1, i));
   const test = writeBatch(path.join(folder, 'test_batch.bin'), 4, 1, 99);
-  fs.writeFileSync(path.join(folder, 'batches.meta.txt'), 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n');
+  fs.writeFileSync(
+    path.join(folder, 'batches.meta.txt'),
+    'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n',
+  );
   return { folder, train, test };
 }
 
@@ -57,7 +60,10 @@ test('CIFAR-100 from the .tar.gz: fine and coarse labels', async () => {
   fs.mkdirSync(folder, { recursive: true });
   const train = writeBatch(path.join(folder, 'train.bin'), 5, 2, 7);
   writeBatch(path.join(folder, 'test.bin'), 2, 2, 8);
-  fs.writeFileSync(path.join(folder, 'coarse_label_names.txt'), Array.from({ length: 20 }, (_, i) => `super${i}`).join('\n'));
+  fs.writeFileSync(
+    path.join(folder, 'coarse_label_names.txt'),
+    Array.from({ length: 20 }, (_, i) => `super${i}`).join('\n'),
+  );
   const archive = path.join(root, 'cifar-100-binary.tar.gz');
   await tar.c({ gzip: true, file: archive, cwd: dir }, ['cifar-100-binary']);
   const split = u.loadCifar(archive, { split: 'train', device });
@@ -72,7 +78,9 @@ test('bad input gives clear errors', () => {
   const dir = path.join(root, 'bad');
   const { folder } = cifar10(dir);
   fs.truncateSync(path.join(folder, 'data_batch_3.bin'), 3073 * 2 + 100);
-  expect(() => u.loadCifar(dir, { split: 'train' })).toThrow(/data_batch_3\.bin has 6246 bytes, not a whole number of 3073-byte records/);
+  expect(() => u.loadCifar(dir, { split: 'train' })).toThrow(
+    /data_batch_3\.bin has 6246 bytes, not a whole number of 3073-byte records/,
+  );
   fs.rmSync(path.join(folder, 'data_batch_3.bin'));
   expect(() => u.loadCifar(dir, { split: 'train' })).toThrow(/data_batch_3\.bin is missing/);
   const t = fs.readFileSync(path.join(folder, 'test_batch.bin'));

@@ -8,11 +8,29 @@ import { python, pythonHas } from './support/python';
 
 const root = path.join(__dirname, '..');
 const unmix = (...args: string[]) =>
-  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), ...args], { cwd: root, encoding: 'utf8' });
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+  });
 
 test('unmix info --json describes the loaded LibTorch and how it was built', () => {
   const info = JSON.parse(unmix('info', '--json'));
-  const keys = ['libtorch', 'source', 'python', 'addon', 'cuda', 'cudaBuild', 'cudaVersion', 'cudnnVersion', 'nccl', 'devices', 'cxx11Abi', 'threads', 'distributed', 'libDir'];
+  const keys = [
+    'libtorch',
+    'source',
+    'python',
+    'addon',
+    'cuda',
+    'cudaBuild',
+    'cudaVersion',
+    'cudnnVersion',
+    'nccl',
+    'devices',
+    'cxx11Abi',
+    'threads',
+    'distributed',
+    'libDir',
+  ];
   expect(Object.keys(info).sort()).toEqual(keys.sort());
   expect(info.libtorch).toMatch(/^\d+\.\d+\.\d+/);
   expect(['env', 'python', 'system']).toContain(info.source);
@@ -29,32 +47,42 @@ test('unmix info --json describes the loaded LibTorch and how it was built', () 
 });
 
 const withTorch = pythonHas('torch') ? test : test.skip;
-withTorch(`unmix info's build facts are what the same LibTorch's Python says (${python})${pythonHas('torch') ? '' : ' (skipped: no Python torch)'}`, () => {
-  const info = JSON.parse(unmix('info', '--json'));
-  const script = [
-    'import json, torch',
-    'cudnn = torch.backends.cudnn.version() if torch.version.cuda else None',
-    'nccl = torch.cuda.nccl.version() if torch.version.cuda and torch.distributed.is_nccl_available() else None',
-    'print(json.dumps({"cuda": torch.version.cuda, "cudnn": cudnn, "nccl": nccl, "abi": torch.compiled_with_cxx11_abi(), "available": torch.cuda.is_available()}))',
-  ].join('\n');
-  const py = JSON.parse(execFileSync(python, ['-c', script], { encoding: 'utf8' }));
-  expect(info.cudaBuild).toBe(py.cuda !== null);
-  expect(info.cudaVersion).toBe(py.cuda);
-  // cuDNN 92400 is 9.24.0
-  const cudnn = py.cudnn === null ? null : `${Math.floor(py.cudnn / 10000)}.${Math.floor((py.cudnn % 10000) / 100)}.${py.cudnn % 100}`;
-  expect(info.cudnnVersion).toBe(cudnn);
-  expect(info.nccl).toBe(py.nccl === null ? null : py.nccl.join('.'));
-  expect(info.cxx11Abi).toBe(py.abi);
-  expect(info.cuda).toBe(py.available);
-});
+withTorch(
+  `unmix info's build facts are what the same LibTorch's Python says (${python})${pythonHas('torch') ? '' : ' (skipped: no Python torch)'}`,
+  () => {
+    const info = JSON.parse(unmix('info', '--json'));
+    const script = [
+      'import json, torch',
+      'cudnn = torch.backends.cudnn.version() if torch.version.cuda else None',
+      'nccl = torch.cuda.nccl.version() if torch.version.cuda and torch.distributed.is_nccl_available() else None',
+      'print(json.dumps({"cuda": torch.version.cuda, "cudnn": cudnn, "nccl": nccl, "abi": torch.compiled_with_cxx11_abi(), "available": torch.cuda.is_available()}))',
+    ].join('\n');
+    const py = JSON.parse(execFileSync(python, ['-c', script], { encoding: 'utf8' }));
+    expect(info.cudaBuild).toBe(py.cuda !== null);
+    expect(info.cudaVersion).toBe(py.cuda);
+    // cuDNN 92400 is 9.24.0
+    const cudnn =
+      py.cudnn === null
+        ? null
+        : `${Math.floor(py.cudnn / 10000)}.${Math.floor((py.cudnn % 10000) / 100)}.${py.cudnn % 100}`;
+    expect(info.cudnnVersion).toBe(cudnn);
+    expect(info.nccl).toBe(py.nccl === null ? null : py.nccl.join('.'));
+    expect(info.cxx11Abi).toBe(py.abi);
+    expect(info.cuda).toBe(py.available);
+  },
+);
 
 test('unmix info prints where LibTorch came from, how it was built and what is available', () => {
   const lines = unmix('info').trim().split('\n');
   expect(lines).toHaveLength(4);
   expect(lines[0]).toMatch(/^unmix: LibTorch \d+\.\d+\.\d+\S* \((env|python: \S+|system); .+\)$/);
-  expect(lines[1]).toMatch(/^ {2}(built with CUDA \S+, cuDNN \S+, NCCL \S+|CPU-only build); (\d+ CUDA device\(s\) available|no CUDA device available)$/);
+  expect(lines[1]).toMatch(
+    /^ {2}(built with CUDA \S+, cuDNN \S+, NCCL \S+|CPU-only build); (\d+ CUDA device\(s\) available|no CUDA device available)$/,
+  );
   expect(lines[2]).toMatch(/^ {2}addon (prebuilt|compiled), (C\+\+11|pre-C\+\+11) ABI, \d+ threads$/);
-  expect(lines[3]).toMatch(/^ {2}process groups: (Gloo|none \(built without Gloo headers: apt-get install libgloo-dev, then npm rebuild unmix\))$/);
+  expect(lines[3]).toMatch(
+    /^ {2}process groups: (Gloo|none \(built without Gloo headers: apt-get install libgloo-dev, then npm rebuild unmix\))$/,
+  );
 });
 
 describe('unmix inspect', () => {
@@ -76,14 +104,22 @@ describe('unmix inspect', () => {
     const info = JSON.parse(unmix('inspect', c, '--json'));
     expect(info.format).toBe('unmix-checkpoint');
     expect(info.metadata.epoch).toBe(4);
-    expect(info.tensors.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining(['modules.head.weight', 'modules.head.bias', 'rng.cpu']));
-    expect(unmix('inspect', c)).toMatch(/run\.ckpt: unmix-checkpoint, \d+ tensors\n\s+modules\.head\.bias\s+float32\s+\[1\]/);
+    expect(info.tensors.map((t: { name: string }) => t.name)).toEqual(
+      expect.arrayContaining(['modules.head.weight', 'modules.head.bias', 'rng.cpu']),
+    );
+    expect(unmix('inspect', c)).toMatch(
+      /run\.ckpt: unmix-checkpoint, \d+ tensors\n\s+modules\.head\.bias\s+float32\s+\[1\]/,
+    );
   });
 
   test('a file it cannot read: non-zero exit and one line saying why', () => {
     const bad = path.join(dir, 'bad.bin');
     fs.writeFileSync(bad, 'hello');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), 'inspect', bad], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), 'inspect', bad],
+      { cwd: root, encoding: 'utf8' },
+    );
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toEqual([`unmix: ${bad}: not a valid safetensors file: only 5 bytes`]);
   });

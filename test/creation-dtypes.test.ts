@@ -9,7 +9,18 @@ import { python } from './support/python';
 // [what JS calls, the Python twin, the unmix call]
 const cases: [string, string, () => u.Tensor][] = [
   ['tensor([1, 2])', 'torch.tensor([1, 2])', () => u.tensor([1, 2], { device })],
-  ['tensor([[1, 2], [3, 4]])', 'torch.tensor([[1, 2], [3, 4]])', () => u.tensor([[1, 2], [3, 4]], { device })],
+  [
+    'tensor([[1, 2], [3, 4]])',
+    'torch.tensor([[1, 2], [3, 4]])',
+    () =>
+      u.tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { device },
+      ),
+  ],
   ['tensor([1, 2.5])', 'torch.tensor([1, 2.5])', () => u.tensor([1, 2.5], { device })],
   ['tensor([[1], [2.5]])', 'torch.tensor([[1], [2.5]])', () => u.tensor([[1], [2.5]], { device })],
   ['tensor([true, false])', 'torch.tensor([True, False])', () => u.tensor([true, false], { device })],
@@ -31,7 +42,14 @@ const cases: [string, string, () => u.Tensor][] = [
 ];
 
 const torchDtypes: string[] = JSON.parse(
-  execFileSync(python, ['-c', `import json, torch; print(json.dumps([str(x.dtype).replace('torch.', '') for x in [${cases.map((c) => c[1]).join(', ')}]]))`], { encoding: 'utf8' }),
+  execFileSync(
+    python,
+    [
+      '-c',
+      `import json, torch; print(json.dumps([str(x.dtype).replace('torch.', '') for x in [${cases.map((c) => c[1]).join(', ')}]]))`,
+    ],
+    { encoding: 'utf8' },
+  ),
 );
 
 describe('the dtype torch infers', () => {
@@ -41,7 +59,20 @@ describe('the dtype torch infers', () => {
 });
 
 test('inferred values are exact: int64 data holds its integers, an explicit dtype still wins', () => {
-  expect(u.tensor([[1, -2], [3, 40_000_000_000]], { device }).toArray()).toEqual([[1, -2], [3, 40_000_000_000]]);
+  expect(
+    u
+      .tensor(
+        [
+          [1, -2],
+          [3, 40_000_000_000],
+        ],
+        { device },
+      )
+      .toArray(),
+  ).toEqual([
+    [1, -2],
+    [3, 40_000_000_000],
+  ]);
   expect(u.tensor([1, 2], { device, dtype: 'float32' }).dtype).toBe('float32');
   expect(u.arange(5, undefined, 1, { device, dtype: 'float64' }).dtype).toBe('float64');
   expect(u.full([2], 3, { device, dtype: 'float32' }).toArray()).toEqual([3, 3]);
@@ -53,7 +84,11 @@ describe('int64 item() past 2^53', () => {
   const big = 2n ** 53n + 1n;
   test('item() refuses a value no JS number holds, naming the value and itemBigInt()', () => {
     const t = u.tensor(BigInt64Array.from([big]), { device });
-    expect(() => t.item()).toThrow(new RangeError('item: the int64 value 9007199254740993 has no exact JS number (past 2^53); use itemBigInt() for it'));
+    expect(() => t.item()).toThrow(
+      new RangeError(
+        'item: the int64 value 9007199254740993 has no exact JS number (past 2^53); use itemBigInt() for it',
+      ),
+    );
     expect(t.itemBigInt()).toBe(big);
     expect(u.tensor(BigInt64Array.from([-big]), { device }).itemBigInt()).toBe(-big);
     expect(u.tensor(BigInt64Array.from([2n ** 63n - 1n]), { device }).itemBigInt()).toBe(2n ** 63n - 1n);
@@ -66,6 +101,8 @@ describe('int64 item() past 2^53', () => {
     expect(u.tensor([true], { device }).itemBigInt()).toBe(1n);
   });
   test('itemBigInt() of a float tensor is a clear error', () => {
-    expect(() => u.tensor([1.5], { device }).itemBigInt()).toThrow(new TypeError('itemBigInt: the tensor must have an integer or bool dtype, got float32; use item()'));
+    expect(() => u.tensor([1.5], { device }).itemBigInt()).toThrow(
+      new TypeError('itemBigInt: the tensor must have an integer or bool dtype, got float32; use item()'),
+    );
   });
 });

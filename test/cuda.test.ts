@@ -40,7 +40,9 @@ cudaOnly('autograd on CUDA and per-device generators', () => {
   expect(x.grad!.device).toBe('cuda:0');
   const g1 = new u.Generator('cuda').manualSeed(11);
   const g2 = new u.Generator('cuda').manualSeed(11);
-  expect(u.rand([16], { device: 'cuda', generator: g1 }).equal(u.rand([16], { device: 'cuda', generator: g2 }))).toBe(true);
+  expect(u.rand([16], { device: 'cuda', generator: g1 }).equal(u.rand([16], { device: 'cuda', generator: g2 }))).toBe(
+    true,
+  );
 });
 
 cudaOnly('mixing devices is a clear error', () => {

@@ -14,11 +14,15 @@ const cacheDir = path.join(tmp, 'cache');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), 'dataset', ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, UNMIX_CACHE_DIR: cacheDir },
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), 'dataset', ...args],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, UNMIX_CACHE_DIR: cacheDir },
+    },
+  );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -59,7 +63,10 @@ function cifarBatch(file: string, count: number, labelBytes: 1 | 2, seed: number
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, buf);
-  return Array.from({ length: count }, (_, r) => ({ pixel: (c: number) => Array.from(buf.subarray(r * record + labelBytes + c * 1024, r * record + labelBytes + (c + 1) * 1024)) }));
+  return Array.from({ length: count }, (_, r) => ({
+    pixel: (c: number) =>
+      Array.from(buf.subarray(r * record + labelBytes + c * 1024, r * record + labelBytes + (c + 1) * 1024)),
+  }));
 }
 
 test('CIFAR-10 binary folder: format, splits, classes, size, exact mean and std', () => {
@@ -82,7 +89,9 @@ test('CIFAR-10 binary folder: format, splits, classes, size, exact mean and std'
   // the folder itself works too; the text output is a short summary
   const text = run(dir);
   expect(text.status).toBe(0);
-  expect(text.stdout).toMatch(/cifar-10-batches-bin: cifar-10-binary \(folder\), 10 classes, 32×32\n\s+train\s+10 images\s+10 classes\s+mean \[0\.\d{4}, 0\.\d{4}, 0\.\d{4}\]\s+std \[0\.\d{4}, 0\.\d{4}, 0\.\d{4}\]\n\s+test\s+3 images/);
+  expect(text.stdout).toMatch(
+    /cifar-10-batches-bin: cifar-10-binary \(folder\), 10 classes, 32×32\n\s+train\s+10 images\s+10 classes\s+mean \[0\.\d{4}, 0\.\d{4}, 0\.\d{4}\]\s+std \[0\.\d{4}, 0\.\d{4}, 0\.\d{4}\]\n\s+test\s+3 images/,
+  );
   expect(text.stdout).toMatch(/classes: airplane, automobile, bird/);
 });
 
@@ -90,7 +99,10 @@ test('CIFAR-100 binary .tar.gz: 100 classes', async () => {
   const dir = path.join(tmp, 'c100');
   cifarBatch(path.join(dir, 'cifar-100-binary', 'train.bin'), 4, 2, 3);
   const test = cifarBatch(path.join(dir, 'cifar-100-binary', 'test.bin'), 2, 2, 4);
-  fs.writeFileSync(path.join(dir, 'cifar-100-binary', 'fine_label_names.txt'), Array.from({ length: 100 }, (_, i) => `fine${i}`).join('\n'));
+  fs.writeFileSync(
+    path.join(dir, 'cifar-100-binary', 'fine_label_names.txt'),
+    Array.from({ length: 100 }, (_, i) => `fine${i}`).join('\n'),
+  );
   const archive = path.join(tmp, 'cifar-100-binary.tar.gz');
   await tar.c({ gzip: true, file: archive, cwd: dir }, ['cifar-100-binary']);
   const d = json(archive);
@@ -114,7 +126,9 @@ describe('image folders', () => {
           seed++;
           const file = path.join(dir, split, cls, `${k}.png`);
           fs.mkdirSync(path.dirname(file), { recursive: true });
-          await sharp(px, { raw: { width: 6, height: 4, channels: 3 } }).png().toFile(file);
+          await sharp(px, { raw: { width: 6, height: 4, channels: 3 } })
+            .png()
+            .toFile(file);
           written[split].push({ pixel: (c) => Array.from({ length: 24 }, (_, p) => px[p * 3 + c]) });
         }
       }
@@ -138,10 +152,22 @@ describe('image folders', () => {
       expectClose(d.splits[split].mean, s.mean);
       expectClose(d.splits[split].std, s.std);
     }
-    expect(fs.readdirSync(cacheDir).filter((f) => f.startsWith('folder-')).sort()).toEqual([expect.stringMatching(/^folder-train-[0-9a-f]{16}\.safetensors$/), expect.stringMatching(/^folder-val-/)]);
+    expect(
+      fs
+        .readdirSync(cacheDir)
+        .filter((f) => f.startsWith('folder-'))
+        .sort(),
+    ).toEqual([
+      expect.stringMatching(/^folder-train-[0-9a-f]{16}\.safetensors$/),
+      expect.stringMatching(/^folder-val-/),
+    ]);
     const text = run(dir);
-    expect(text.stdout).toMatch(/folder: image-folder \(folder\), 2 classes, 4×6\n\s+train\s+6 images\s+2 classes .* cache: hit\n\s+val\s+4 images/);
-    expect(text.stdout).toMatch(/ignored: 1 files that are not \.jpg\/\.jpeg\/\.png images in class folders \(e\.g\. LICENSE\)/);
+    expect(text.stdout).toMatch(
+      /folder: image-folder \(folder\), 2 classes, 4×6\n\s+train\s+6 images\s+2 classes .* cache: hit\n\s+val\s+4 images/,
+    );
+    expect(text.stdout).toMatch(
+      /ignored: 1 files that are not \.jpg\/\.jpeg\/\.png images in class folders \(e\.g\. LICENSE\)/,
+    );
   });
 
   test('a .tar of the folder describes the same; --no-cache writes nothing', async () => {
@@ -168,7 +194,9 @@ describe('image folders', () => {
       const px = Buffer.alloc(w * h * 3, 0).map((_, k) => (k * 13 + i * 50) % 256);
       const file = path.join(mixed, `c${i % 2}`, `${i}.png`);
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
+      await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+        .png()
+        .toFile(file);
       images.push({ pixel: (c) => Array.from({ length: w * h }, (_, p) => px[p * 3 + c]) });
     }
     const d = json(mixed);
@@ -177,7 +205,9 @@ describe('image folders', () => {
     const s = stats(images);
     expectClose(d.splits.mixed.mean, s.mean);
     expectClose(d.splits.mixed.std, s.std);
-    expect(run(mixed).stdout).toMatch(/mixed: image-folder \(folder\), 2 classes, sizes from 2×7 to 4×4 \(h×w\)\n.*cache: off \(images of several sizes\)/);
+    expect(run(mixed).stdout).toMatch(
+      /mixed: image-folder \(folder\), 2 classes, sizes from 2×7 to 4×4 \(h×w\)\n.*cache: off \(images of several sizes\)/,
+    );
   });
 });
 
@@ -187,22 +217,36 @@ test('bad input: exit 1 and one line saying why; --skip-corrupt skips and report
     expect(r.stdout).toBe('');
     return r.stderr.trim().split('\n');
   };
-  expect(line(run(path.join(tmp, 'missing')))).toEqual([`unmix: ImageFolder: ${path.join(tmp, 'missing')} does not exist`]);
+  expect(line(run(path.join(tmp, 'missing')))).toEqual([
+    `unmix: ImageFolder: ${path.join(tmp, 'missing')} does not exist`,
+  ]);
   const empty = path.join(tmp, 'empty-class');
   fs.mkdirSync(path.join(empty, 'a'), { recursive: true });
   fs.mkdirSync(path.join(empty, 'b'), { recursive: true });
   fs.writeFileSync(path.join(empty, 'b', 'x.jpg'), 'not a jpeg');
-  expect(line(run(empty))).toEqual([expect.stringMatching(/^unmix: ImageFolder: class folder .*empty-class\/a holds no \.jpg\/\.jpeg\/\.png images/)]);
+  expect(line(run(empty))).toEqual([
+    expect.stringMatching(/^unmix: ImageFolder: class folder .*empty-class\/a holds no \.jpg\/\.jpeg\/\.png images/),
+  ]);
   fs.rmdirSync(path.join(empty, 'a'));
-  expect(line(run(empty))).toEqual([expect.stringMatching(/^unmix: .*empty-class\/b\/x\.jpg: cannot decode image: Input buffer contains unsupported image format \(pass skipCorrupt, or --skip-corrupt,/)]);
+  expect(line(run(empty))).toEqual([
+    expect.stringMatching(
+      /^unmix: .*empty-class\/b\/x\.jpg: cannot decode image: Input buffer contains unsupported image format \(pass skipCorrupt, or --skip-corrupt,/,
+    ),
+  ]);
   // skip-and-report instead
   const png = path.join(empty, 'b', 'y.png');
-  await sharp(Buffer.alloc(12, 7), { raw: { width: 2, height: 2, channels: 3 } }).png().toFile(png);
+  await sharp(Buffer.alloc(12, 7), { raw: { width: 2, height: 2, channels: 3 } })
+    .png()
+    .toFile(png);
   const skipped = run(empty, '--skip-corrupt', '--no-cache');
   expect(skipped.status).toBe(0);
-  expect(skipped.stdout).toMatch(/empty-class\s+1 images\s+1 classes[^]*skipped: 1 images that could not be decoded: .*b\/x\.jpg: cannot decode image/);
+  expect(skipped.stdout).toMatch(
+    /empty-class\s+1 images\s+1 classes[^]*skipped: 1 images that could not be decoded: .*b\/x\.jpg: cannot decode image/,
+  );
   const c10 = path.join(tmp, 'cut', 'cifar-10-batches-bin');
   cifarBatch(path.join(c10, 'test_batch.bin'), 1, 1, 1);
   fs.writeFileSync(path.join(c10, 'data_batch_1.bin'), Buffer.alloc(100));
-  expect(line(run(c10))).toEqual([expect.stringMatching(/^unmix: CIFAR-10: data_batch_1\.bin has 100 bytes, not a whole number of 3073-byte records/)]);
+  expect(line(run(c10))).toEqual([
+    expect.stringMatching(/^unmix: CIFAR-10: data_batch_1\.bin has 100 bytes, not a whole number of 3073-byte records/),
+  ]);
 });

@@ -7,14 +7,19 @@ import { python, pythonHas } from './support/python';
 import { runRanks } from './support/ranks';
 
 const ready = dist.gloo && pythonHas('torch.distributed');
-const why = !dist.gloo ? ' (skipped: the addon was built without Gloo headers)' : !ready ? ` (skipped: ${python} has no torch.distributed)` : '';
+const why = !dist.gloo
+  ? ' (skipped: the addon was built without Gloo headers)'
+  : !ready
+    ? ` (skipped: ${python} has no torch.distributed)`
+    : '';
 
 (ready ? test : test.skip)(`weights after 5 steps at W=2 equal torch DDP's bit for bit${why}`, async () => {
   const [ts, py] = [
     await runRanks(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support', 'ddp-worker.ts')], 2),
     await runRanks(python, [path.join(__dirname, 'fixtures', 'ddp_twin.py')], 2),
   ];
-  for (const r of [...ts, ...py]) expect({ code: r.code, fatal: r.lines[0]?.fatal }).toEqual({ code: 0, fatal: undefined });
+  for (const r of [...ts, ...py])
+    expect({ code: r.code, fatal: r.lines[0]?.fatal }).toEqual({ code: 0, fatal: undefined });
   type Seen = { rank: number; state: Record<string, number[]> };
   const [t0, t1] = ts.map((r) => r.lines[0] as Seen);
   const [p0, p1] = py.map((r) => r.lines[0] as Seen);

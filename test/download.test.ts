@@ -47,7 +47,10 @@ async function serve(behaviour: Behaviour) {
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     if (m && !behaviour.ignoreRange) {
       start = Number(m[1]);
-      res.writeHead(206, { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` });
+      res.writeHead(206, {
+        'content-length': body.length - start,
+        'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+      });
     } else {
       res.writeHead(200, { 'content-length': body.length });
     }
@@ -67,7 +70,11 @@ async function serve(behaviour: Behaviour) {
     url: `http://127.0.0.1:${port}/file`,
     base: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -112,7 +119,9 @@ test('without retries the part is kept, and the next call resumes from it', asyn
   const s = await serve({ cutAt: 120_000, cutRequests: [0] });
   try {
     const dest = fresh();
-    await expect(downloadFile(s.url, dest, { md5, retries: 0 })).rejects.toThrow(/gave up after 1 attempt.*120000 bytes received are kept/);
+    await expect(downloadFile(s.url, dest, { md5, retries: 0 })).rejects.toThrow(
+      /gave up after 1 attempt.*120000 bytes received are kept/,
+    );
     expect(fs.statSync(`${dest}.part`).size).toBe(120_000);
     expect(fs.existsSync(dest)).toBe(false);
     await downloadFile(s.url, dest, { md5 });
@@ -141,7 +150,9 @@ test('wrong bytes: checksum mismatch, nothing left at dest or in the part file',
   const s = await serve({ body: wrong });
   try {
     const dest = fresh();
-    await expect(downloadFile(s.url, dest, { md5 })).rejects.toThrow(new RegExp(`md5 mismatch: expected ${md5}, got [0-9a-f]{32}.*deleted`));
+    await expect(downloadFile(s.url, dest, { md5 })).rejects.toThrow(
+      new RegExp(`md5 mismatch: expected ${md5}, got [0-9a-f]{32}.*deleted`),
+    );
     expect(fs.existsSync(dest)).toBe(false);
     expect(fs.existsSync(`${dest}.part`)).toBe(false);
     await expect(downloadFile(s.url, dest, { sha256 })).rejects.toThrow(/sha256 mismatch/);
@@ -191,7 +202,9 @@ test('HTTP errors, redirects, bad arguments', async () => {
     await expect(downloadFile('ftp://example.invalid/x', fresh())).rejects.toThrow(/only http and https/);
     await expect(downloadFile('not a url', fresh())).rejects.toThrow(/not a valid URL/);
     await expect(downloadFile(ok.url, fresh(), { md5: 'abc' })).rejects.toThrow(/md5 must be 32 hex digits/);
-    await expect(downloadFile(ok.url, fresh(), { retries: -1 })).rejects.toThrow(/retries must be a non-negative integer/);
+    await expect(downloadFile(ok.url, fresh(), { retries: -1 })).rejects.toThrow(
+      /retries must be a non-negative integer/,
+    );
   } finally {
     await missing.close();
     await ok.close();
@@ -201,7 +214,9 @@ test('HTTP errors, redirects, bad arguments', async () => {
 test('a 5xx is retried, then reported', async () => {
   const s = await serve({ status: 503 });
   try {
-    await expect(downloadFile(s.url, fresh(), { retries: 2, ...fast })).rejects.toThrow(/HTTP 503.*gave up after 3 attempt/);
+    await expect(downloadFile(s.url, fresh(), { retries: 2, ...fast })).rejects.toThrow(
+      /HTTP 503.*gave up after 3 attempt/,
+    );
     expect(s.requests.length).toBe(3);
   } finally {
     await s.close();
@@ -230,7 +245,9 @@ test('a silent server times out and is retried', async () => {
   const s = await serve({ stallAt: 10_000 });
   try {
     const dest = fresh();
-    await expect(downloadFile(s.url, dest, { timeoutMs: 200, retries: 1, ...fast })).rejects.toThrow(/no data for 0.2 s.*gave up after 2 attempt/);
+    await expect(downloadFile(s.url, dest, { timeoutMs: 200, retries: 1, ...fast })).rejects.toThrow(
+      /no data for 0.2 s.*gave up after 2 attempt/,
+    );
     expect(s.requests.map((r) => r.range)).toEqual([undefined, 'bytes=10000-']);
   } finally {
     await s.close();
@@ -243,8 +260,12 @@ test('downloadCifar: official names and checksums, a mirror still verified again
   const s = await serve({});
   try {
     const dir = path.join(root, 'cifar');
-    await expect(downloadCifar(10, { dir, url: s.url })).rejects.toThrow(/md5 mismatch: expected c32a1d4ab5d03f1284b67883e8d87530/);
-    await expect(downloadCifar(100, { dir, url: s.url })).rejects.toThrow(/md5 mismatch: expected 03b5dce01913d631647c71ecec9e9cb8/);
+    await expect(downloadCifar(10, { dir, url: s.url })).rejects.toThrow(
+      /md5 mismatch: expected c32a1d4ab5d03f1284b67883e8d87530/,
+    );
+    await expect(downloadCifar(100, { dir, url: s.url })).rejects.toThrow(
+      /md5 mismatch: expected 03b5dce01913d631647c71ecec9e9cb8/,
+    );
     expect(fs.readdirSync(dir)).toEqual([]);
     await expect(downloadCifar(7 as 10, { dir })).rejects.toThrow(/variant must be 10 or 100/);
   } finally {
@@ -269,7 +290,8 @@ test('progress display: plain lines when not a terminal, a bar with bytes, speed
   const MiB = 1024 * 1024;
   const plain = capture(false);
   const r = progressReporter('CIFAR-10', plain.stream);
-  for (let i = 0; i <= 100; i++) r.onProgress({ url: 'u', received: i * MiB, total: 100 * MiB, resumedFrom: 0, bytesPerSecond: 2 * MiB });
+  for (let i = 0; i <= 100; i++)
+    r.onProgress({ url: 'u', received: i * MiB, total: 100 * MiB, resumedFrom: 0, bytesPerSecond: 2 * MiB });
   r.stop();
   const lines = plain.text().trim().split('\n');
   expect(lines.length).toBe(11); // 0%, 10%, ..., 100%
@@ -289,7 +311,9 @@ test('downloadCommand: dataset names, progress lines, the error of a bad archive
     const err = capture(false);
     const out = capture(false);
     const dir = path.join(root, 'cmd');
-    await expect(downloadCommand('cifar10', { dir, url: s.url }, { stdout: out.stream, stderr: err.stream })).rejects.toThrow(/md5 mismatch/);
+    await expect(
+      downloadCommand('cifar10', { dir, url: s.url }, { stdout: out.stream, stderr: err.stream }),
+    ).rejects.toThrow(/md5 mismatch/);
     expect(err.text()).toMatch(/^CIFAR-10: 0\.0 MiB \/ 0\.3 MiB \(0%\)/);
     expect(err.text()).toMatch(/CIFAR-10: 0\.3 MiB \/ 0\.3 MiB \(100%\)/);
     expect(out.text()).toBe('');

@@ -15,26 +15,36 @@ test('shape mismatch', () => {
   const a = u.ones([2, 3], { device });
   const b = u.ones([4, 5], { device });
   expect(() => a.mm(b)).toThrow(/^aten::mm: mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)/);
-  expect(() => a.add(u.ones([4], { device }))).toThrow(/aten::add: The size of tensor a \(3\) must match the size of tensor b \(4\)/);
+  expect(() => a.add(u.ones([4], { device }))).toThrow(
+    /aten::add: The size of tensor a \(3\) must match the size of tensor b \(4\)/,
+  );
   expect(() => a.view(7)).toThrow(/aten::view: shape '\[7\]' is invalid for input of size 6/);
 });
 
 test('wrong dtype', () => {
   const x = u.ones([3], { device });
-  expect(() => x.indexSelect(0, u.tensor([0, 1], { device, dtype: 'float32' }))).toThrow(/aten::index_select: .*(int32 or int64|Long|Int)/);
+  expect(() => x.indexSelect(0, u.tensor([0, 1], { device, dtype: 'float32' }))).toThrow(
+    /aten::index_select: .*(int32 or int64|Long|Int)/,
+  );
   expect(() => u.ones([2], { dtype: 'int64', device }).mm(u.ones([2, 2], { device }))).toThrow(/aten::mm/);
   expect(() => u.zeros([2], { dtype: 'complex' as u.DType })).toThrow(TypeError);
   expect(() => u.zeros([2], { dtype: 'complex' as u.DType })).toThrow(/argument 'dtype' must be one of float32/);
 });
 
 test('unknown device string', () => {
-  expect(() => u.zeros([2], { device: 'gpu' as u.Device })).toThrow("unknown device 'gpu' (expected 'cpu', 'cuda' or 'cuda:N')");
-  expect(() => u.ones([2], { device }).to('tpu:0' as u.Device)).toThrow(/argument 'target' must be one of|unknown device/);
+  expect(() => u.zeros([2], { device: 'gpu' as u.Device })).toThrow(
+    "unknown device 'gpu' (expected 'cpu', 'cuda' or 'cuda:N')",
+  );
+  expect(() => u.ones([2], { device }).to('tpu:0' as u.Device)).toThrow(
+    /argument 'target' must be one of|unknown device/,
+  );
 });
 
 test('CUDA requested where there is none', () => {
   if (u.cuda.isAvailable()) {
-    expect(() => u.zeros([2], { device: `cuda:${u.cuda.deviceCount()}` as u.Device })).toThrow(/CUDA device\(s\) are visible/);
+    expect(() => u.zeros([2], { device: `cuda:${u.cuda.deviceCount()}` as u.Device })).toThrow(
+      /CUDA device\(s\) are visible/,
+    );
   } else {
     expect(() => u.zeros([2], { device: 'cuda' })).toThrow(/device 'cuda': CUDA is not available/);
     expect(() => u.cuda.synchronize()).toThrow(/CUDA is not available/);
@@ -55,7 +65,9 @@ test('out-of-range index', () => {
   expect(() => t.index(0, 1)).toThrow(/too many indices/);
   expect(() => t.size(3)).toThrow(RangeError);
   if (device === 'cpu') {
-    expect(() => t.indexSelect(0, u.tensor(new BigInt64Array([7n]), { device }))).toThrow(/aten::index_select: .*out of range/);
+    expect(() => t.indexSelect(0, u.tensor(new BigInt64Array([7n]), { device }))).toThrow(
+      /aten::index_select: .*out of range/,
+    );
   }
 });
 
@@ -88,7 +100,11 @@ test('the process is still healthy after all of the above', () => {
 });
 
 test('ops whose kernels skip argument checks are refused, naming the checked op', () => {
-  expect(() => u.call('native_batch_norm', [])).toThrow(/aten::native_batch_norm is refused: .*can crash the process; use batch_norm/);
-  expect(() => u.call('upsample_bilinear2d', [u.ones([1, 1, 2, 2], { device }), [3, 1], false, 1e-5, 2])).toThrow(/argument 'scales_h' must be null here/);
+  expect(() => u.call('native_batch_norm', [])).toThrow(
+    /aten::native_batch_norm is refused: .*can crash the process; use batch_norm/,
+  );
+  expect(() => u.call('upsample_bilinear2d', [u.ones([1, 1, 2, 2], { device }), [3, 1], false, 1e-5, 2])).toThrow(
+    /argument 'scales_h' must be null here/,
+  );
   expect(u.interpolate(u.ones([1, 1, 2, 2], { device }), [3, 1], { mode: 'bilinear' }).shape).toEqual([1, 1, 3, 1]);
 });

@@ -11,7 +11,9 @@ import { python, pythonBlasFingerprint, pythonHas, pythonTorchVersion, torchFixt
 const hasTorch = pythonHas('torch');
 // Without a Python torch these are skipped, and their names say why.
 const withTorch = hasTorch ? test : test.skip;
-const why = hasTorch ? '' : ` (skipped: ${python} has no torch; apt-get install python3-torch, or set UNMIX_TEST_PYTHON)`;
+const why = hasTorch
+  ? ''
+  : ` (skipped: ${python} has no torch; apt-get install python3-torch, or set UNMIX_TEST_PYTHON)`;
 const cases = [
   ['ops.json', 'make_op_fixtures.py'],
   ['nn.json', 'make_nn_fixtures.py'],

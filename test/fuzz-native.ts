@@ -17,10 +17,46 @@ const live = u.rand([2, 3]);
 const disposed = u.rand([2]);
 disposed.dispose();
 const kinds = (): unknown[] => [
-  undefined, null, true, false, 0, 1, -1, 2.5, NaN, Infinity, -Infinity, 2 ** 63, -(2 ** 63), 2 ** 31, 1e300,
-  10n, -(2n ** 70n), '', 'x', 'cpu', 'float32', 'cuda:99', [], [[]], [1, 2], [-1], ['a'], [null], [live], {}, { handle: 1 },
-  Symbol('s'), () => 1, new Uint8Array(3), new Float32Array(new SharedArrayBuffer(8)), new ArrayBuffer(4), live, disposed,
-  new Map(), Object.create(null),
+  undefined,
+  null,
+  true,
+  false,
+  0,
+  1,
+  -1,
+  2.5,
+  NaN,
+  Infinity,
+  -Infinity,
+  2 ** 63,
+  -(2 ** 63),
+  2 ** 31,
+  1e300,
+  10n,
+  -(2n ** 70n),
+  '',
+  'x',
+  'cpu',
+  'float32',
+  'cuda:99',
+  [],
+  [[]],
+  [1, 2],
+  [-1],
+  ['a'],
+  [null],
+  [live],
+  {},
+  { handle: 1 },
+  Symbol('s'),
+  () => 1,
+  new Uint8Array(3),
+  new Float32Array(new SharedArrayBuffer(8)),
+  new ArrayBuffer(4),
+  live,
+  disposed,
+  new Map(),
+  Object.create(null),
 ];
 
 // Left out: setTensorHandleKey with a Symbol (it would re-key every tensor; other kinds are
@@ -28,12 +64,14 @@ const kinds = (): unknown[] => [
 const entries: [string, (...args: unknown[]) => unknown][] = [];
 const addon = native as unknown as Record<string, unknown>;
 for (const name of Object.keys(addon).sort()) {
-  if (typeof addon[name] === 'function' && name !== 'Generator') entries.push([name, addon[name] as (...args: unknown[]) => unknown]);
+  if (typeof addon[name] === 'function' && name !== 'Generator')
+    entries.push([name, addon[name] as (...args: unknown[]) => unknown]);
 }
 const Gen = native.Generator as unknown as new (...args: unknown[]) => Record<string, (...args: unknown[]) => unknown>;
 entries.push(['new Generator', (...args) => new Gen(...args)]);
 const generator = new Gen();
-for (const m of ['manualSeed', 'initialSeed', 'getState', 'setState', 'device']) entries.push([`Generator.${m}`, (...args) => generator[m](...args)]);
+for (const m of ['manualSeed', 'initialSeed', 'getState', 'setState', 'device'])
+  entries.push([`Generator.${m}`, (...args) => generator[m](...args)]);
 
 const threads = u.getNumThreads();
 let calls = 0;
@@ -56,11 +94,20 @@ for (const [name, fn] of entries) {
   if (trace) writeSync(2, `${name}\n`); // once per entry point: per call would fill the pipe
   // Every kind in every position of the first four, then random combinations.
   for (let pos = 0; pos < 4; pos++) {
-    for (const v of kinds()) callOne(name, fn, Array.from({ length: pos + 1 }, (_, i) => (i === pos ? v : undefined)));
+    for (const v of kinds())
+      callOne(
+        name,
+        fn,
+        Array.from({ length: pos + 1 }, (_, i) => (i === pos ? v : undefined)),
+      );
   }
   for (let k = 0; k < 40; k++) {
     const all = kinds();
-    callOne(name, fn, Array.from({ length: Math.floor(random() * 6) }, () => all[Math.floor(random() * all.length)]));
+    callOne(
+      name,
+      fn,
+      Array.from({ length: Math.floor(random() * 6) }, () => all[Math.floor(random() * all.length)]),
+    );
   }
 }
 // Let rejected promises settle, then prove the process is still healthy.

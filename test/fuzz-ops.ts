@@ -31,7 +31,8 @@ function value(type: string): unknown {
   type = type.replace(/\(.*?\)/g, '').trim();
   if (type.endsWith('?')) return random() < 0.3 ? null : value(type.slice(0, -1));
   const list = /^(.*)\[\d*\]$/.exec(type);
-  if (list) return Array.from({ length: Math.floor(random() * 3) + (list[1] === 'Tensor' ? 1 : 0) }, () => value(list[1]));
+  if (list)
+    return Array.from({ length: Math.floor(random() * 3) + (list[1] === 'Tensor' ? 1 : 0) }, () => value(list[1]));
   switch (type) {
     case 'Tensor':
       return tensor();

@@ -24,7 +24,9 @@ test('npm run compile:gyp builds a working addon', () => {
     const squared = { [key]: n.callOp(n.resolveOp('mul'), [a, a]) };
     console.log(JSON.stringify(Array.from(new Float32Array(n.toBuffer(squared)))));`;
   expect(JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }))).toEqual([0, 1, 4, 9]);
-  expect(JSON.parse(fs.readFileSync(path.join(work, 'build', 'addon.json'), 'utf8')).addon).toBe('build/Release/unmix.node');
+  expect(JSON.parse(fs.readFileSync(path.join(work, 'build', 'addon.json'), 'utf8')).addon).toBe(
+    'build/Release/unmix.node',
+  );
   const dynamic = execFileSync('readelf', ['-d', addon], { encoding: 'utf8' });
   expect(dynamic).toMatch(/RUNPATH.*\$ORIGIN\/libtorch/);
   fs.rmSync(work, { recursive: true, force: true });

@@ -6,11 +6,16 @@ import { native } from '../lib/native';
 export const device: u.Device = (process.env.UNMIX_TEST_DEVICE ?? 'cpu') as u.Device;
 
 if (device.startsWith('cuda') && !u.cuda.isAvailable()) {
-  throw new Error(`UNMIX_TEST_DEVICE=${device} but CUDA is not available in the loaded LibTorch (${u.info().libtorch}, ${u.info().source})`);
+  throw new Error(
+    `UNMIX_TEST_DEVICE=${device} but CUDA is not available in the loaded LibTorch (${u.info().libtorch}, ${u.info().source})`,
+  );
 }
 
 /** Runs `fn` only when CUDA is there; otherwise one skipped test says why. */
-export const cudaOnly = u.cuda.isAvailable() ? test : (name: string, fn: () => unknown) => test.skip(`${name} (skipped: CUDA is not available on this machine)`, fn as () => void);
+export const cudaOnly = u.cuda.isAvailable()
+  ? test
+  : (name: string, fn: () => unknown) =>
+      test.skip(`${name} (skipped: CUDA is not available on this machine)`, fn as () => void);
 
 export function values(t: u.Tensor): number[] {
   return Array.from(t.data() as ArrayLike<number | bigint>, (v) => Number(v));

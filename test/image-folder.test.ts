@@ -83,9 +83,22 @@ describe('layout', () => {
     const train = folder.split('train');
     expect(train.classes).toEqual(['bird', 'cat', 'dog']);
     // code-point order, as Python's sorted(): 'C.PNG' < 'a.png'
-    expect(train.files).toEqual(['train/bird/x.png', 'train/cat/C.PNG', 'train/cat/a.png', 'train/cat/b.png', 'train/dog/a.png', 'train/dog/b.png']);
+    expect(train.files).toEqual([
+      'train/bird/x.png',
+      'train/cat/C.PNG',
+      'train/cat/a.png',
+      'train/cat/b.png',
+      'train/dog/a.png',
+      'train/dog/b.png',
+    ]);
     expect(Array.from(train.labels)).toEqual([0, 1, 1, 1, 2, 2]);
-    expect(folder.ignored).toEqual(['README.md', 'train/cat/.DS_Store', 'train/cat/._a.png', 'train/cat/notes.txt', 'train/stray.png']);
+    expect(folder.ignored).toEqual([
+      'README.md',
+      'train/cat/.DS_Store',
+      'train/cat/._a.png',
+      'train/cat/notes.txt',
+      'train/stray.png',
+    ]);
     expect(() => folder.split()).toThrow(/has splits test, train: choose one with \{ split \}/);
     expect(() => folder.split('val')).toThrow(/has no split 'val' \(it has test, train\)/);
 
@@ -106,7 +119,14 @@ describe('layout', () => {
     expect(set.images.device).toMatch(new RegExp(`^${device}`));
     expect(values(set.labels)).toEqual([0, 1, 1, 1, 2, 2]);
     expect(set.cache.status).toBe('off');
-    const order = ['train/bird/x.png', 'train/cat/C.PNG', 'train/cat/a.png', 'train/cat/b.png', 'train/dog/a.png', 'train/dog/b.png'];
+    const order = [
+      'train/bird/x.png',
+      'train/cat/C.PNG',
+      'train/cat/a.png',
+      'train/cat/b.png',
+      'train/dog/a.png',
+      'train/dog/b.png',
+    ];
     expect(values(set.images)).toEqual(order.flatMap((name) => chw(pixels.get(name)!, 8, 6)));
     dispose(set);
   });
@@ -116,8 +136,17 @@ describe('layout', () => {
     expect(folder.layout).toBe('classes');
     expect(folder.splits).toEqual(['train']);
     expect(folder.split().classes).toEqual(['bird', 'cat', 'dog']);
-    expect(folder.split('train').files).toEqual(['bird/x.png', 'cat/C.PNG', 'cat/a.png', 'cat/b.png', 'dog/a.png', 'dog/b.png']);
-    expect(() => folder.split('test')).toThrow(/is a single split \('train': class folders directly inside\), it has no split 'test'/);
+    expect(folder.split('train').files).toEqual([
+      'bird/x.png',
+      'cat/C.PNG',
+      'cat/a.png',
+      'cat/b.png',
+      'dog/a.png',
+      'dog/b.png',
+    ]);
+    expect(() => folder.split('test')).toThrow(
+      /is a single split \('train': class folders directly inside\), it has no split 'test'/,
+    );
   });
 
   test('.tar and .tar.gz (with or without folder entries, long names) read like the folder', async () => {
@@ -132,7 +161,10 @@ describe('layout', () => {
     };
     await tar.c({ cwd: path.join(tmp, 'long'), file: archives.tar }, ['ds']);
     await tar.c({ cwd: path.join(tmp, 'long'), file: archives.gz, gzip: true }, ['ds']);
-    const members = (dir: string): string[] => fs.readdirSync(path.join(tmp, 'long', dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? members(`${dir}/${e.name}`) : [`${dir}/${e.name}`]));
+    const members = (dir: string): string[] =>
+      fs
+        .readdirSync(path.join(tmp, 'long', dir), { withFileTypes: true })
+        .flatMap((e) => (e.isDirectory() ? members(`${dir}/${e.name}`) : [`${dir}/${e.name}`]));
     await tar.c({ cwd: path.join(tmp, 'long'), file: archives.filesOnly, noDirRecurse: true }, members('ds'));
     const reference = await loadImageFolder(path.join(tmp, 'long', 'ds'), { split: 'train', cacheDir: false });
     expect(reference.classes).toEqual(['bird', 'cat', long, 'dog']);
@@ -157,22 +189,32 @@ describe('layout', () => {
 
 describe('decoding', () => {
   const hasPilTest = hasPil ? test : test.skip;
-  hasPilTest(`every PNG/JPEG mode decodes to PIL's convert('RGB'): PNGs exactly, JPEGs within 1${hasPil ? '' : ` (skipped: ${python} has no PIL/numpy)`}`, async () => {
-    const dir = path.join(tmp, 'variants');
-    fs.mkdirSync(dir);
-    execFileSync(python, [path.join(__dirname, 'fixtures', 'make_decode_fixtures.py'), 'variants', dir], { stdio: 'pipe' });
-    const index = JSON.parse(fs.readFileSync(path.join(dir, 'variants.json'), 'utf8')) as { file: string; width: number; height: number; lossy: boolean }[];
-    expect(index.length).toBeGreaterThanOrEqual(10);
-    for (const v of index) {
-      const ours = await decodeRgb(fs.readFileSync(path.join(dir, v.file)), v.file);
-      const theirs = fs.readFileSync(path.join(dir, `${v.file}.rgb`));
-      expect([v.file, ours.width, ours.height]).toEqual([v.file, v.width, v.height]);
-      let maxDiff = 0;
-      for (let i = 0; i < theirs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ours.data[i] - theirs[i]));
-      expect({ file: v.file, maxDiff }).toEqual({ file: v.file, maxDiff: v.lossy ? expect.any(Number) : 0 });
-      expect(maxDiff).toBeLessThanOrEqual(1);
-    }
-  });
+  hasPilTest(
+    `every PNG/JPEG mode decodes to PIL's convert('RGB'): PNGs exactly, JPEGs within 1${hasPil ? '' : ` (skipped: ${python} has no PIL/numpy)`}`,
+    async () => {
+      const dir = path.join(tmp, 'variants');
+      fs.mkdirSync(dir);
+      execFileSync(python, [path.join(__dirname, 'fixtures', 'make_decode_fixtures.py'), 'variants', dir], {
+        stdio: 'pipe',
+      });
+      const index = JSON.parse(fs.readFileSync(path.join(dir, 'variants.json'), 'utf8')) as {
+        file: string;
+        width: number;
+        height: number;
+        lossy: boolean;
+      }[];
+      expect(index.length).toBeGreaterThanOrEqual(10);
+      for (const v of index) {
+        const ours = await decodeRgb(fs.readFileSync(path.join(dir, v.file)), v.file);
+        const theirs = fs.readFileSync(path.join(dir, `${v.file}.rgb`));
+        expect([v.file, ours.width, ours.height]).toEqual([v.file, v.width, v.height]);
+        let maxDiff = 0;
+        for (let i = 0; i < theirs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ours.data[i] - theirs[i]));
+        expect({ file: v.file, maxDiff }).toEqual({ file: v.file, maxDiff: v.lossy ? expect.any(Number) : 0 });
+        expect(maxDiff).toBeLessThanOrEqual(1);
+      }
+    },
+  );
 
   test('16-bit PNGs reduce to their high byte (as PIL does for RGB)', async () => {
     const chunk = (type: string, data: Buffer) => {
@@ -185,8 +227,15 @@ describe('decoding', () => {
     };
     const samples = [0, 1000, 65535, 2000, 300, 40000, 1, 128, 383, 32767, 32768, 65280];
     const ihdr = Buffer.from([0, 0, 0, 2, 0, 0, 0, 2, 16, 2, 0, 0, 0]); // 2×2, 16-bit RGB
-    const rows = [0, 1].map((r) => Buffer.concat([Buffer.from([0]), ...samples.slice(r * 6, r * 6 + 6).map((v) => Buffer.from([v >> 8, v & 255]))]));
-    const png = Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
+    const rows = [0, 1].map((r) =>
+      Buffer.concat([Buffer.from([0]), ...samples.slice(r * 6, r * 6 + 6).map((v) => Buffer.from([v >> 8, v & 255]))]),
+    );
+    const png = Buffer.concat([
+      Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
     const out = await decodeRgb(png, 'u16.png');
     expect(Array.from(out.data)).toEqual(samples.map((v) => v >> 8));
   });
@@ -200,11 +249,19 @@ describe('decoding', () => {
     fs.writeFileSync(path.join(dir, 'a', '2.jpg'), fs.readFileSync(path.join(dir, 'a', '0.jpg')).subarray(0, 200)); // truncated
     fs.writeFileSync(path.join(dir, 'b', '1.png'), '<html>not found</html>');
     fs.writeFileSync(path.join(dir, 'b', '2.png'), '');
-    await expect(loadImageFolder(dir, { cacheDir: false })).rejects.toThrow(/corrupt\/(a\/2\.jpg|b\/1\.png|b\/2\.png): cannot decode image: .+\(pass skipCorrupt, or --skip-corrupt, to skip and list such images\)/);
+    await expect(loadImageFolder(dir, { cacheDir: false })).rejects.toThrow(
+      /corrupt\/(a\/2\.jpg|b\/1\.png|b\/2\.png): cannot decode image: .+\(pass skipCorrupt, or --skip-corrupt, to skip and list such images\)/,
+    );
     const set = openImageFolder(dir);
-    await expect(decodeRgb(await set.read(2), set.source(2))).rejects.toThrow(new RegExp(`^${set.source(2)}: cannot decode image: .*(premature end|truncated)`, 'i'));
-    await expect(decodeRgb(await set.read(4), set.source(4))).rejects.toThrow(/b\/1\.png: cannot decode image: Input buffer contains unsupported image format/);
-    await expect(decodeRgb(await set.read(5), set.source(5))).rejects.toThrow(/b\/2\.png: cannot decode image: the file is empty/);
+    await expect(decodeRgb(await set.read(2), set.source(2))).rejects.toThrow(
+      new RegExp(`^${set.source(2)}: cannot decode image: .*(premature end|truncated)`, 'i'),
+    );
+    await expect(decodeRgb(await set.read(4), set.source(4))).rejects.toThrow(
+      /b\/1\.png: cannot decode image: Input buffer contains unsupported image format/,
+    );
+    await expect(decodeRgb(await set.read(5), set.source(5))).rejects.toThrow(
+      /b\/2\.png: cannot decode image: the file is empty/,
+    );
 
     const skipping = await loadImageFolder(dir, { skipCorrupt: true, cacheDir: false });
     expect(skipping.skipped.map((s) => path.relative(dir, s.source))).toEqual(['a/2.jpg', 'b/1.png', 'b/2.png']);
@@ -221,7 +278,9 @@ describe('decoding', () => {
     await writeImage(path.join(dir, 'b', '0.png'), 5, 9, 2);
     const error = await loadImageFolder(dir, { cacheDir: false }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(ImageSizeError);
-    expect((error as Error).message).toMatch(/sizes\/(a|b)\/0\.png is (8×6|5×9) but .*sizes\/(a|b)\/0\.png is (8×6|5×9); a tensor set needs one image size: use openImageFolder/);
+    expect((error as Error).message).toMatch(
+      /sizes\/(a|b)\/0\.png is (8×6|5×9) but .*sizes\/(a|b)\/0\.png is (8×6|5×9); a tensor set needs one image size: use openImageFolder/,
+    );
     const set = openImageFolder(dir);
     const decoded = await Promise.all([0, 1].map(async (i) => decodeRgb(await set.read(i), set.source(i))));
     expect(decoded.map((d) => [d.width, d.height])).toEqual([
@@ -241,11 +300,17 @@ describe('decoding', () => {
     };
     expect(() => scanImageFolder(path.join(tmp, 'nope'))).toThrow(/ImageFolder: .*nope does not exist/);
     const empty = make('train/cat/0.png', 'train/dog/');
-    expect(() => scanImageFolder(empty).split('train')).toThrow(/class folder .*train\/dog holds no \.jpg\/\.jpeg\/\.png images/);
+    expect(() => scanImageFolder(empty).split('train')).toThrow(
+      /class folder .*train\/dog holds no \.jpg\/\.jpeg\/\.png images/,
+    );
     await expect(loadImageFolder(empty, { split: 'train', cacheDir: false })).rejects.toThrow(/train\/dog holds no/);
     const flat = make('0.png', '1.png');
-    expect(() => scanImageFolder(flat)).toThrow(/has no class folders \(expected PATH\/<class>\/<image> or PATH\/<split>\/<class>\/<image>\)/);
-    expect(() => scanImageFolder(make('train/cat/x/y/0.png', 'test/cat/0.png'))).toThrow(/train\/cat\/x is nested too deep/);
+    expect(() => scanImageFolder(flat)).toThrow(
+      /has no class folders \(expected PATH\/<class>\/<image> or PATH\/<split>\/<class>\/<image>\)/,
+    );
+    expect(() => scanImageFolder(make('train/cat/x/y/0.png', 'test/cat/0.png'))).toThrow(
+      /train\/cat\/x is nested too deep/,
+    );
     // ImageNet's val as shipped (flat files next to train/<class>/): train opens, val says why not
     const imagenetLike = make('train/n01/0.png', 'val/0.png');
     expect(scanImageFolder(imagenetLike).split('train').files).toEqual(['train/n01/0.png']);
@@ -285,7 +350,10 @@ describe('cache', () => {
     // a changed image (new content, size and mtime): stale, rebuilt with the new pixels
     const changed = await writeImage(path.join(dir, 'train', 'cat', 'a.png'), 8, 6, 99);
     const stale = await load();
-    expect([stale.cache.status, stale.cache.reason]).toEqual(['stale', 'the source changed since the cache was written']);
+    expect([stale.cache.status, stale.cache.reason]).toEqual([
+      'stale',
+      'the source changed since the cache was written',
+    ]);
     expect(values(stale.images.index(2))).toEqual(chw(changed, 8, 6));
     // an added image: stale too
     await writeImage(path.join(dir, 'train', 'dog', 'c.png'), 8, 6, 100);
@@ -303,7 +371,10 @@ describe('cache', () => {
     expect(flipped.images.equal(added.images)).toBe(true);
     // truncated, or not a safetensors file at all
     fs.truncateSync(file, 1000);
-    expect((await load()).cache).toMatchObject({ status: 'corrupt', reason: expect.stringMatching(/not a valid safetensors file/) });
+    expect((await load()).cache).toMatchObject({
+      status: 'corrupt',
+      reason: expect.stringMatching(/not a valid safetensors file/),
+    });
     fs.writeFileSync(file, 'garbage');
     expect((await load()).cache.status).toBe('corrupt');
     const again = await load();
@@ -326,8 +397,13 @@ describe('cache', () => {
     fs.writeFileSync(blocked, '');
     const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     const d = await loadImageFolder(archive, { split: 'test', cacheDir: path.join(blocked, 'cache') });
-    expect(d.cache).toMatchObject({ status: 'miss', reason: expect.stringMatching(/^could not write the cache: ENOTDIR/) });
-    expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringMatching(/cached\.tar-test-.*\.safetensors: could not write the cache: ENOTDIR/)]);
+    expect(d.cache).toMatchObject({
+      status: 'miss',
+      reason: expect.stringMatching(/^could not write the cache: ENOTDIR/),
+    });
+    expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+      expect.stringMatching(/cached\.tar-test-.*\.safetensors: could not write the cache: ENOTDIR/),
+    ]);
     warn.mockRestore();
     expect(d.images.equal(a.images)).toBe(true);
     for (const s of [a, b, c, d]) dispose(s);
@@ -343,7 +419,9 @@ describe('cache', () => {
     expect([skipping.cache.status, again.cache.status]).toEqual(['miss', 'hit']);
     expect(again.skipped).toEqual(skipping.skipped);
     expect(again.skipped.map((s) => path.basename(s.source))).toEqual(['2.png']);
-    await expect(loadImageFolder(dir, { cacheDir })).rejects.toThrow(/cat\/2\.png: cannot decode image: .*pass skipCorrupt/);
+    await expect(loadImageFolder(dir, { cacheDir })).rejects.toThrow(
+      /cat\/2\.png: cannot decode image: .*pass skipCorrupt/,
+    );
     dispose(skipping);
     dispose(again);
   });
@@ -356,9 +434,16 @@ describe('subsets', () => {
     kind: 'tensor',
     format: 'synthetic',
     split: 'train',
-    images: u.arange(21, undefined, 1, { dtype: 'uint8', device }).reshape(21, 1, 1, 1).expand(21, 3, 2, 2).contiguous(),
+    images: u
+      .arange(21, undefined, 1, { dtype: 'uint8', device })
+      .reshape(21, 1, 1, 1)
+      .expand(21, 3, 2, 2)
+      .contiguous(),
     labels: u.tensor(BigInt64Array.from(labels, BigInt), { device }),
-    coarseLabels: u.tensor(BigInt64Array.from(labels, (l) => BigInt(l % 2)), { device }),
+    coarseLabels: u.tensor(
+      BigInt64Array.from(labels, (l) => BigInt(l % 2)),
+      { device },
+    ),
     classes: ['a', 'b', 'c'],
   });
   const count = (ls: number[], c: number) => ls.filter((l) => l === c).length;
@@ -366,32 +451,59 @@ describe('subsets', () => {
   test('perClass and fraction per class, deterministic, seeded', () => {
     expect([0, 1, 2].map((c) => count(labels, c))).toEqual([10, 4, 7]);
     const a = subsetIndices(labels, 3, { perClass: 3, seed: 1 });
-    expect([0, 1, 2].map((c) => count(Array.from(a, (i) => labels[i]), c))).toEqual([3, 3, 3]);
+    expect(
+      [0, 1, 2].map((c) =>
+        count(
+          Array.from(a, (i) => labels[i]),
+          c,
+        ),
+      ),
+    ).toEqual([3, 3, 3]);
     expect(Array.from(a)).toEqual([...a].sort((x, y) => x - y));
     expect(Array.from(subsetIndices(labels, 3, { perClass: 3, seed: 1 }))).toEqual(Array.from(a));
-    const seeds = new Set([1, 2, 3, 4, 5].map((seed) => Array.from(subsetIndices(labels, 3, { perClass: 3, seed })).join()));
+    const seeds = new Set(
+      [1, 2, 3, 4, 5].map((seed) => Array.from(subsetIndices(labels, 3, { perClass: 3, seed })).join()),
+    );
     expect(seeds.size).toBeGreaterThan(3);
     // a class's choice depends on the seed and its own images only: drop three images of class 0,
     // and class 2 still takes the same of its images
     const fewer = labels.filter((l, i) => !(l === 0 && i > 12));
     const ranksIn2 = (ls: number[]) => {
       const members = ls.flatMap((l, i) => (l === 2 ? [i] : []));
-      return Array.from(subsetIndices(ls, 3, { perClass: 3, seed: 7 })).flatMap((i) => (ls[i] === 2 ? [members.indexOf(i)] : []));
+      return Array.from(subsetIndices(ls, 3, { perClass: 3, seed: 7 })).flatMap((i) =>
+        ls[i] === 2 ? [members.indexOf(i)] : [],
+      );
     };
     expect(fewer.length).toBe(17);
     expect(ranksIn2(fewer)).toEqual(ranksIn2(labels));
     // fraction: rounded per class, at least one image each
     const f = subsetIndices(labels, 3, { fraction: 0.1 });
-    expect([0, 1, 2].map((c) => count(Array.from(f, (i) => labels[i]), c))).toEqual([1, 1, 1]);
+    expect(
+      [0, 1, 2].map((c) =>
+        count(
+          Array.from(f, (i) => labels[i]),
+          c,
+        ),
+      ),
+    ).toEqual([1, 1, 1]);
     const half = subsetIndices(labels, 3, { fraction: 0.5 });
-    expect([0, 1, 2].map((c) => count(Array.from(half, (i) => labels[i]), c))).toEqual([5, 2, 4]);
+    expect(
+      [0, 1, 2].map((c) =>
+        count(
+          Array.from(half, (i) => labels[i]),
+          c,
+        ),
+      ),
+    ).toEqual([5, 2, 4]);
     expect(subsetIndices(labels, 3, { fraction: 1 }).length).toBe(21);
   });
 
   test('bad options are clear errors', () => {
     expect(() => subsetIndices(labels, 3, { perClass: 5 })).toThrow(/class 1 has 4 images, fewer than perClass 5/);
     expect(() => subsetIndices(labels, 3, {})).toThrow(/exactly one of perClass and fraction/);
-    expect(() => subsetIndices(labels, 3, { perClass: 1, fraction: 0.5 })).toThrow(/exactly one of perClass and fraction/);
+    expect(() => subsetIndices(labels, 3, { perClass: 1, fraction: 0.5 })).toThrow(
+      /exactly one of perClass and fraction/,
+    );
     expect(() => subsetIndices(labels, 3, { fraction: 1.5 })).toThrow(/fraction must be in \(0, 1\]/);
     expect(() => subsetIndices(labels, 3, { perClass: 0 })).toThrow(/perClass must be a positive integer/);
     expect(() => subsetIndices([0, 5], 3, { perClass: 1 })).toThrow(/image 1 has label 5, outside \[0, 3\)/);
@@ -437,13 +549,22 @@ withCifar(
     const cacheDir = path.join(tmp, 'cifar-cache');
     const loaded: Record<string, u.Tensor[]> = {};
     const seconds: Record<string, number> = {};
-    let reference: Record<string, { classes: string[]; perClass: number[]; images: number; mean: number[]; std: number[] }>;
+    let reference: Record<
+      string,
+      { classes: string[]; perClass: number[]; images: number; mean: number[]; std: number[] }
+    >;
     beforeAll(() => {
       fs.mkdirSync(ref);
-      execFileSync(python, [path.join(__dirname, 'fixtures', 'make_decode_fixtures.py'), 'cifar', cifarArchive, ref], { stdio: 'pipe' });
+      execFileSync(python, [path.join(__dirname, 'fixtures', 'make_decode_fixtures.py'), 'cifar', cifarArchive, ref], {
+        stdio: 'pipe',
+      });
       reference = JSON.parse(fs.readFileSync(path.join(ref, 'cifar.json'), 'utf8'));
     }, 120000);
-    afterAll(() => Object.values(loaded).flat().forEach((t) => t.dispose()));
+    afterAll(() =>
+      Object.values(loaded)
+        .flat()
+        .forEach((t) => t.dispose()),
+    );
 
     test('50,000 train and 10,000 test images decoded once, labels per class, pixels within 1 of PIL', async () => {
       let t = Date.now();
@@ -472,13 +593,17 @@ withCifar(
         let differ = 0;
         for (let s = 0; s < 10 * n; s += 5000) {
           u.scope(() => {
-            const pil = u.tensor(theirs.subarray(s * 3072, (s + 5000) * 3072), { shape: [5000, 32, 32, 3], device }).permute(0, 3, 1, 2);
+            const pil = u
+              .tensor(theirs.subarray(s * 3072, (s + 5000) * 3072), { shape: [5000, 32, 32, 3], device })
+              .permute(0, 3, 1, 2);
             const d = set.images.narrow(0, s, 5000).to('int16').sub(pil.to('int16')).abs();
             maxDiff = Math.max(maxDiff, d.max().item() as number);
             differ += d.ne(0).sum().item();
           });
         }
-        console.log(`CIFAR-10 ${split}: ${10 * n} images decoded in ${seconds[split].toFixed(1)} s (archive scan ${seconds.scan.toFixed(1)} s); ${differ} of ${set.images.numel()} values differ from PIL, by at most ${maxDiff}`);
+        console.log(
+          `CIFAR-10 ${split}: ${10 * n} images decoded in ${seconds[split].toFixed(1)} s (archive scan ${seconds.scan.toFixed(1)} s); ${differ} of ${set.images.numel()} values differ from PIL, by at most ${maxDiff}`,
+        );
         expect(maxDiff).toBeLessThanOrEqual(1);
       }
     });
@@ -488,7 +613,9 @@ withCifar(
         const t = Date.now();
         const set = await loadImageFolder(cifarArchive, { split, cacheDir });
         const s = (Date.now() - t) / 1000;
-        console.log(`CIFAR-10 ${split} from the cache: ${s.toFixed(2)} s (decoding took ${seconds[split].toFixed(1)} s)`);
+        console.log(
+          `CIFAR-10 ${split} from the cache: ${s.toFixed(2)} s (decoding took ${seconds[split].toFixed(1)} s)`,
+        );
         expect(set.cache.status).toBe('hit');
         expect(set.images.equal(loaded[split][0])).toBe(true);
         expect(set.labels.equal(loaded[split][1])).toBe(true);
@@ -499,11 +626,15 @@ withCifar(
 
     test('unmix dataset --json (reading that cache): counts, classes, size, mean and std as numpy computes them', () => {
       const t = Date.now();
-      const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), 'dataset', cifarArchive, '--json'], {
-        cwd: root,
-        encoding: 'utf8',
-        env: { ...process.env, UNMIX_CACHE_DIR: cacheDir },
-      });
+      const out = execFileSync(
+        process.execPath,
+        ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), 'dataset', cifarArchive, '--json'],
+        {
+          cwd: root,
+          encoding: 'utf8',
+          env: { ...process.env, UNMIX_CACHE_DIR: cacheDir },
+        },
+      );
       console.log(`unmix dataset on the cached CIFAR-10: ${((Date.now() - t) / 1000).toFixed(1)} s\n${out}`);
       const d = JSON.parse(out);
       expect(Object.keys(d)).toEqual(['format', 'splits', 'classes', 'size']);

@@ -72,7 +72,9 @@ test('a bad LIBTORCH fails install with one line naming the fix', () => {
   expect(r.status).toBe(1);
   const lines = r.stderr.trim().split('\n');
   expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^unmix: LIBTORCH=\/nonexistent\/libtorch has no .*apt-get install libtorch-dev.*pip install torch.*npm install/);
+  expect(lines[0]).toMatch(
+    /^unmix: LIBTORCH=\/nonexistent\/libtorch has no .*apt-get install libtorch-dev.*pip install torch.*npm install/,
+  );
 });
 
 /** scripts/ and package.json in a temp package root, so the install script writes nothing here. */
@@ -97,19 +99,25 @@ function install(pkg: string, env: NodeJS.ProcessEnv) {
 test.each([
   ['1.12.1', '1', /LibTorch 1\.12\.1 \(env: .*\) is too old\. unmix supports LibTorch 1\.13 and 2\.x up to 2\.14/],
   ['2.14.1', '0', /LibTorch 2\.14\.1 .* uses the pre-C\+\+11 ABI .*C\+\+11 ABI only/],
-])('LibTorch %s with _GLIBCXX_USE_CXX11_ABI=%s is refused in one line before any compiler runs', (version, abi, message) => {
-  const dir = fakeLibtorch(version);
-  fs.writeFileSync(path.join(dir, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), `set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=${abi}")\n`);
-  const pkg = scratchPackage();
-  const r = install(pkg, { ...baseEnv(), LIBTORCH: dir });
-  expect(r.status).toBe(1);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(message);
-  expect(lines[0]).toMatch(/npm rebuild unmix/);
-  expect(r.stdout).not.toMatch(/compiling/);
-  expect(fs.existsSync(path.join(pkg, 'build'))).toBe(false);
-});
+])(
+  'LibTorch %s with _GLIBCXX_USE_CXX11_ABI=%s is refused in one line before any compiler runs',
+  (version, abi, message) => {
+    const dir = fakeLibtorch(version);
+    fs.writeFileSync(
+      path.join(dir, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'),
+      `set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=${abi}")\n`,
+    );
+    const pkg = scratchPackage();
+    const r = install(pkg, { ...baseEnv(), LIBTORCH: dir });
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(lines[0]).toMatch(/npm rebuild unmix/);
+    expect(r.stdout).not.toMatch(/compiling/);
+    expect(fs.existsSync(path.join(pkg, 'build'))).toBe(false);
+  },
+);
 
 test('the C++ ABI is read from libc10 when TorchConfig.cmake states none (pip 2.7+)', () => {
   const dir = fakeLibtorch('2.14.1');
@@ -122,7 +130,10 @@ test('the C++ ABI is read from libc10 when TorchConfig.cmake states none (pip 2.
 
 test('no matching prebuild and no compiler: one line naming the LibTorch found, the prebuilds shipped and what to install', () => {
   const dir = fakeLibtorch('2.12.0');
-  fs.writeFileSync(path.join(dir, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), 'set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=1")\n');
+  fs.writeFileSync(
+    path.join(dir, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'),
+    'set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=1")\n',
+  );
   const pkg = scratchPackage();
   for (const tag of ['libtorch-1.13.0-cpu', 'libtorch-2.14.1-cuda']) {
     fs.mkdirSync(path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`, tag), { recursive: true });
@@ -132,8 +143,12 @@ test('no matching prebuild and no compiler: one line naming the LibTorch found, 
   expect(r.status).toBe(1);
   const lines = r.stderr.trim().split('\n');
   expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^unmix: no prebuilt addon for LibTorch 2\.12\.0 \(CUDA; env: .*\), and cmake and a C\+\+ compiler are not installed/);
-  expect(lines[0]).toContain(`Prebuilds shipped for ${process.platform}-${process.arch}: libtorch-1.13.0-cpu, libtorch-2.14.1-cuda.`);
+  expect(lines[0]).toMatch(
+    /^unmix: no prebuilt addon for LibTorch 2\.12\.0 \(CUDA; env: .*\), and cmake and a C\+\+ compiler are not installed/,
+  );
+  expect(lines[0]).toContain(
+    `Prebuilds shipped for ${process.platform}-${process.arch}: libtorch-1.13.0-cpu, libtorch-2.14.1-cuda.`,
+  );
   expect(lines[0]).toMatch(/pip install torch==2\.14\.1.*apt-get install cmake g\+\+.*npm rebuild unmix/);
   expect(r.stdout).not.toMatch(/compiling/);
 });
@@ -146,14 +161,19 @@ test('an addon whose LibTorch changed or went since it was built is refused at l
   const record = { libtorch: { version: '2.13.0', libDir: path.join(dir, 'lib'), torchDir } };
   expect(libtorchChanged(record)).toBeNull();
   fs.writeFileSync(path.join(torchDir, 'TorchConfigVersion.cmake'), 'set(PACKAGE_VERSION "2.14.1")\n');
-  expect(libtorchChanged(record)).toMatch(/built for LibTorch 2\.13\.0 at .*, which now holds LibTorch 2\.14\.1\. Run `npm rebuild unmix`/);
+  expect(libtorchChanged(record)).toMatch(
+    /built for LibTorch 2\.13\.0 at .*, which now holds LibTorch 2\.14\.1\. Run `npm rebuild unmix`/,
+  );
   fs.rmSync(dir, { recursive: true });
   expect(libtorchChanged(record)).toMatch(/which no longer holds a LibTorch\. Run `npm rebuild unmix`/);
 });
 
 test('a build folder configured for another LibTorch is started afresh (cmake-js would not reconfigure it)', () => {
   const dir = fakeLibtorch('2.13.0');
-  fs.writeFileSync(path.join(dir, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), 'set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=1")\n');
+  fs.writeFileSync(
+    path.join(dir, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'),
+    'set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=1")\n',
+  );
   const pkg = scratchPackage();
   fs.mkdirSync(path.join(pkg, 'build'));
   fs.writeFileSync(path.join(pkg, 'build', 'CMakeCache.txt'), 'configured for LibTorch 1.13.0\n');

@@ -19,7 +19,11 @@ const labelsOf = (v: number[]) => u.tensor(Int32Array.from(v), { dtype: 'int64',
 describe('knnPredict', () => {
   // Bank: (1, 0) class 0, (0, 1) class 1, (cos 30°, sin 30°) class 1, (−1, 0) class 2.
   const c30 = Math.cos(Math.PI / 6);
-  const bank = () => f64([[1, 0, c30, -1], [0, 1, 0.5, 0]]);
+  const bank = () =>
+    f64([
+      [1, 0, c30, -1],
+      [0, 1, 0.5, 0],
+    ]);
   const bankLabels = () => labelsOf([0, 1, 1, 2]);
 
   test('closed form: the top-k neighbours vote with weights exp(cos / t)', () => {
@@ -32,7 +36,10 @@ describe('knnPredict', () => {
     const cos30 = c30 * q2[0] + 0.5 * q2[1];
     const s2 = [0, Math.exp(q2[1] / 0.1) + Math.exp(cos30 / 0.1), Math.exp(-q2[0] / 0.1)];
     [...s1, ...s2].forEach((v, i) => expect(scores[i]).toBeCloseTo(v, 9));
-    expect(knnPredict(queries, bank(), bankLabels(), 3, 3, 0.1).toArray()).toEqual([[0, 1, 2], [1, 2, 0]]);
+    expect(knnPredict(queries, bank(), bankLabels(), 3, 3, 0.1).toArray()).toEqual([
+      [0, 1, 2],
+      [1, 2, 0],
+    ]);
     // k = 1: the nearest neighbour's label alone
     expect(values(knnPredict(queries, bank(), bankLabels(), 3, 1, 0.1).select(1, 0))).toEqual([0, 1]);
   });
@@ -40,7 +47,9 @@ describe('knnPredict', () => {
   test('bad shapes, k, labels and t are clear errors', () => {
     const q = f64([[1, 0]]);
     expect(() => knnPredict(q, bank(), bankLabels(), 3, 5)).toThrow(/k must be an integer in \[1, 4\]/);
-    expect(() => knnPredict(f64([[1, 0, 0]]), bank(), bankLabels(), 3, 2)).toThrow(/expected features \[B, D\] and a bank \[D, N\]/);
+    expect(() => knnPredict(f64([[1, 0, 0]]), bank(), bankLabels(), 3, 2)).toThrow(
+      /expected features \[B, D\] and a bank \[D, N\]/,
+    );
     expect(() => knnPredict(q, bank(), labelsOf([0, 1, 1]), 3, 2)).toThrow(/expected 4 bank labels/);
     expect(() => knnPredict(q, bank(), bankLabels(), 2, 2)).toThrow(/bank labels must be in \[0, 2\), got \[0, 2\]/);
     expect(() => knnPredict(q, bank(), bankLabels(), 3, 2, 0)).toThrow(/t must be > 0/);
@@ -56,7 +65,13 @@ function dataset(count: number, size: number, classes: number, seed: number, spr
   for (let start = 0; start < count; start += size) {
     const n = Math.min(size, count - start);
     const labels = u.randint(0, classes, [n], { device });
-    out.push({ images: centres.indexSelect(0, labels).add(u.randn([n, 8], { device }).mul(spread)).view(n, 2, 2, 2), labels });
+    out.push({
+      images: centres
+        .indexSelect(0, labels)
+        .add(u.randn([n, 8], { device }).mul(spread))
+        .view(n, 2, 2, 2),
+      labels,
+    });
   }
   return out;
 }
@@ -102,7 +117,9 @@ describe('feature bank and accuracy', () => {
     }
     const separated = await buildFeatureBank(dataset(200, 100, 4, 4, 0.01), embed);
     expect((await knnAccuracy(dataset(40, 40, 4, 4, 0.01), embed, separated, { classes: 4, k: 20 })).acc1).toBe(100);
-    await expect(knnAccuracy(test, embed, bank, { classes, chunkSize: 0 })).rejects.toThrow(/chunkSize must be a positive integer/);
+    await expect(knnAccuracy(test, embed, bank, { classes, chunkSize: 0 })).rejects.toThrow(
+      /chunkSize must be a positive integer/,
+    );
   });
 
   test('memory stays bounded by the chunk: no [queries, bank] matrix, nothing left behind', async () => {

@@ -9,7 +9,11 @@ const root = path.join(__dirname, '..');
 const SCRIPT = path.join(__dirname, 'support', 'launch-script.ts');
 
 function run(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), 'launch', ...args], { cwd: root });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'lib', 'cli', 'unmix.ts'), 'launch', ...args],
+    { cwd: root },
+  );
   const lines: string[] = [];
   const start = Date.now();
   for (const stream of [child.stdout, child.stderr])
@@ -24,13 +28,32 @@ function run(args: string[], onLine?: (line: string, child: ReturnType<typeof sp
   );
 }
 
-test('each rank gets torchrun\'s variables and its output is prefixed by its rank', async () => {
-  const r = await run(['--nproc-per-node', '2', '--nnodes', '2', '--node-rank', '1', '--master-addr', 'node0', '--master-port', '1234', SCRIPT, 'env']);
+test("each rank gets torchrun's variables and its output is prefixed by its rank", async () => {
+  const r = await run([
+    '--nproc-per-node',
+    '2',
+    '--nnodes',
+    '2',
+    '--node-rank',
+    '1',
+    '--master-addr',
+    'node0',
+    '--master-port',
+    '1234',
+    SCRIPT,
+    'env',
+  ]);
   expect(r.code).toBe(0);
   for (const rank of [2, 3]) {
     const line = r.lines.find((l) => l.startsWith(`[rank ${rank}] {`))!;
     expect(JSON.parse(line.slice(`[rank ${rank}] `.length))).toEqual({
-      RANK: String(rank), LOCAL_RANK: String(rank - 2), WORLD_SIZE: '4', LOCAL_WORLD_SIZE: '2', GROUP_RANK: '1', MASTER_ADDR: 'node0', MASTER_PORT: '1234',
+      RANK: String(rank),
+      LOCAL_RANK: String(rank - 2),
+      WORLD_SIZE: '4',
+      LOCAL_WORLD_SIZE: '2',
+      GROUP_RANK: '1',
+      MASTER_ADDR: 'node0',
+      MASTER_PORT: '1234',
     });
     expect(r.lines).toContain(`[rank ${rank}] to stderr`);
   }
@@ -43,13 +66,23 @@ test('bad launcher flags are refused before any rank starts', async () => {
   expect(r.lines.join('\n')).not.toMatch(/\[rank/);
 });
 
-(dist.gloo ? test : test.skip)(`one rank that fails ends the job with its exit code, long before the collective's timeout${dist.gloo ? '' : ' (skipped: no Gloo in this addon)'}`, async () => {
-  const r = await run(['--nproc-per-node', '2', '--master-port', String(20000 + (process.pid % 20000)), SCRIPT, 'fail']);
-  expect(r.code).toBe(3);
-  expect(r.lines.join('\n')).toMatch(/rank 1 exited with code 3; stopping the other ranks/);
-  expect(r.lines.join('\n')).not.toMatch(/rank 0 finished/);
-  expect(r.ms).toBeLessThan(60000);
-});
+(dist.gloo ? test : test.skip)(
+  `one rank that fails ends the job with its exit code, long before the collective's timeout${dist.gloo ? '' : ' (skipped: no Gloo in this addon)'}`,
+  async () => {
+    const r = await run([
+      '--nproc-per-node',
+      '2',
+      '--master-port',
+      String(20000 + (process.pid % 20000)),
+      SCRIPT,
+      'fail',
+    ]);
+    expect(r.code).toBe(3);
+    expect(r.lines.join('\n')).toMatch(/rank 1 exited with code 3; stopping the other ranks/);
+    expect(r.lines.join('\n')).not.toMatch(/rank 0 finished/);
+    expect(r.ms).toBeLessThan(60000);
+  },
+);
 
 test('SIGTERM to the launcher reaches every rank, and the launcher exits 143', async () => {
   let ready = 0;
@@ -61,7 +94,10 @@ test('SIGTERM to the launcher reaches every rank, and the launcher exits 143', a
 });
 
 test('scriptCommand runs TypeScript through tsx, JavaScript through node, anything else as itself', () => {
-  expect(u.distributed.scriptCommand('train.ts', ['--x'])).toEqual([process.execPath, ['--import', 'tsx', 'train.ts', '--x']]);
+  expect(u.distributed.scriptCommand('train.ts', ['--x'])).toEqual([
+    process.execPath,
+    ['--import', 'tsx', 'train.ts', '--x'],
+  ]);
   expect(u.distributed.scriptCommand('train.js', [])).toEqual([process.execPath, ['train.js']]);
   expect(u.distributed.scriptCommand('/usr/bin/python3', ['t.py'])).toEqual(['/usr/bin/python3', ['t.py']]);
 });

@@ -8,7 +8,14 @@ import { device, settle } from './helpers';
 function separable(n: number, seed: number) {
   u.manualSeed(seed);
   const labels = u.randint(0, 3, [n], { device });
-  const centres = u.tensor([[4, 0, 0, 0], [0, 4, 0, 0], [0, 0, 4, 0]], { device, dtype: 'float32' });
+  const centres = u.tensor(
+    [
+      [4, 0, 0, 0],
+      [0, 4, 0, 0],
+      [0, 0, 4, 0],
+    ],
+    { device, dtype: 'float32' },
+  );
   const images = centres.indexSelect(0, labels).add(u.randn([n, 4], { device }));
   return { images, labels };
 }
@@ -55,6 +62,13 @@ test('a frozen identity backbone on separable data: high accuracy, best epoch tr
 
 test('empty training data is a clear error', async () => {
   await expect(
-    linearProbe({ embed: (x) => x, train: async function* () {}, test: async function* () {}, classes: 2, epochs: 1, lr: 0.1 }),
+    linearProbe({
+      embed: (x) => x,
+      train: async function* () {},
+      test: async function* () {},
+      classes: 2,
+      epochs: 1,
+      lr: 0.1,
+    }),
   ).rejects.toThrow(/training batches are empty/);
 });

@@ -8,9 +8,23 @@ import { device, settle } from './helpers';
 
 /** Image i is filled with the value i % 256 and labelled i % 10, so batches can be traced back. */
 function tracedSet(n: number, size = 8): TensorImageSet {
-  const images = u.arange(0, n, 1, { dtype: 'int64' }).remainder(256).to('uint8').view(n, 1, 1, 1).expand(n, 3, size, size).contiguous().to(device);
+  const images = u
+    .arange(0, n, 1, { dtype: 'int64' })
+    .remainder(256)
+    .to('uint8')
+    .view(n, 1, 1, 1)
+    .expand(n, 3, size, size)
+    .contiguous()
+    .to(device);
   const labels = u.arange(0, n, 1, { dtype: 'int64' }).remainder(10).to(device);
-  return { kind: 'tensor', format: 'synthetic', split: 'train', images, labels, classes: Array.from({ length: 10 }, (_, i) => `c${i}`) };
+  return {
+    kind: 'tensor',
+    format: 'synthetic',
+    split: 'train',
+    images,
+    labels,
+    classes: Array.from({ length: 10 }, (_, i) => `c${i}`),
+  };
 }
 
 async function collect(loader: Loader, epoch: number, startBatch = 0) {
@@ -79,7 +93,9 @@ test('bad options are refused clearly', () => {
   expect(() => new Loader(set, { batchSize: 0 })).toThrow(/batchSize must be a positive integer/);
   expect(() => new Loader(set, { batchSize: 16, views: mocoCifar() })).toThrow(/cannot fill one batch of 16/);
   expect(() => new Loader(set, { batchSize: 2, views: mocoCifar(), pipeline: [] })).toThrow(/either views/);
-  expect(() => new Loader(set, { batchSize: 2, views: [{ count: 1, pipeline: [{ op: 'grayscale', p: 3 }] }] })).toThrow(/p must be in/);
+  expect(() => new Loader(set, { batchSize: 2, views: [{ count: 1, pipeline: [{ op: 'grayscale', p: 3 }] }] })).toThrow(
+    /p must be in/,
+  );
 });
 
 test('no tensors are left behind after many batches', async () => {
@@ -102,28 +118,64 @@ test('encoded image folders (any image size): crops, resize + centre crop, flips
   const sharp = (await import('sharp')).default;
   const { openImageFolder } = await import('../lib/data/image-folder');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-enc-'));
-  const sizes = [[40, 60], [75, 50], [64, 64], [33, 90]];
+  const sizes = [
+    [40, 60],
+    [75, 50],
+    [64, 64],
+    [33, 90],
+  ];
   for (const [k, [h, w]] of sizes.entries()) {
     const dir = path.join(root, 'train', `class${k % 2}`);
     fs.mkdirSync(dir, { recursive: true });
     const pixels = Buffer.alloc(h * w * 3, 40 * k + 20);
-    await sharp(pixels, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path.join(dir, `${k}.png`));
+    await sharp(pixels, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toFile(path.join(dir, `${k}.png`));
   }
   const set = openImageFolder(root, { split: 'train' });
   expect(set.kind).toBe('encoded');
-  const train = new Loader(set, { batchSize: 2, views: [{ count: 2, pipeline: [{ op: 'randomResizedCrop', size: 24 }, { op: 'horizontalFlip', p: 0.5 }, { op: 'grayscale', p: 0.5 }] }], seed: 1, device });
+  const train = new Loader(set, {
+    batchSize: 2,
+    views: [
+      {
+        count: 2,
+        pipeline: [
+          { op: 'randomResizedCrop', size: 24 },
+          { op: 'horizontalFlip', p: 0.5 },
+          { op: 'grayscale', p: 0.5 },
+        ],
+      },
+    ],
+    seed: 1,
+    device,
+  });
   let batches = 0;
   for await (const b of train.epoch(0)) {
-    expect(b.views.map((v: u.Tensor) => v.shape)).toEqual([[2, 3, 24, 24], [2, 3, 24, 24]]);
+    expect(b.views.map((v: u.Tensor) => v.shape)).toEqual([
+      [2, 3, 24, 24],
+      [2, 3, 24, 24],
+    ]);
     expect(b.views[0].device).toBe(device === 'cpu' ? 'cpu' : b.views[0].device);
     // flat-colour images stay flat: every pixel of a view equals its first pixel
     const v = b.views[0];
-    expect(v.sub(v.narrow(2, 0, 1).narrow(3, 0, 1)).abs().max().item()).toBeLessThan(1e-6);
+    expect(
+      v
+        .sub(v.narrow(2, 0, 1).narrow(3, 0, 1))
+        .abs()
+        .max()
+        .item(),
+    ).toBeLessThan(1e-6);
     b.dispose();
     batches++;
   }
   expect(batches).toBe(2);
-  const evaluation = new Loader(set, { batchSize: 4, pipeline: [{ op: 'resize', size: 36 }, { op: 'centerCrop', size: 32 }] });
+  const evaluation = new Loader(set, {
+    batchSize: 4,
+    pipeline: [
+      { op: 'resize', size: 36 },
+      { op: 'centerCrop', size: 32 },
+    ],
+  });
   for await (const b of evaluation.labelled()) {
     expect(b.images.shape).toEqual([4, 3, 32, 32]);
     expect(Array.from(b.labels.data() as BigInt64Array, Number)).toEqual([0, 0, 1, 1]);

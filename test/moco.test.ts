@@ -39,7 +39,16 @@ describe('construction', () => {
   test('the CIFAR demo preset: sizes, a frozen copy as key encoder, a normalized queue', () => {
     u.manualSeed(0);
     const moco = new MoCo({ device });
-    expect(moco.options).toMatchObject({ arch: 'resnet18', dim: 128, K: 4096, m: 0.99, T: 0.1, bnSplits: 8, symmetric: true, mixedForwards: 2 });
+    expect(moco.options).toMatchObject({
+      arch: 'resnet18',
+      dim: 128,
+      K: 4096,
+      m: 0.99,
+      T: 0.1,
+      bnSplits: 8,
+      symmetric: true,
+      mixedForwards: 2,
+    });
     expect(moco.encoderQ.numParameters()).toBe(11_234_496); // spec §2.2
     const q = moco.encoderQ.namedParameters();
     const k = moco.encoderK.namedParameters();
@@ -51,7 +60,9 @@ describe('construction', () => {
     expect(moco.queue.shape).toEqual([128, 4096]);
     expect(maxRelDiff(moco.queue.norm(2, 0), u.ones([4096], { device }))).toBeLessThan(1e-6);
     expect(moco.queuePtr).toBe(0);
-    expect(Object.keys(moco.stateDict())).toEqual(expect.arrayContaining(['encoder_q.conv1.weight', 'encoder_k.layer4.1.bn2.running_var', 'queue']));
+    expect(Object.keys(moco.stateDict())).toEqual(
+      expect.arrayContaining(['encoder_q.conv1.weight', 'encoder_k.layer4.1.bn2.running_var', 'queue']),
+    );
     expect(moco.stateDict()['encoder_q.conv1.weight'].shape).toEqual([64, 3, 3, 3]);
     const x = u.randn([8, 3, 32, 32], { device });
     u.noGrad(() => {
@@ -67,7 +78,15 @@ describe('construction', () => {
   test('the ImageNet v2 preset: ResNet-50 with the MLP head under the reference names', () => {
     u.manualSeed(0);
     const moco = new MoCo({ preset: 'imagenet-v2', K: 256, device });
-    expect(moco.options).toMatchObject({ arch: 'resnet50', stem: 'imagenet', m: 0.999, T: 0.2, symmetric: false, mlp: true, bnSplits: 1 });
+    expect(moco.options).toMatchObject({
+      arch: 'resnet50',
+      stem: 'imagenet',
+      m: 0.999,
+      T: 0.2,
+      symmetric: false,
+      mlp: true,
+      bnSplits: 1,
+    });
     const sd = moco.stateDict();
     expect(sd['encoder_q.fc.0.weight'].shape).toEqual([2048, 2048]);
     expect(sd['encoder_q.fc.2.weight'].shape).toEqual([128, 2048]);
@@ -91,7 +110,9 @@ describe('construction', () => {
     const [x1, x2] = views();
     const rng = new Rng(0);
     const odd = tiny({ K: 20 }); // 4 images × 2 views = 8 keys per step
-    expect(() => odd.trainingStep([x1, x2], ctx(rng))).toThrow(/K=20 must be a multiple of the keys enqueued per step \(8 = batch 4 × 2 views\)/);
+    expect(() => odd.trainingStep([x1, x2], ctx(rng))).toThrow(
+      /K=20 must be a multiple of the keys enqueued per step \(8 = batch 4 × 2 views\)/,
+    );
     expect(odd.queuePtr).toBe(0);
     odd.dispose();
     expect(() => moco.trainingStep([x1], ctx(rng))).toThrow(/expected two views/);
@@ -99,7 +120,9 @@ describe('construction', () => {
     expect(() => moco.trainingStep(views(3), ctx(rng))).toThrow(/batch size 3 must be a multiple of bnSplits=2/);
     const perms = [Int32Array.from([0, 1, 2, 3]), Int32Array.from([0, 1, 1, 3])];
     expect(() => moco.stepWith([x1, x2], { mix: null, shufflePerms: perms })).toThrow(/permutation of 0..3/);
-    expect(() => moco.stepWith([x1, x2], { mix: null, shufflePerms: perms.slice(0, 1) })).toThrow(/expected 2 shuffle permutation/);
+    expect(() => moco.stepWith([x1, x2], { mix: null, shufflePerms: perms.slice(0, 1) })).toThrow(
+      /expected 2 shuffle permutation/,
+    );
     expect(() => moco.embed(x1, 'pooled' as 'backbone')).toThrow(/expected 'projection' or 'backbone'/);
     expect(() => moco.loadExtraState({ queuePtr: 16 })).toThrow(/queuePtr must be an integer in \[0, 16\)/);
     expect(() => fromReferenceStateDict({ 'encoder_q.net.7.weight': x1 })).toThrow(/ModelBase.net.7 has no parameters/);
@@ -118,7 +141,10 @@ describe('training steps', () => {
     const r1 = u.scope(() => a.trainingStep(views(), ctx(new Rng(3))).logs);
     const r2 = u.scope(() => b.trainingStep(views(), ctx(new Rng(3))).logs);
     expect(r1).toEqual(r2);
-    expect(r1.loss).toBeCloseTo(r1.loss_12 + r1.loss_21 + r1.lam * (r1.loss_m11 + r1.loss_m21) + (1 - r1.lam) * (r1.loss_m12 + r1.loss_m22), 4);
+    expect(r1.loss).toBeCloseTo(
+      r1.loss_12 + r1.loss_21 + r1.lam * (r1.loss_m11 + r1.loss_m21) + (1 - r1.lam) * (r1.loss_m12 + r1.loss_m22),
+      4,
+    );
     expect(a.queue.equal(b.queue)).toBe(true);
     const off = tiny({ unmix: { enabled: false }, shuffleBn: false, symmetric: false });
     expect(off.drawChoices([4, 3, 8, 8], new Rng(7))).toEqual({ mix: null, shufflePerms: [] });
@@ -133,15 +159,18 @@ describe('training steps', () => {
     ['symmetric, mixedForwards 1', 3, 2, { symmetric: true, mixedForwards: 1 }],
     ['asymmetric', 2, 1, { symmetric: false }],
     ['asymmetric without Un-Mix', 1, 1, { symmetric: false, unmix: { enabled: false } }],
-  ] as [string, number, number, MoCoConfig][])('%s: %i query and %i key forwards per step', (_name, queries, keys, config) => {
-    const moco = tiny(config);
-    const q = jest.spyOn(moco.encoderQ, 'forward');
-    const k = jest.spyOn(moco.encoderK, 'forward');
-    u.scope(() => moco.trainingStep(views(), ctx(new Rng(0))));
-    expect(q).toHaveBeenCalledTimes(queries);
-    expect(k).toHaveBeenCalledTimes(keys);
-    moco.dispose();
-  });
+  ] as [string, number, number, MoCoConfig][])(
+    '%s: %i query and %i key forwards per step',
+    (_name, queries, keys, config) => {
+      const moco = tiny(config);
+      const q = jest.spyOn(moco.encoderQ, 'forward');
+      const k = jest.spyOn(moco.encoderK, 'forward');
+      u.scope(() => moco.trainingStep(views(), ctx(new Rng(0))));
+      expect(q).toHaveBeenCalledTimes(queries);
+      expect(k).toHaveBeenCalledTimes(keys);
+      moco.dispose();
+    },
+  );
 
   test('keys go into the queue at ptr, which wraps at K; the rest of the queue is untouched', () => {
     const moco = tiny({ symmetric: false, K: 12 });
@@ -235,102 +264,156 @@ interface TwinCase {
   step2?: { mix: MixParams; perms: number[][]; terms: Record<string, number> };
 }
 
-describeWithTorchvision(`parity with the PyTorch twin${hasTorchvision ? '' : ` (skipped: ${python} has no torchvision)`}`, () => {
-  let dir = '';
-  let meta: { lr: number; momentum: number; weightDecay: number; dim: number; K: number; bnSplits: number; cases: Record<string, TwinCase> };
-  let inputs: Record<string, u.Tensor>;
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-moco-'));
-    execFileSync(python, [path.join(__dirname, 'fixtures', 'make_moco_fixtures.py'), dir, 'moco'], { stdio: 'pipe' });
-    meta = JSON.parse(fs.readFileSync(path.join(dir, 'moco.json'), 'utf8'));
-    inputs = u.loadTorchFile(path.join(dir, 'moco.inputs.pt'), { device }).tensors;
-  }, 300000);
-  afterAll(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+describeWithTorchvision(
+  `parity with the PyTorch twin${hasTorchvision ? '' : ` (skipped: ${python} has no torchvision)`}`,
+  () => {
+    let dir = '';
+    let meta: {
+      lr: number;
+      momentum: number;
+      weightDecay: number;
+      dim: number;
+      K: number;
+      bnSplits: number;
+      cases: Record<string, TwinCase>;
+    };
+    let inputs: Record<string, u.Tensor>;
+    beforeAll(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-moco-'));
+      execFileSync(python, [path.join(__dirname, 'fixtures', 'make_moco_fixtures.py'), dir, 'moco'], { stdio: 'pipe' });
+      meta = JSON.parse(fs.readFileSync(path.join(dir, 'moco.json'), 'utf8'));
+      inputs = u.loadTorchFile(path.join(dir, 'moco.inputs.pt'), { device }).tensors;
+    }, 300000);
+    afterAll(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
-  const close = (what: string, a: u.Tensor, b: u.Tensor) => {
-    expect({ what, shape: a.shape }).toEqual({ what, shape: b.shape });
-    u.scope(() => {
-      const diff = a.sub(b).abs();
-      // 1e-9 of each element or 1e-10 of the tensor's largest magnitude: LibTorch 2.x sums float64
-      // convolution weight gradients in an order that varies between runs (seen: 1.7e-12 at a
-      // largest magnitude of 0.041 on 2.14.1, some runs only; 1.13 stays within 1e-12).
-      const bound = b.abs().mul(1e-9).add(1e-10 * Math.max(b.abs().max().item(), 1e-30));
-      if (diff.sub(bound).max().item() > 0) throw new Error(`${what}: differs from the twin by up to ${diff.max().item()} (largest magnitude ${b.abs().max().item()})`);
+    const close = (what: string, a: u.Tensor, b: u.Tensor) => {
+      expect({ what, shape: a.shape }).toEqual({ what, shape: b.shape });
+      u.scope(() => {
+        const diff = a.sub(b).abs();
+        // 1e-9 of each element or 1e-10 of the tensor's largest magnitude: LibTorch 2.x sums float64
+        // convolution weight gradients in an order that varies between runs (seen: 1.7e-12 at a
+        // largest magnitude of 0.041 on 2.14.1, some runs only; 1.13 stays within 1e-12).
+        const bound = b
+          .abs()
+          .mul(1e-9)
+          .add(1e-10 * Math.max(b.abs().max().item(), 1e-30));
+        if (diff.sub(bound).max().item() > 0)
+          throw new Error(
+            `${what}: differs from the twin by up to ${diff.max().item()} (largest magnitude ${b.abs().max().item()})`,
+          );
+      });
+    };
+    const closeTerms = (ours: Record<string, number>, theirs: Record<string, number>) => {
+      for (const [name, v] of Object.entries(theirs)) {
+        expect({ name, v: ours[name] }).toEqual({ name, v: expect.any(Number) });
+        if (Math.abs(ours[name] - v) > 1e-9 * Math.abs(v)) throw new Error(`${name}: ${ours[name]} vs the twin's ${v}`);
+      }
+      expect(
+        Object.keys(ours)
+          .filter((k) => k.startsWith('loss'))
+          .sort(),
+      ).toEqual(Object.keys(theirs).sort());
+    };
+    const choicesOf = (mix: MixParams | null, perms: number[][]): MoCoChoices => ({
+      mix,
+      shufflePerms: perms.map((p) => Int32Array.from(p)),
     });
-  };
-  const closeTerms = (ours: Record<string, number>, theirs: Record<string, number>) => {
-    for (const [name, v] of Object.entries(theirs)) {
-      expect({ name, v: ours[name] }).toEqual({ name, v: expect.any(Number) });
-      if (Math.abs(ours[name] - v) > 1e-9 * Math.abs(v)) throw new Error(`${name}: ${ours[name]} vs the twin's ${v}`);
+
+    /** The twin's gradients and state after a step, in our names (queue_ptr as a number). */
+    function load(name: string): { grads: u.StateDict; after: u.StateDict; queuePtr: number | null } {
+      const t = u.loadTorchFile(path.join(dir, name), { device }).tensors;
+      const pick = (prefix: string) =>
+        Object.fromEntries(
+          Object.entries(t)
+            .filter(([k]) => k.startsWith(prefix))
+            .map(([k, v]) => [k.slice(prefix.length), v]),
+        );
+      const { stateDict: after, queuePtr } = fromReferenceStateDict(pick('after.'));
+      return { grads: fromReferenceStateDict(pick('grads.')).stateDict, after, queuePtr };
     }
-    expect(Object.keys(ours).filter((k) => k.startsWith('loss')).sort()).toEqual(Object.keys(theirs).sort());
-  };
-  const choicesOf = (mix: MixParams | null, perms: number[][]): MoCoChoices => ({ mix, shufflePerms: perms.map((p) => Int32Array.from(p)) });
 
-  /** The twin's gradients and state after a step, in our names (queue_ptr as a number). */
-  function load(name: string): { grads: u.StateDict; after: u.StateDict; queuePtr: number | null } {
-    const t = u.loadTorchFile(path.join(dir, name), { device }).tensors;
-    const pick = (prefix: string) => Object.fromEntries(Object.entries(t).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-    const { stateDict: after, queuePtr } = fromReferenceStateDict(pick('after.'));
-    return { grads: fromReferenceStateDict(pick('grads.')).stateDict, after, queuePtr };
-  }
-
-  function build(symmetric: boolean, mixedForwards: 1 | 2 = 2): { moco: MoCo; opt: u.SGD } {
-    const moco = new MoCo({ preset: 'cifar', dim: meta.dim, K: meta.K, bnSplits: meta.bnSplits, symmetric, mixedForwards, device }).to('float64');
-    moco.loadReferenceStateDict(u.importTorchStateDict(path.join(dir, 'moco.init.pt'), { device }));
-    const opt = new u.SGD(moco.trainableParameters(), { lr: meta.lr, momentum: meta.momentum, weightDecay: meta.weightDecay });
-    return { moco, opt };
-  }
-
-  function step(moco: MoCo, opt: u.SGD, x1: u.Tensor, x2: u.Tensor, choices: MoCoChoices) {
-    opt.zeroGrad();
-    const { loss, logs } = moco.stepWith([x1, x2], choices);
-    loss.backward();
-    const grads = Object.fromEntries(moco.namedParameters().filter(([, p]) => p.grad).map(([k, p]) => [k, p.grad!]));
-    return { logs, grads };
-  }
-
-  function compareStep(ours: { logs: Record<string, number>; grads: u.StateDict }, c: { mix: MixParams | null; terms: Record<string, number> }, expected: { grads: u.StateDict }) {
-    closeTerms(ours.logs, c.terms);
-    if (c.mix) expect(ours.logs.lam).toBe(c.mix.kind === 'global' ? c.mix.lam : boxLam(c.mix.box!, 8, 8));
-    expect(Object.keys(ours.grads).sort()).toEqual(Object.keys(expected.grads).sort());
-    for (const [k, g] of Object.entries(expected.grads)) close(`grad ${k}`, ours.grads[k], g);
-  }
-
-  const cases = ['sym_region', 'sym_off', 'asym_region', 'asym_global', 'asym_off'];
-  test.each(cases)('%s: loss terms, gradients, running statistics, queue and pointer', (name) => {
-    const c = meta.cases[name];
-    const { moco, opt } = build(c.symmetric);
-    const ours = step(moco, opt, inputs.x1, inputs.x2, choicesOf(c.mix, c.perms));
-    const expected = load(`moco.${name}.pt`);
-    compareStep(ours, c, expected);
-    opt.step();
-    const sd = moco.stateDict();
-    expect(moco.queuePtr).toBe(expected.queuePtr);
-    expect(Object.keys(expected.after).length).toBeGreaterThan(100); // running statistics of both encoders, the queue
-    for (const [k, v] of Object.entries(expected.after)) close(k, sd[k], v);
-    if (name === 'sym_region') {
-      // A second step (symmetric, global mixture): SGD momentum, the key encoder's momentum update
-      // from the stepped query encoder, the queue wrapping around.
-      const s2 = c.step2!;
-      const ours2 = step(moco, opt, inputs.x1b, inputs.x2b, choicesOf(s2.mix, s2.perms));
-      const expected2 = load('moco.sym_region.step2.pt');
-      compareStep(ours2, { ...s2 }, expected2);
-      opt.step();
-      expect(moco.queuePtr).toBe(expected2.queuePtr);
-      expect(Object.keys(moco.stateDict()).sort()).toEqual(Object.keys(expected2.after).sort());
-      for (const [k, v] of Object.entries(expected2.after)) close(k, moco.stateDict()[k], v);
+    function build(symmetric: boolean, mixedForwards: 1 | 2 = 2): { moco: MoCo; opt: u.SGD } {
+      const moco = new MoCo({
+        preset: 'cifar',
+        dim: meta.dim,
+        K: meta.K,
+        bnSplits: meta.bnSplits,
+        symmetric,
+        mixedForwards,
+        device,
+      }).to('float64');
+      moco.loadReferenceStateDict(u.importTorchStateDict(path.join(dir, 'moco.init.pt'), { device }));
+      const opt = new u.SGD(moco.trainableParameters(), {
+        lr: meta.lr,
+        momentum: meta.momentum,
+        weightDecay: meta.weightDecay,
+      });
+      return { moco, opt };
     }
-    for (const b of opt.momentumBuffers.values()) b.dispose();
-    moco.dispose();
-  }, 300000);
 
-  test('mixedForwards 1 matches the reference loss and gradients (symmetric, region mixture)', () => {
-    const c = meta.cases.sym_region;
-    const { moco, opt } = build(true, 1);
-    const q = jest.spyOn(moco.encoderQ, 'forward');
-    compareStep(step(moco, opt, inputs.x1, inputs.x2, choicesOf(c.mix, c.perms)), c, load('moco.sym_region.pt'));
-    expect(q).toHaveBeenCalledTimes(3);
-    moco.dispose();
-  }, 300000);
-});
+    function step(moco: MoCo, opt: u.SGD, x1: u.Tensor, x2: u.Tensor, choices: MoCoChoices) {
+      opt.zeroGrad();
+      const { loss, logs } = moco.stepWith([x1, x2], choices);
+      loss.backward();
+      const grads = Object.fromEntries(
+        moco
+          .namedParameters()
+          .filter(([, p]) => p.grad)
+          .map(([k, p]) => [k, p.grad!]),
+      );
+      return { logs, grads };
+    }
+
+    function compareStep(
+      ours: { logs: Record<string, number>; grads: u.StateDict },
+      c: { mix: MixParams | null; terms: Record<string, number> },
+      expected: { grads: u.StateDict },
+    ) {
+      closeTerms(ours.logs, c.terms);
+      if (c.mix) expect(ours.logs.lam).toBe(c.mix.kind === 'global' ? c.mix.lam : boxLam(c.mix.box!, 8, 8));
+      expect(Object.keys(ours.grads).sort()).toEqual(Object.keys(expected.grads).sort());
+      for (const [k, g] of Object.entries(expected.grads)) close(`grad ${k}`, ours.grads[k], g);
+    }
+
+    const cases = ['sym_region', 'sym_off', 'asym_region', 'asym_global', 'asym_off'];
+    test.each(cases)(
+      '%s: loss terms, gradients, running statistics, queue and pointer',
+      (name) => {
+        const c = meta.cases[name];
+        const { moco, opt } = build(c.symmetric);
+        const ours = step(moco, opt, inputs.x1, inputs.x2, choicesOf(c.mix, c.perms));
+        const expected = load(`moco.${name}.pt`);
+        compareStep(ours, c, expected);
+        opt.step();
+        const sd = moco.stateDict();
+        expect(moco.queuePtr).toBe(expected.queuePtr);
+        expect(Object.keys(expected.after).length).toBeGreaterThan(100); // running statistics of both encoders, the queue
+        for (const [k, v] of Object.entries(expected.after)) close(k, sd[k], v);
+        if (name === 'sym_region') {
+          // A second step (symmetric, global mixture): SGD momentum, the key encoder's momentum update
+          // from the stepped query encoder, the queue wrapping around.
+          const s2 = c.step2!;
+          const ours2 = step(moco, opt, inputs.x1b, inputs.x2b, choicesOf(s2.mix, s2.perms));
+          const expected2 = load('moco.sym_region.step2.pt');
+          compareStep(ours2, { ...s2 }, expected2);
+          opt.step();
+          expect(moco.queuePtr).toBe(expected2.queuePtr);
+          expect(Object.keys(moco.stateDict()).sort()).toEqual(Object.keys(expected2.after).sort());
+          for (const [k, v] of Object.entries(expected2.after)) close(k, moco.stateDict()[k], v);
+        }
+        for (const b of opt.momentumBuffers.values()) b.dispose();
+        moco.dispose();
+      },
+      300000,
+    );
+
+    test('mixedForwards 1 matches the reference loss and gradients (symmetric, region mixture)', () => {
+      const c = meta.cases.sym_region;
+      const { moco, opt } = build(true, 1);
+      const q = jest.spyOn(moco.encoderQ, 'forward');
+      compareStep(step(moco, opt, inputs.x1, inputs.x2, choicesOf(c.mix, c.perms)), c, load('moco.sym_region.pt'));
+      expect(q).toHaveBeenCalledTimes(3);
+      moco.dispose();
+    }, 300000);
+  },
+);

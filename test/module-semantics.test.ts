@@ -31,7 +31,9 @@ describe('Module.to() keeps parameter objects', () => {
   test('a parameter held in a field still works after .to(float64), and its gradient moves with it', () => {
     const m = new Scaled();
     const s = m.s;
-    m.forward(u.ones([2])).sum().backward();
+    m.forward(u.ones([2]))
+      .sum()
+      .backward();
     m.to('float64');
     expect(m.s).toBe(s);
     expect(m.parameters()[0]).toBe(s);
@@ -65,11 +67,15 @@ describe('Module.to() keeps parameter objects', () => {
   test('an Adam built before .to() keeps stepping; its moments follow the parameters', () => {
     const m = new Scaled();
     const opt = new u.Adam(m.parameters(), { lr: 0.1 });
-    m.forward(u.ones([2])).sum().backward();
+    m.forward(u.ones([2]))
+      .sum()
+      .backward();
     opt.step();
     m.to('float64');
     opt.zeroGrad();
-    m.forward(u.ones([2], { dtype: 'float64' })).sum().backward();
+    m.forward(u.ones([2], { dtype: 'float64' }))
+      .sum()
+      .backward();
     opt.step();
     const state = opt.state.get(m.s)!;
     expect((state.exp_avg as u.Tensor).dtype).toBe('float64');
@@ -131,8 +137,19 @@ describe('fields are registered as torch.nn.Module.__setattr__ does', () => {
     expect(Object.keys(new Flattened().stateDict())).toEqual(['0.weight', '0.bias']);
     const net = u.resnet18({ width: 8, numClasses: 3 });
     const keys = Object.keys(net.stateDict());
-    expect(keys.slice(0, 7)).toEqual(['conv1.weight', 'bn1.weight', 'bn1.bias', 'layer1.0.conv1.weight', 'layer1.0.bn1.weight', 'layer1.0.bn1.bias', 'layer1.0.conv2.weight']);
-    expect(keys.filter((k) => !k.includes('running') && !k.includes('num_batches')).slice(-2)).toEqual(['fc.weight', 'fc.bias']);
+    expect(keys.slice(0, 7)).toEqual([
+      'conv1.weight',
+      'bn1.weight',
+      'bn1.bias',
+      'layer1.0.conv1.weight',
+      'layer1.0.bn1.weight',
+      'layer1.0.bn1.bias',
+      'layer1.0.conv2.weight',
+    ]);
+    expect(keys.filter((k) => !k.includes('running') && !k.includes('num_batches')).slice(-2)).toEqual([
+      'fc.weight',
+      'fc.bias',
+    ]);
     expect(new Set(keys).size).toBe(keys.length);
     expect(net.parameters().length).toBe(new Set(net.parameters()).size);
   });

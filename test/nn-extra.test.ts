@@ -22,7 +22,11 @@ interface LayerCase {
   grads: Record<string, T>;
 }
 const fixture = JSON.parse(fs.readFileSync(torchFixture('nn_extra.json', 'make_nn_extra_fixtures.py'), 'utf8'));
-const load = (t: T, on: u.Device = device) => u.tensor(t.dtype === 'int64' ? new BigInt64Array(t.data.map(BigInt)) : new Float32Array(t.data), { shape: t.shape, device: on });
+const load = (t: T, on: u.Device = device) =>
+  u.tensor(t.dtype === 'int64' ? new BigInt64Array(t.data.map(BigInt)) : new Float32Array(t.data), {
+    shape: t.shape,
+    device: on,
+  });
 
 let worst = 0;
 function expectClose(actual: u.Tensor, expected: T, what: string, rtol = 1e-5, atol = 1e-6) {
@@ -70,7 +74,9 @@ describe('layers: outputs and gradients equal torch.nn', () => {
 
   test('Dropout is the identity in eval mode and refuses p outside [0, 1]', () => {
     const x = u.randn([5, 4]);
-    expect(Array.from(new u.Dropout(0.9).eval().forward(x).data() as Float32Array)).toEqual(Array.from(x.data() as Float32Array));
+    expect(Array.from(new u.Dropout(0.9).eval().forward(x).data() as Float32Array)).toEqual(
+      Array.from(x.data() as Float32Array),
+    );
     expect(() => new u.Dropout(1.5)).toThrow('Dropout: p must be in [0, 1], got 1.5');
   });
 
@@ -80,7 +86,9 @@ describe('layers: outputs and gradients equal torch.nn', () => {
     expect(Array.from(e.weight.index(5).data() as Float32Array)).toEqual([0, 0]);
     expect(() => e.forward(u.zeros([3]))).toThrow('Embedding: indices must be int64 or int32, got float32');
     expect(() => new u.LayerNorm([4]).forward(u.zeros([2, 5]))).toThrow('LayerNorm: expected input [*, 4], got [2, 5]');
-    expect(() => new u.GELU({ approximate: 'erf' as never })).toThrow("GELU: approximate must be 'none' or 'tanh', got erf");
+    expect(() => new u.GELU({ approximate: 'erf' as never })).toThrow(
+      "GELU: approximate must be 'none' or 'tanh', got erf",
+    );
   });
 });
 
@@ -97,7 +105,11 @@ describe('printing modules as PyTorch', () => {
     }
     missing.push(...theirs.slice(j));
     expect(ours.length).toBe(theirs.length - missing.length);
-    expect([...new Set(missing.map((l) => l.trim().replace(/\):.*/, ')')))].sort()).toEqual(['(avgpool)', '(maxpool)', '(relu)']);
+    expect([...new Set(missing.map((l) => l.trim().replace(/\):.*/, ')')))].sort()).toEqual([
+      '(avgpool)',
+      '(maxpool)',
+      '(relu)',
+    ]);
     expect(ours.length).toBeGreaterThan(60);
   });
 
@@ -111,8 +123,12 @@ describe('printing modules as PyTorch', () => {
     expect(String(new u.Embedding(10, 3, { paddingIdx: -1 }))).toBe(r.embedding);
     expect(String(new u.Linear(4, 3, { bias: false }))).toBe(r.linear);
     expect(String(new u.Conv2d(4, 8, 3, { padding: 2, dilation: 2, groups: 2 }))).toBe(r.conv);
-    expect(String(new u.BatchNorm1d(16, { eps: 1e-3, momentum: 0.01, affine: false, trackRunningStats: false }))).toBe(r.batch_norm1d);
-    expect(String(new u.Sequential(new u.Linear(4, 3), new u.Sequential(new u.ReLU(), new u.Identity()), new u.Flatten()))).toBe(r.sequential);
+    expect(String(new u.BatchNorm1d(16, { eps: 1e-3, momentum: 0.01, affine: false, trackRunningStats: false }))).toBe(
+      r.batch_norm1d,
+    );
+    expect(
+      String(new u.Sequential(new u.Linear(4, 3), new u.Sequential(new u.ReLU(), new u.Identity()), new u.Flatten())),
+    ).toBe(r.sequential);
   });
 
   test('util.inspect and console.log show the tree, not the internal Maps; toJSON is the tree as data', () => {
@@ -126,7 +142,13 @@ describe('printing modules as PyTorch', () => {
       parameters: {},
       buffers: {},
       children: {
-        '0': { type: 'Linear', extra: 'in_features=4, out_features=3, bias=True', parameters: { weight: { shape: [3, 4], dtype: 'float32' }, bias: { shape: [3], dtype: 'float32' } }, buffers: {}, children: {} },
+        '0': {
+          type: 'Linear',
+          extra: 'in_features=4, out_features=3, bias=True',
+          parameters: { weight: { shape: [3, 4], dtype: 'float32' }, bias: { shape: [3], dtype: 'float32' } },
+          buffers: {},
+          children: {},
+        },
         '1': { type: 'ReLU', extra: '', parameters: {}, buffers: {}, children: {} },
       },
     });

@@ -13,10 +13,18 @@ interface T {
   data: number[];
 }
 const fixture = JSON.parse(fs.readFileSync(torchFixture('optim.json', 'make_optim_fixtures.py'), 'utf8'));
-const load = (t: T) => u.tensor(t.dtype === 'float64' ? new Float64Array(t.data) : new Float32Array(t.data), { shape: t.shape, device });
+const load = (t: T) =>
+  u.tensor(t.dtype === 'float64' ? new Float64Array(t.data) : new Float32Array(t.data), { shape: t.shape, device });
 
 const worst: Record<string, number> = {};
-function expectClose(actual: u.Tensor | number[], expected: number[], what: string, kind: string, rtol: number, atol: number) {
+function expectClose(
+  actual: u.Tensor | number[],
+  expected: number[],
+  what: string,
+  kind: string,
+  rtol: number,
+  atol: number,
+) {
   const a = Array.isArray(actual) ? actual : values(actual);
   expect(a.length).toBe(expected.length);
   a.forEach((v, i) => {
@@ -36,14 +44,23 @@ interface AdamCase {
   init: T[];
   steps: T[][];
 }
-const camel = (g: AdamCase['groups'][number]): u.AdamOptions => ({ lr: g.lr, betas: g.betas, eps: g.eps, weightDecay: g.weight_decay, amsgrad: g.amsgrad });
+const camel = (g: AdamCase['groups'][number]): u.AdamOptions => ({
+  lr: g.lr,
+  betas: g.betas,
+  eps: g.eps,
+  weightDecay: g.weight_decay,
+  amsgrad: g.amsgrad,
+});
 
 function adamProblem(c: AdamCase) {
   const x = u.keep(load(c.x));
   const y = u.keep(load(c.y));
   const [w, b] = c.init.map((t) => u.keep(load(t).requiresGrad_(true)));
   const Opt = c.cls === 'Adam' ? u.Adam : u.AdamW;
-  const opt = c.groups.length === 1 ? new Opt([w, b], camel(c.groups[0])) : new Opt(c.groups.map((g, i) => ({ params: [[w, b][i]], ...camel(g) })));
+  const opt =
+    c.groups.length === 1
+      ? new Opt([w, b], camel(c.groups[0]))
+      : new Opt(c.groups.map((g, i) => ({ params: [[w, b][i]], ...camel(g) })));
   const step = () =>
     u.scope(() => {
       opt.zeroGrad();
@@ -68,14 +85,27 @@ describe('Adam and AdamW follow torch.optim over 6 steps', () => {
   test('AdamW defaults to weight decay 1e-2, Adam to 0; bad hyper-parameters are refused by name', () => {
     const p = u.zeros([2]).requiresGrad_(true);
     expect(new u.AdamW([p]).paramGroups[0].weightDecay).toBe(0.01);
-    expect(new u.Adam([p]).paramGroups[0]).toMatchObject({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false });
+    expect(new u.Adam([p]).paramGroups[0]).toMatchObject({
+      lr: 1e-3,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 0,
+      amsgrad: false,
+    });
     expect(() => new u.Adam([p], { lr: -1 })).toThrow('Adam: lr must be >= 0, got -1');
     expect(() => new u.AdamW([p], { betas: [0.9, 1] })).toThrow('AdamW: betas[1] must be in [0, 1), got 1');
   });
 });
 
 describe('optimizer stateDict/loadStateDict: a resumed optimizer takes the same next steps', () => {
-  const resume = (make: (params: u.Tensor[]) => { step(): void; zeroGrad(): void; stateDict(): u.OptimizerStateDict; loadStateDict(s: u.OptimizerStateDict): void }) => {
+  const resume = (
+    make: (params: u.Tensor[]) => {
+      step(): void;
+      zeroGrad(): void;
+      stateDict(): u.OptimizerStateDict;
+      loadStateDict(s: u.OptimizerStateDict): void;
+    },
+  ) => {
     const c = (fixture.adam as AdamCase[])[0];
     const x = u.keep(load(c.x));
     const y = u.keep(load(c.y));
@@ -106,7 +136,9 @@ describe('optimizer stateDict/loadStateDict: a resumed optimizer takes the same 
     const saved = resume((ps) => new u.SGD(ps, { lr: 0.02, momentum: 0.9, nesterov: true, weightDecay: 1e-3 }));
     expect(Object.keys(saved.state)).toEqual(['0', '1']);
     expect(Object.keys(saved.state[0])).toEqual(['momentum_buffer']);
-    expect(saved.paramGroups).toEqual([{ lr: 0.02, momentum: 0.9, dampening: 0, weightDecay: 1e-3, nesterov: true, params: [0, 1] }]);
+    expect(saved.paramGroups).toEqual([
+      { lr: 0.02, momentum: 0.9, dampening: 0, weightDecay: 1e-3, nesterov: true, params: [0, 1] },
+    ]);
   });
 
   test('Adam with AMSGrad: step count and all three moments carried over', () => {
@@ -116,7 +148,9 @@ describe('optimizer stateDict/loadStateDict: a resumed optimizer takes the same 
   });
 
   test('LARC passes its SGD state dict through', () => {
-    const saved = resume((ps) => new u.LARC(new u.SGD(ps, { lr: 0.02, momentum: 0.9, weightDecay: 1e-3 }), { clip: false }));
+    const saved = resume(
+      (ps) => new u.LARC(new u.SGD(ps, { lr: 0.02, momentum: 0.9, weightDecay: 1e-3 }), { clip: false }),
+    );
     expect(Object.keys(saved.state[0])).toEqual(['momentum_buffer']);
   });
 
@@ -125,16 +159,25 @@ describe('optimizer stateDict/loadStateDict: a resumed optimizer takes the same 
     const q = u.zeros([3]).requiresGrad_(true);
     const opt = new u.SGD([p, q], { lr: 0.1, momentum: 0.9 });
     const other = new u.SGD([{ params: [p], lr: 0.5 }, { params: [q] }], { lr: 0.1 });
-    expect(() => opt.loadStateDict(other.stateDict())).toThrow('SGD.loadStateDict: the state dict has 2 parameter groups, the optimizer 1');
-    expect(() => opt.loadStateDict(new u.SGD([p], { lr: 1 }).stateDict())).toThrow('SGD.loadStateDict: group 0 has 1 parameters in the state dict, 2 in the optimizer');
-    expect(() => new u.Adam([p]).loadStateDict({} as never)).toThrow('Adam.loadStateDict: expected {state, paramGroups}');
+    expect(() => opt.loadStateDict(other.stateDict())).toThrow(
+      'SGD.loadStateDict: the state dict has 2 parameter groups, the optimizer 1',
+    );
+    expect(() => opt.loadStateDict(new u.SGD([p], { lr: 1 }).stateDict())).toThrow(
+      'SGD.loadStateDict: group 0 has 1 parameters in the state dict, 2 in the optimizer',
+    );
+    expect(() => new u.Adam([p]).loadStateDict({} as never)).toThrow(
+      'Adam.loadStateDict: expected {state, paramGroups}',
+    );
     const adam = new u.Adam([p]);
     expect(() => adam.loadStateDict({ state: { 0: { step: 1 } }, paramGroups: [{ lr: 1, params: [0] }] })).toThrow(
       'Adam.loadStateDict: the state of parameter 0 needs step, exp_avg and exp_avg_sq, got step',
     );
     expect(adam.paramGroups[0].lr).toBe(1e-3);
     // torch.optim keeps `step` as a tensor: read as a number
-    adam.loadStateDict({ state: { 0: { step: u.tensor(3), exp_avg: u.ones([2]), exp_avg_sq: u.ones([2]) } }, paramGroups: [{ lr: 1, params: [0] }] });
+    adam.loadStateDict({
+      state: { 0: { step: u.tensor(3), exp_avg: u.ones([2]), exp_avg_sq: u.ones([2]) } },
+      paramGroups: [{ lr: 1, params: [0] }],
+    });
     expect(adam.state.get(p)!.step).toBe(3);
     expect(adam.paramGroups[0].lr).toBe(1);
     expect(opt.paramGroups[0].lr).toBe(0.1);
@@ -148,7 +191,14 @@ describe('lr schedulers: getLastLr() after construction and each step() equals t
     cosine: (o) => new u.CosineAnnealingLR(o, 5, { etaMin: 0.001 }),
     lambda: (o) => new u.LambdaLR(o, (e) => 0.95 ** e),
   };
-  const sgd = () => new u.SGD([{ params: [u.zeros([1]).requiresGrad_(true)], lr: 0.1 }, { params: [u.zeros([1]).requiresGrad_(true)], lr: 0.02 }], { lr: 0.1 });
+  const sgd = () =>
+    new u.SGD(
+      [
+        { params: [u.zeros([1]).requiresGrad_(true)], lr: 0.1 },
+        { params: [u.zeros([1]).requiresGrad_(true)], lr: 0.02 },
+      ],
+      { lr: 0.1 },
+    );
   for (const c of fixture.schedulers as { name: string; lrs: number[][] }[]) {
     test(c.name, () => {
       const opt = sgd();
@@ -177,7 +227,14 @@ describe('lr schedulers: getLastLr() after construction and each step() equals t
 });
 
 describe('clipGradNorm equals torch.nn.utils.clip_grad_norm_', () => {
-  for (const c of fixture.clip as { name: string; max_norm: number; norm_type: number | 'inf'; grads: T[]; total: number; clipped: T[] }[]) {
+  for (const c of fixture.clip as {
+    name: string;
+    max_norm: number;
+    norm_type: number | 'inf';
+    grads: T[];
+    total: number;
+    clipped: T[];
+  }[]) {
     test(c.name, () => {
       const params = c.grads.map((g) => u.zeros(g.shape, { device }).requiresGrad_(true));
       params.forEach((p, i) => (p.grad = load(c.grads[i])));
@@ -191,7 +248,9 @@ describe('clipGradNorm equals torch.nn.utils.clip_grad_norm_', () => {
     const p = u.zeros([2]).requiresGrad_(true);
     expect(u.clipGradNorm([p], 1).item()).toBe(0);
     p.grad = u.tensor([Infinity, 1]);
-    expect(() => u.clipGradNorm(p, 1, { errorIfNonfinite: true })).toThrow('clipGradNorm: the total norm of order 2 of the gradients is Infinity');
+    expect(() => u.clipGradNorm(p, 1, { errorIfNonfinite: true })).toThrow(
+      'clipGradNorm: the total norm of order 2 of the gradients is Infinity',
+    );
     expect(values(p.grad!)).toEqual([Infinity, 1]);
   });
 });

@@ -7,7 +7,11 @@ import { device } from './helpers';
 const norm = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 
 /** One LARC + SGD(momentum 0, first step) update of w with gradient g, computed by hand. */
-function larcByHand(w: number[], g: number[], o: { lr: number; wd: number; eta: number; clip: boolean; exclude?: boolean }): number[] {
+function larcByHand(
+  w: number[],
+  g: number[],
+  o: { lr: number; wd: number; eta: number; clip: boolean; exclude?: boolean },
+): number[] {
   const wn = norm(w);
   const gn = norm(g);
   let d = g;
@@ -19,10 +23,19 @@ function larcByHand(w: number[], g: number[], o: { lr: number; wd: number; eta: 
   return w.map((wi, i) => wi - o.lr * d[i]);
 }
 
-function larcStep(w: number[], g: number[], shape: number[], o: { lr: number; wd: number; eta: number; clip: boolean; exclude?: boolean }) {
+function larcStep(
+  w: number[],
+  g: number[],
+  shape: number[],
+  o: { lr: number; wd: number; eta: number; clip: boolean; exclude?: boolean },
+) {
   const p = u.tensor(new Float64Array(w), { shape, device, requiresGrad: true });
   p.grad = u.tensor(new Float64Array(g), { shape, device });
-  const opt = new u.LARC(new u.SGD([p], { lr: o.lr, weightDecay: o.wd }), { trustCoefficient: o.eta, clip: o.clip, excludeBiasAndNorm: o.exclude });
+  const opt = new u.LARC(new u.SGD([p], { lr: o.lr, weightDecay: o.wd }), {
+    trustCoefficient: o.eta,
+    clip: o.clip,
+    excludeBiasAndNorm: o.exclude,
+  });
   opt.step();
   expect(opt.paramGroups[0].weightDecay).toBe(o.wd); // restored after the step
   return Array.from(p.data() as Float64Array);
@@ -43,18 +56,27 @@ describe('LARC', () => {
     const small = { lr: 0.1, wd: 1e-4, eta: 0.02, clip: true }; // a/lr < 1
     close(larcStep(w, g, [2, 2], small), larcByHand(w, g, small));
     const big = { lr: 1e-6, wd: 1e-4, eta: 0.02, clip: true }; // clipped to 1: plain SGD with weight decay
-    close(larcStep(w, g, [2, 2], big), w.map((wi, i) => wi - 1e-6 * (g[i] + 1e-4 * wi)));
+    close(
+      larcStep(w, g, [2, 2], big),
+      w.map((wi, i) => wi - 1e-6 * (g[i] + 1e-4 * wi)),
+    );
   });
 
   test('a zero weight or gradient norm skips adaptation and weight decay', () => {
     const o = { lr: 0.5, wd: 0.1, eta: 0.001, clip: false };
-    close(larcStep([0, 0, 0, 0], g, [4], o), g.map((gi) => -0.5 * gi));
+    close(
+      larcStep([0, 0, 0, 0], g, [4], o),
+      g.map((gi) => -0.5 * gi),
+    );
     close(larcStep(w, [0, 0, 0, 0], [4], o), w);
   });
 
   test('excludeBiasAndNorm leaves 1-d parameters to plain SGD without weight decay', () => {
     const o = { lr: 0.5, wd: 0.1, eta: 0.001, clip: false, exclude: true };
-    close(larcStep(w, g, [4], o), w.map((wi, i) => wi - 0.5 * g[i]));
+    close(
+      larcStep(w, g, [4], o),
+      w.map((wi, i) => wi - 0.5 * g[i]),
+    );
     close(larcStep(w, g, [2, 2], o), larcByHand(w, g, { ...o, exclude: false }));
   });
 });
@@ -70,11 +92,20 @@ describe('schedules', () => {
 
   test('step schedule', () => {
     const lr = u.stepLr(30, [60, 80]);
-    expect([lr(0), lr(59), lr(60), lr(79), lr(80), lr(99)].map((v) => +v.toPrecision(6))).toEqual([30, 30, 3, 3, 0.3, 0.3]);
+    expect([lr(0), lr(59), lr(60), lr(79), lr(80), lr(99)].map((v) => +v.toPrecision(6))).toEqual([
+      30, 30, 3, 3, 0.3, 0.3,
+    ]);
   });
 
   test('SwAV: linear warmup (np.linspace, ends included), then cosine to final_lr', () => {
-    const s = u.warmupCosineLr({ baseLr: 0.6, finalLr: 0.0006, startWarmup: 0, warmupEpochs: 5, epochs: 400, itersPerEpoch: 390 });
+    const s = u.warmupCosineLr({
+      baseLr: 0.6,
+      finalLr: 0.0006,
+      startWarmup: 0,
+      warmupEpochs: 5,
+      epochs: 400,
+      itersPerEpoch: 390,
+    });
     expect(s.length).toBe(400 * 390);
     expect(s[0]).toBe(0);
     expect(s[1]).toBeCloseTo(0.6 / (5 * 390 - 1), 15);
@@ -106,7 +137,10 @@ describe('SGD foreach (speed option)', () => {
   // Nesterov), with foreach kernels and with torch.optim.SGD's per-parameter loop.
   const run = (foreach: boolean, options: Partial<u.SGDOptions>) => {
     u.manualSeed(1);
-    const params = [u.randn([3, 2], { device, dtype: 'float64', requiresGrad: true }), u.randn([4], { device, dtype: 'float64', requiresGrad: true })];
+    const params = [
+      u.randn([3, 2], { device, dtype: 'float64', requiresGrad: true }),
+      u.randn([4], { device, dtype: 'float64', requiresGrad: true }),
+    ];
     const opt = new u.SGD(params, { lr: 0.1, ...options, foreach });
     for (let step = 0; step < 3; step++) {
       opt.zeroGrad();

@@ -9,7 +9,9 @@ import * as os from 'os';
 import * as path from 'path';
 import * as u from '../lib';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { prebuildTag } = require('../scripts/prebuild-path') as { prebuildTag: (l: { version: string; cuda: boolean }) => string };
+const { prebuildTag } = require('../scripts/prebuild-path') as {
+  prebuildTag: (l: { version: string; cuda: boolean }) => string;
+};
 
 const root = path.join(__dirname, '..');
 const loaded = u.info();
@@ -22,7 +24,8 @@ function noCompilerPath(): string {
   fs.writeFileSync(path.join(bin, 'npm'), `#!/bin/sh\nexec "${process.execPath}" "${npmCli}" "$@"\n`, { mode: 0o755 });
   fs.symlinkSync('/bin/sh', path.join(bin, 'sh'));
   // a wrapper, not a link: a venv's Python finds its packages from where it is called
-  if (loaded.python) fs.writeFileSync(path.join(bin, 'python3'), `#!/bin/sh\nexec "${loaded.python}" "$@"\n`, { mode: 0o755 });
+  if (loaded.python)
+    fs.writeFileSync(path.join(bin, 'python3'), `#!/bin/sh\nexec "${loaded.python}" "$@"\n`, { mode: 0o755 });
   return bin;
 }
 
@@ -35,7 +38,11 @@ function findNpmCli(): string {
 function packThisCheckout(work: string): string {
   // The prebuild of the addon this checkout built (build/Release), as `npm run prebuild` makes it.
   execFileSync(process.execPath, [path.join(root, 'scripts', 'prebuild.js'), '--no-compile'], { cwd: root });
-  const name = execFileSync('npm', ['pack', '--pack-destination', work], { cwd: root, encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'warn' } })
+  const name = execFileSync('npm', ['pack', '--pack-destination', work], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_loglevel: 'warn' },
+  })
     .trim()
     .split('\n')
     .pop()!;
@@ -44,14 +51,30 @@ function packThisCheckout(work: string): string {
 
 test(`the packed package installs with no compiler next to LibTorch ${loaded.libtorch} (${loaded.source}), uses its prebuild and trains a step`, () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-pack-'));
-  const tarball = process.env.UNMIX_PACKAGE_TARBALL ? path.resolve(process.env.UNMIX_PACKAGE_TARBALL) : packThisCheckout(work);
+  const tarball = process.env.UNMIX_PACKAGE_TARBALL
+    ? path.resolve(process.env.UNMIX_PACKAGE_TARBALL)
+    : packThisCheckout(work);
 
   const listing = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' });
   const platform = `${process.platform}-${process.arch}`;
-  const shipped = [...listing.matchAll(new RegExp(`package/prebuilds/${platform}/([^/]+)/unmix\\.node`, 'g'))].map((m) => m[1]).sort();
-  const expected = (process.env.UNMIX_PACKAGE_PREBUILDS ?? prebuildTag({ version: loaded.libtorch, cuda: loaded.cudaBuild })).split(',').sort();
+  const shipped = [...listing.matchAll(new RegExp(`package/prebuilds/${platform}/([^/]+)/unmix\\.node`, 'g'))]
+    .map((m) => m[1])
+    .sort();
+  const expected = (
+    process.env.UNMIX_PACKAGE_PREBUILDS ?? prebuildTag({ version: loaded.libtorch, cuda: loaded.cudaBuild })
+  )
+    .split(',')
+    .sort();
   expect(shipped).toEqual(expect.arrayContaining(expected));
-  for (const file of ['dist/index.d.ts', 'dist/cli/unmix.js', 'README.md', 'LICENSE', 'docs/ARCHITECTURE.md', 'examples/unmix_c10.ts', 'scripts/install.js']) {
+  for (const file of [
+    'dist/index.d.ts',
+    'dist/cli/unmix.js',
+    'README.md',
+    'LICENSE',
+    'docs/ARCHITECTURE.md',
+    'examples/unmix_c10.ts',
+    'scripts/install.js',
+  ]) {
     expect(listing).toContain(`package/${file}`);
   }
   expect(listing).not.toMatch(/package\/build\//);
@@ -61,26 +84,62 @@ test(`the packed package installs with no compiler next to LibTorch ${loaded.lib
   fs.mkdirSync(app);
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
   const bin = noCompilerPath();
-  const env: NodeJS.ProcessEnv = { ...process.env, PATH: bin, npm_config_loglevel: 'warn', npm_config_prefer_offline: 'true' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: bin,
+    npm_config_loglevel: 'warn',
+    npm_config_prefer_offline: 'true',
+  };
   delete env.LIBTORCH;
   delete env.Torch_DIR;
   for (const tool of ['cc', 'c++', 'g++', 'cmake', 'make', 'ninja']) {
     expect(spawnSync(tool, ['--version'], { env }).error).toMatchObject({ code: 'ENOENT' });
   }
 
-  const installed = spawnSync('npm', ['install', tarball, '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: app, env, encoding: 'utf8' });
+  const installed = spawnSync('npm', ['install', tarball, '--no-audit', '--no-fund', '--foreground-scripts'], {
+    cwd: app,
+    env,
+    encoding: 'utf8',
+  });
   const log = installed.stdout + installed.stderr;
   if (installed.status !== 0) throw new Error(`npm install failed (${installed.status}):\n${log}`);
-  expect(log).toContain(`unmix: using the prebuilt addon prebuilds/${platform}/${prebuildTag({ version: loaded.libtorch, cuda: loaded.cudaBuild })}/unmix.node`);
+  expect(log).toContain(
+    `unmix: using the prebuilt addon prebuilds/${platform}/${prebuildTag({ version: loaded.libtorch, cuda: loaded.cudaBuild })}/unmix.node`,
+  );
   expect(log).not.toMatch(/compiling the native addon/);
   const pkg = path.join(app, 'node_modules', 'unmix');
   expect(fs.existsSync(path.join(pkg, 'build', 'Release'))).toBe(false);
 
-  const cli = execFileSync(path.join(app, 'node_modules', '.bin', 'unmix'), ['info', '--json'], { cwd: app, env, encoding: 'utf8' });
+  const cli = execFileSync(path.join(app, 'node_modules', '.bin', 'unmix'), ['info', '--json'], {
+    cwd: app,
+    env,
+    encoding: 'utf8',
+  });
   const info = JSON.parse(cli);
-  console.log(`no-compiler install of ${path.basename(tarball)} next to LibTorch ${loaded.libtorch}:\n${log.trim()}\n$ unmix info --json\n${cli.trim()}`);
-  expect(info).toMatchObject({ libtorch: loaded.libtorch, source: loaded.source, addon: 'prebuilt', cudaBuild: loaded.cudaBuild, cudaVersion: loaded.cudaVersion, cxx11Abi: true, devices: loaded.devices });
-  for (const key of ['libtorch', 'source', 'cudaBuild', 'cudaVersion', 'cudnnVersion', 'nccl', 'devices', 'cxx11Abi', 'threads']) expect(info).toHaveProperty(key);
+  console.log(
+    `no-compiler install of ${path.basename(tarball)} next to LibTorch ${loaded.libtorch}:\n${log.trim()}\n$ unmix info --json\n${cli.trim()}`,
+  );
+  expect(info).toMatchObject({
+    libtorch: loaded.libtorch,
+    source: loaded.source,
+    addon: 'prebuilt',
+    cudaBuild: loaded.cudaBuild,
+    cudaVersion: loaded.cudaVersion,
+    cxx11Abi: true,
+    devices: loaded.devices,
+  });
+  for (const key of [
+    'libtorch',
+    'source',
+    'cudaBuild',
+    'cudaVersion',
+    'cudnnVersion',
+    'nccl',
+    'devices',
+    'cxx11Abi',
+    'threads',
+  ])
+    expect(info).toHaveProperty(key);
 
   fs.copyFileSync(path.join(__dirname, 'support', 'one-step.js'), path.join(app, 'one-step.js'));
   const step = JSON.parse(execFileSync(process.execPath, ['one-step.js'], { cwd: app, env, encoding: 'utf8' }));

@@ -21,7 +21,14 @@ test("Student's t: CDF and quantiles match the tables", () => {
   // df 1 is the Cauchy distribution: P(T <= 1) = 3/4
   expect(studentTCdf(1, 1)).toBeCloseTo(0.75, 12);
   // two-sided 95% critical values (any t table)
-  for (const [df, t] of [[1, 12.7062], [2, 4.3027], [4, 2.7764], [10, 2.2281], [30, 2.0423], [1e6, 1.96]] as const) {
+  for (const [df, t] of [
+    [1, 12.7062],
+    [2, 4.3027],
+    [4, 2.7764],
+    [10, 2.2281],
+    [30, 2.0423],
+    [1e6, 1.96],
+  ] as const) {
     expect(studentTQuantile(0.975, df)).toBeCloseTo(t, 3);
   }
 });
@@ -50,7 +57,7 @@ test('Welch interval on a synthetic input, by hand', () => {
   expect(welchInterval([1], [2]).low).toBeNaN();
 });
 
-test('both sides get the same method flags; the lr is the budget\'s', () => {
+test("both sides get the same method flags; the lr is the budget's", () => {
   const b = { data: 'x', width: 8, subset: 200, testSubset: 100, epochs: 10, batch: 128, threads: 1, mocoLr: 0.015 };
   const f = methodFlags('moco-unmix', b, 2);
   expect(f.join(' ')).toContain('--batch-size 128 --lr 0.015 --moco-k 1024');
@@ -63,26 +70,62 @@ test('both sides get the same method flags; the lr is the budget\'s', () => {
 const data = path.join(__dirname, '..', '..', 'shared', 'data', 'cifar10-jpeg.tar.gz');
 const python = process.env.UNMIX_PARITY_PYTHON ?? '/usr/bin/python3';
 const haveTwin = fs.existsSync(data) && fs.existsSync(python);
-(haveTwin ? test : test.skip)(`the Python twins start and log unmix's log.jsonl columns${haveTwin ? '' : ' (skipped: no ../shared/data/cifar10-jpeg.tar.gz or /usr/bin/python3)'}`, () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-parity-'));
-  const indices = path.join(dir, 'indices.json');
-  // 8 training images per class: the first 8 of each class folder (5,000 train / 1,000 test per class)
-  const pick = (per: number, n: number) => Array.from({ length: 10 * n }, (_, i) => Math.floor(i / n) * per + (i % n));
-  fs.writeFileSync(indices, JSON.stringify({ train: pick(5000, 8), test: pick(1000, 2) }));
-  const common = ['--data', data, '--indices', indices, '--width', '4', '--epochs', '1', '--eval-init', '--iters-per-epoch', '1', '--threads', '1', '--knn-k', '5'];
-  const columns = ['epoch', 'train_loss', 'test_acc@1', 'lr', 'seconds', 'images_per_s', 'terms'];
-  for (const [twin, flags, terms] of [
-    ['moco_c10.py', ['--batch-size', '16', '--moco-k', '64', '--bn-splits', '2'], ['loss', 'loss_12', 'loss_21', 'loss_m11', 'loss_m12', 'loss_m21', 'loss_m22', 'lam']],
-    ['swav_c10.py', ['--batch_size', '16', '--nmb_prototypes', '10', '--hidden_mlp', '32'], ['loss', 'loss_ori', 'loss_unmix', 'loss_unmix_flip', 'lam', 'queue_used']],
-  ] as const) {
-    const out = path.join(dir, twin);
-    execFileSync(python, [path.join(__dirname, '..', 'bench', 'parity', twin), ...common, ...flags, '--results-dir', out], { stdio: 'pipe', timeout: 60000 });
-    const records = fs.readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(records.map((r) => r.epoch)).toEqual([0, 1]);
-    for (const r of records) expect(Object.keys(r).sort()).toEqual([...columns].sort());
-    expect(Object.keys(records[1].terms).sort()).toEqual([...terms].sort());
-    expect(records[1].train_loss).toBeGreaterThan(0);
-    expect(fs.readFileSync(path.join(out, 'log.csv'), 'utf8').split('\n')[0]).toBe('epoch,train_loss,test_acc@1');
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+(haveTwin ? test : test.skip)(
+  `the Python twins start and log unmix's log.jsonl columns${haveTwin ? '' : ' (skipped: no ../shared/data/cifar10-jpeg.tar.gz or /usr/bin/python3)'}`,
+  () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-parity-'));
+    const indices = path.join(dir, 'indices.json');
+    // 8 training images per class: the first 8 of each class folder (5,000 train / 1,000 test per class)
+    const pick = (per: number, n: number) =>
+      Array.from({ length: 10 * n }, (_, i) => Math.floor(i / n) * per + (i % n));
+    fs.writeFileSync(indices, JSON.stringify({ train: pick(5000, 8), test: pick(1000, 2) }));
+    const common = [
+      '--data',
+      data,
+      '--indices',
+      indices,
+      '--width',
+      '4',
+      '--epochs',
+      '1',
+      '--eval-init',
+      '--iters-per-epoch',
+      '1',
+      '--threads',
+      '1',
+      '--knn-k',
+      '5',
+    ];
+    const columns = ['epoch', 'train_loss', 'test_acc@1', 'lr', 'seconds', 'images_per_s', 'terms'];
+    for (const [twin, flags, terms] of [
+      [
+        'moco_c10.py',
+        ['--batch-size', '16', '--moco-k', '64', '--bn-splits', '2'],
+        ['loss', 'loss_12', 'loss_21', 'loss_m11', 'loss_m12', 'loss_m21', 'loss_m22', 'lam'],
+      ],
+      [
+        'swav_c10.py',
+        ['--batch_size', '16', '--nmb_prototypes', '10', '--hidden_mlp', '32'],
+        ['loss', 'loss_ori', 'loss_unmix', 'loss_unmix_flip', 'lam', 'queue_used'],
+      ],
+    ] as const) {
+      const out = path.join(dir, twin);
+      execFileSync(
+        python,
+        [path.join(__dirname, '..', 'bench', 'parity', twin), ...common, ...flags, '--results-dir', out],
+        { stdio: 'pipe', timeout: 60000 },
+      );
+      const records = fs
+        .readFileSync(path.join(out, 'log.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(records.map((r) => r.epoch)).toEqual([0, 1]);
+      for (const r of records) expect(Object.keys(r).sort()).toEqual([...columns].sort());
+      expect(Object.keys(records[1].terms).sort()).toEqual([...terms].sort());
+      expect(records[1].train_loss).toBeGreaterThan(0);
+      expect(fs.readFileSync(path.join(out, 'log.csv'), 'utf8').split('\n')[0]).toBe('epoch,train_loss,test_acc@1');
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  },
+);

@@ -336,7 +336,11 @@ const OPS: Record<string, OpFn> = {
     rm,
     rv,
   ],
-  batch_norm_eval: ({ x, w, b, rm, rv }, o) => [batchNorm(x, rm, rv, { weight: w, bias: b, training: false, eps: o.eps }), rm, rv],
+  batch_norm_eval: ({ x, w, b, rm, rv }, o) => [
+    batchNorm(x, rm, rv, { weight: w, bias: b, training: false, eps: o.eps }),
+    rm,
+    rv,
+  ],
   batch_norm_train_1d_momentum: ({ x, w, b, rm, rv }, o) => [
     batchNorm(x, rm, rv, { weight: w, bias: b, training: true, momentum: o.momentum, eps: o.eps }),
     rm,
@@ -347,29 +351,35 @@ const OPS: Record<string, OpFn> = {
   max_pool2d_k3_s2_p1: ({ x }, o) => maxPool2d(x, o.kernel_size, { stride: o.stride, padding: o.padding }),
   max_pool2d_ceil: ({ x }, o) => maxPool2d(x, o.kernel_size, { stride: o.stride, ceilMode: true }),
   avg_pool2d: ({ x }, o) => avgPool2d(x, o.kernel_size),
-  avg_pool2d_k3_s2_p1_exclude_pad: ({ x }, o) => avgPool2d(x, o.kernel_size, { stride: o.stride, padding: o.padding, countIncludePad: false }),
+  avg_pool2d_k3_s2_p1_exclude_pad: ({ x }, o) =>
+    avgPool2d(x, o.kernel_size, { stride: o.stride, padding: o.padding, countIncludePad: false }),
   avg_pool2d_rect_ceil: ({ x }, o) => avgPool2d(x, o.kernel_size, { stride: o.stride, ceilMode: true }),
   adaptive_avg_pool2d: ({ x }, o) => adaptiveAvgPool2d(x, o.output_size),
   adaptive_avg_pool2d_global: ({ x }, o) => adaptiveAvgPool2d(x, o.output_size),
   cross_entropy: ({ logits, target }) => crossEntropy(logits, target),
-  cross_entropy_label_smoothing: ({ logits, target }, o) => crossEntropy(logits, target, { labelSmoothing: o.label_smoothing }),
-  cross_entropy_weight_sum: ({ logits, target, weight }, o) => crossEntropy(logits, target, { weight, reduction: o.reduction }),
+  cross_entropy_label_smoothing: ({ logits, target }, o) =>
+    crossEntropy(logits, target, { labelSmoothing: o.label_smoothing }),
+  cross_entropy_weight_sum: ({ logits, target, weight }, o) =>
+    crossEntropy(logits, target, { weight, reduction: o.reduction }),
   cross_entropy_ignore_index_none: ({ logits, target }, o) =>
     crossEntropy(logits, target, { ignoreIndex: o.ignore_index, reduction: o.reduction }),
   cross_entropy_ignore_index_mean_smoothing: ({ logits, target }, o) =>
     crossEntropy(logits, target, { ignoreIndex: o.ignore_index, labelSmoothing: o.label_smoothing }),
-  cross_entropy_probabilities: ({ logits, target }, o) => crossEntropy(logits, target, { labelSmoothing: o.label_smoothing }),
+  cross_entropy_probabilities: ({ logits, target }, o) =>
+    crossEntropy(logits, target, { labelSmoothing: o.label_smoothing }),
   cross_entropy_spatial: ({ logits, target }) => crossEntropy(logits, target),
   nll_loss: ({ x, target }) => nllLoss(x, target),
   mse_loss: ({ a, b }) => mseLoss(a, b),
   mse_loss_sum: ({ a, b }, o) => mseLoss(a, b, o.reduction),
   grid_sample_bilinear: ({ x, grid }) => gridSample(x, grid, { alignCorners: false }),
-  grid_sample_nearest_border: ({ x, grid }, o) => gridSample(x, grid, { mode: o.mode, paddingMode: o.padding_mode, alignCorners: false }),
+  grid_sample_nearest_border: ({ x, grid }, o) =>
+    gridSample(x, grid, { mode: o.mode, paddingMode: o.padding_mode, alignCorners: false }),
   grid_sample_bilinear_reflection_align: ({ x, grid }, o) =>
     gridSample(x, grid, { paddingMode: o.padding_mode, alignCorners: o.align_corners }),
   grid_sample_bicubic: ({ x, grid }, o) => gridSample(x, grid, { mode: o.mode, alignCorners: false }),
   interpolate_bilinear_up: ({ x }, o) => interpolate(x, o.size, { mode: 'bilinear', alignCorners: false }),
-  interpolate_bilinear_down_align_corners: ({ x }, o) => interpolate(x, o.size, { mode: 'bilinear', alignCorners: true }),
+  interpolate_bilinear_down_align_corners: ({ x }, o) =>
+    interpolate(x, o.size, { mode: 'bilinear', alignCorners: true }),
   interpolate_nearest_up: ({ x }, o) => interpolate(x, o.size, { mode: 'nearest' }),
   interpolate_nearest_down: ({ x }, o) => interpolate(x, o.size, { mode: 'nearest' }),
   pad_constant: ({ x }, o) => pad(x, o.pad, { value: o.value }),
@@ -463,13 +473,15 @@ const OPS: Record<string, OpFn> = {
   avg_pool2d_padding_include_pad: ({ x }, o) => avgPool2d(x, o.kernel_size, { stride: o.stride, padding: o.padding }),
   adaptive_avg_pool2d_upsample: ({ x }, o) => adaptiveAvgPool2d(x, o.output_size),
   batch_norm_eval_no_affine: ({ x, rm, rv }) => batchNorm(x, rm, rv, { training: false }),
-  nll_loss_ignore_index_sum: ({ x, target }, o) => nllLoss(x, target, { ignoreIndex: o.ignore_index, reduction: o.reduction }),
+  nll_loss_ignore_index_sum: ({ x, target }, o) =>
+    nllLoss(x, target, { ignoreIndex: o.ignore_index, reduction: o.reduction }),
   cross_entropy_weight_smoothing_mean: ({ logits, target, weight }, o) =>
     crossEntropy(logits, target, { weight, labelSmoothing: o.label_smoothing }),
   mse_loss_none_broadcast_free: ({ a, b }, o) => mseLoss(a, b, o.reduction),
   grid_sample_defaults: ({ x, grid }) => gridSample(x, grid),
   interpolate_bicubic: ({ x }, o) => interpolate(x, o.size, { mode: 'bicubic', alignCorners: false }),
-  interpolate_bilinear_antialias_down: ({ x }, o) => interpolate(x, o.size, { mode: 'bilinear', alignCorners: false, antialias: true }),
+  interpolate_bilinear_antialias_down: ({ x }, o) =>
+    interpolate(x, o.size, { mode: 'bilinear', alignCorners: false, antialias: true }),
   pad_reflect_1d: ({ x }, o) => pad(x, o.pad, { mode: 'reflect' }),
   norm_inf_dim: ({ x }, o) => x.norm(Infinity, o.dim),
   where_scalar_self: ({ c, b }, o) => where(c, o.value, b),
@@ -519,7 +531,11 @@ function isFloat(dtype: DType): boolean {
 
 /** Throws (failing the test) unless `actual` matches `expected` in shape, dtype and values. */
 function compare(actual: Tensor, expected: TensorSpec, what: string): void {
-  expect({ what, shape: actual.shape, dtype: actual.dtype }).toEqual({ what, shape: expected.shape, dtype: expected.dtype });
+  expect({ what, shape: actual.shape, dtype: actual.dtype }).toEqual({
+    what,
+    shape: expected.shape,
+    dtype: expected.dtype,
+  });
   const got = actual.data();
   expect(got.length).toBe(expected.data.length);
   const tol = TOLERANCE[expected.dtype];
@@ -546,7 +562,9 @@ function compare(actual: Tensor, expected: TensorSpec, what: string): void {
     if (!ok) bad.push(`[${k}] unmix ${String(got[k])} vs torch ${want}`);
   }
   if (bad.length) {
-    const tolText = tol ? `rtol ${tol.rtol}, atol ${tol.atol}; worst error ${worst.toPrecision(3)}x tolerance` : 'exact';
+    const tolText = tol
+      ? `rtol ${tol.rtol}, atol ${tol.atol}; worst error ${worst.toPrecision(3)}x tolerance`
+      : 'exact';
     throw new Error(
       `${what}: ${bad.length} of ${got.length} ${expected.dtype} elements differ from PyTorch (${tolText}):\n  ` +
         bad.slice(0, 12).join('\n  ') +
@@ -566,7 +584,10 @@ function runCase(c: Case): void {
     expect(outs.length).toBe(c.outputs.length);
     c.outputs.forEach((spec, k) => {
       compare(outs[k], spec, `output ${k}`);
-      expect({ output: k, requiresGrad: outs[k].requiresGrad }).toEqual({ output: k, requiresGrad: spec.requires_grad });
+      expect({ output: k, requiresGrad: outs[k].requiresGrad }).toEqual({
+        output: k,
+        requiresGrad: spec.requires_grad,
+      });
     });
 
     let loss: Tensor | null = null;

@@ -3,10 +3,10 @@ import * as u from '../lib';
 import { device } from './helpers';
 
 const draw = (options: u.RandomOptions = {}) => [
-  ...u.rand([5], { device, ...options }).toArray() as number[],
-  ...u.randn([5], { device, ...options }).toArray() as number[],
-  ...u.randint(0, 1000, [5], { device, ...options }).toArray() as number[],
-  ...u.randperm(8, { device, ...options }).toArray() as number[],
+  ...(u.rand([5], { device, ...options }).toArray() as number[]),
+  ...(u.randn([5], { device, ...options }).toArray() as number[]),
+  ...(u.randint(0, 1000, [5], { device, ...options }).toArray() as number[]),
+  ...(u.randperm(8, { device, ...options }).toArray() as number[]),
 ];
 
 test('manualSeed makes draws reproducible', () => {
@@ -25,7 +25,7 @@ test('CPU draws equal PyTorch for the same seed', () => {
   expect(rand.map((v) => +v.toFixed(4))).toEqual([0.4963, 0.7682, 0.0885, 0.132]);
   u.manualSeed(0);
   const randn = u.randn([3]).toArray() as number[];
-  expect(randn.map((v) => +v.toFixed(4))).toEqual([1.5410, -0.2934, -2.1788]);
+  expect(randn.map((v) => +v.toFixed(4))).toEqual([1.541, -0.2934, -2.1788]);
 });
 
 test('a Generator is an independent, seedable stream', () => {

@@ -9,10 +9,14 @@ import { device } from './helpers';
 
 const root = path.join(__dirname, '..');
 const example = (name: string, args: string[]) =>
-  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'examples', name), ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'examples', name), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-example-'));
 
-test('the README\'s run command (unmix_c10.ts --preset smoke) trains and the kNN accuracy rises above random initialisation', () => {
+test("the README's run command (unmix_c10.ts --preset smoke) trains and the kNN accuracy rises above random initialisation", () => {
   const dir = tmpDir();
   const out = example('unmix_c10.ts', ['--preset', 'smoke', '--no-progress', '--device', device, '--results-dir', dir]);
   const before = Number(/epoch 0 \(before training\): test acc@1 ([\d.]+)%/.exec(out)![1]);

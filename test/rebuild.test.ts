@@ -17,27 +17,102 @@ import { device } from './helpers';
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-rebuild-'));
 const unmix = { unmix: true, prob: 0.5, beta: 1 };
 const RUNS: [string, Record<string, unknown>][] = [
-  ['moco', { example: 'unmix_c10.ts', arch: 'resnet18', width: 4, mocoDim: 8, mocoK: 32, mocoM: 0.99, mocoT: 0.1, bnSplits: 2, symmetric: true, mixedForwards: 2, ...unmix }],
-  ['moco', { example: 'unmix_moco_imagenet.ts', arch: 'resnet18', width: 4, mocoDim: 8, mocoK: 32, mocoM: 0.999, mocoT: 0.2, mlp: true, unmix: true, unmix_prob: 0.5, beta: 1, bnSplits: 1 }],
-  ['swav', { variant: 'cifar', arch: 'resnet18', width: 4, hidden_mlp: 16, feat_dim: 8, nmb_prototypes: 5, crops_for_assign: [0, 1], temperature: 0.1, epsilon: 0.05, sinkhorn_iterations: 3, queue_length: 0, batch_size: 8, epoch_queue_starts: 15, freeze_prototypes_niters: 0, unmix_prob: 0.5, unmix_beta: 1, run_swav: false }],
-  ['byol', { arch: 'resnet18', width: 4, projHiddenDim: 16, projOutputDim: 8, predHiddenDim: 16, baseTau: 0.99, ...unmix }],
+  [
+    'moco',
+    {
+      example: 'unmix_c10.ts',
+      arch: 'resnet18',
+      width: 4,
+      mocoDim: 8,
+      mocoK: 32,
+      mocoM: 0.99,
+      mocoT: 0.1,
+      bnSplits: 2,
+      symmetric: true,
+      mixedForwards: 2,
+      ...unmix,
+    },
+  ],
+  [
+    'moco',
+    {
+      example: 'unmix_moco_imagenet.ts',
+      arch: 'resnet18',
+      width: 4,
+      mocoDim: 8,
+      mocoK: 32,
+      mocoM: 0.999,
+      mocoT: 0.2,
+      mlp: true,
+      unmix: true,
+      unmix_prob: 0.5,
+      beta: 1,
+      bnSplits: 1,
+    },
+  ],
+  [
+    'swav',
+    {
+      variant: 'cifar',
+      arch: 'resnet18',
+      width: 4,
+      hidden_mlp: 16,
+      feat_dim: 8,
+      nmb_prototypes: 5,
+      crops_for_assign: [0, 1],
+      temperature: 0.1,
+      epsilon: 0.05,
+      sinkhorn_iterations: 3,
+      queue_length: 0,
+      batch_size: 8,
+      epoch_queue_starts: 15,
+      freeze_prototypes_niters: 0,
+      unmix_prob: 0.5,
+      unmix_beta: 1,
+      run_swav: false,
+    },
+  ],
+  [
+    'byol',
+    { arch: 'resnet18', width: 4, projHiddenDim: 16, projOutputDim: 8, predHiddenDim: 16, baseTau: 0.99, ...unmix },
+  ],
   ['simclr', { arch: 'resnet18', width: 4, projHiddenDim: 16, projOutputDim: 8, temperature: 0.2, ...unmix }],
 ];
 
 function state(m: u.Module): Record<string, number[]> {
-  return Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.to('cpu').to('float64').data() as Float64Array)]));
+  return Object.fromEntries(
+    Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.to('cpu').to('float64').data() as Float64Array)]),
+  );
 }
 
 /** One epoch of two steps on 16 random 16×16 images: the weights move away from their initialisation. */
 async function trainRun(name: string, args: Record<string, unknown>): Promise<{ dir: string; trained: u.Module }> {
   u.manualSeed(1);
   const images = u.rand([16, 3, 16, 16], { device }).mul(255).to('uint8');
-  const set: TensorImageSet = { kind: 'tensor', format: 'synthetic', split: 'train', images, labels: u.zeros([16], { dtype: 'int64', device }), classes: ['a'] };
+  const set: TensorImageSet = {
+    kind: 'tensor',
+    format: 'synthetic',
+    split: 'train',
+    images,
+    labels: u.zeros([16], { dtype: 'int64', device }),
+    classes: ['a'],
+  };
   const method = methodFromArgs(name, args, device);
   const loader = new Loader(set, { batchSize: 8, views: mocoCifar({ size: 16 }), seed: 0 });
   const optimizer = new u.SGD(method.trainableParameters(), { lr: 0.05, momentum: 0.9 });
   const dir = tmp();
-  await new Trainer({ method, loader, optimizer, lr: () => 0.05, epochs: 1, resultsDir: dir, progress: false, curves: false, log: () => undefined, args }).run();
+  await new Trainer({
+    method,
+    loader,
+    optimizer,
+    lr: () => 0.05,
+    epochs: 1,
+    resultsDir: dir,
+    progress: false,
+    curves: false,
+    log: () => undefined,
+    args,
+  }).run();
   return { dir, trained: method };
 }
 
@@ -74,12 +149,20 @@ test('a checkpoint without args in its metadata is rebuilt from args.json beside
 test('what cannot be rebuilt says why', () => {
   const empty = tmp();
   expect(() => rebuildTrained(path.join(empty, 'nope'))).toThrow(/rebuildTrained: .*nope does not exist/);
-  expect(() => rebuildTrained(empty)).toThrow(/rebuildTrained: .* holds no checkpoint\.safetensors \(is it a results folder\?\)/);
+  expect(() => rebuildTrained(empty)).toThrow(
+    /rebuildTrained: .* holds no checkpoint\.safetensors \(is it a results folder\?\)/,
+  );
   const method = methodFromArgs('simclr', RUNS[4][1], device);
   const file = path.join(empty, 'checkpoint.safetensors');
   saveCheckpoint(file, { modules: { method } });
-  expect(() => rebuildTrained(empty)).toThrow(/does not say how it was trained \(no method and args in its metadata, and no .*args\.json\)/);
+  expect(() => rebuildTrained(empty)).toThrow(
+    /does not say how it was trained \(no method and args in its metadata, and no .*args\.json\)/,
+  );
   fs.writeFileSync(path.join(empty, 'args.json'), JSON.stringify({ method: 'dino' }));
-  expect(() => rebuildTrained(empty)).toThrow(/rebuildTrained: .*args\.json: method 'dino' cannot be rebuilt \(known: moco, swav, byol, simclr\)/);
-  expect(() => rebuildTrained(42 as unknown as string)).toThrow(/rebuildTrained: source must be a results folder or a checkpoint file, got 42/);
+  expect(() => rebuildTrained(empty)).toThrow(
+    /rebuildTrained: .*args\.json: method 'dino' cannot be rebuilt \(known: moco, swav, byol, simclr\)/,
+  );
+  expect(() => rebuildTrained(42 as unknown as string)).toThrow(
+    /rebuildTrained: source must be a results folder or a checkpoint file, got 42/,
+  );
 });

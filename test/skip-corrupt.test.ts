@@ -13,14 +13,17 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 async function png(file: string, width: number, height: number, value: number): Promise<void> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  await sharp(Buffer.alloc(width * height * 3, value), { raw: { width, height, channels: 3 } }).png().toFile(file);
+  await sharp(Buffer.alloc(width * height * 3, value), { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 async function mixedFolder(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(tmp, 'mixed-'));
   const sizes = [12, 16, 20, 24];
   for (const [c, cls] of ['cat', 'dog'].entries()) {
-    for (let i = 0; i < 4; i++) await png(path.join(dir, 'train', cls, `${i}.png`), sizes[i], sizes[(i + c) % 4], 40 * i + c);
+    for (let i = 0; i < 4; i++)
+      await png(path.join(dir, 'train', cls, `${i}.png`), sizes[i], sizes[(i + c) % 4], 40 * i + c);
   }
   const good = fs.readFileSync(path.join(dir, 'train', 'cat', '0.png'));
   fs.writeFileSync(path.join(dir, 'train', 'dog', '2.png'), good.subarray(0, 40)); // truncated: the header reads, the pixels do not
@@ -28,7 +31,20 @@ async function mixedFolder(): Promise<string> {
 }
 
 const loaderOf = (set: ImageSet) =>
-  new Loader(set, { batchSize: 3, views: [{ count: 1, pipeline: [{ op: 'resize', size: 10 }, { op: 'centerCrop', size: 10 }] }], dropLast: false, seed: 0 });
+  new Loader(set, {
+    batchSize: 3,
+    views: [
+      {
+        count: 1,
+        pipeline: [
+          { op: 'resize', size: 10 },
+          { op: 'centerCrop', size: 10 },
+        ],
+      },
+    ],
+    dropLast: false,
+    seed: 0,
+  });
 
 async function allBatches(loader: Loader): Promise<number> {
   let images = 0;
@@ -76,6 +92,9 @@ test('skipCorrupt on a folder whose every image is broken says so', async () => 
   const dir = fs.mkdtempSync(path.join(tmp, 'broken-'));
   await png(path.join(dir, 'train', 'a', '0.png'), 8, 8, 1);
   await png(path.join(dir, 'train', 'a', '1.png'), 9, 9, 1);
-  for (const f of ['0.png', '1.png']) fs.writeFileSync(path.join(dir, 'train', 'a', f), fs.readFileSync(path.join(dir, 'train', 'a', f)).subarray(0, 40));
-  await expect(openDataset(dir, { split: 'train', skipCorrupt: true, cacheDir: false })).rejects.toThrow(/none of the 2 images of split 'train' could be decoded/);
+  for (const f of ['0.png', '1.png'])
+    fs.writeFileSync(path.join(dir, 'train', 'a', f), fs.readFileSync(path.join(dir, 'train', 'a', f)).subarray(0, 40));
+  await expect(openDataset(dir, { split: 'train', skipCorrupt: true, cacheDir: false })).rejects.toThrow(
+    /none of the 2 images of split 'train' could be decoded/,
+  );
 });

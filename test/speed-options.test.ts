@@ -29,7 +29,13 @@ test.each([
     u.manualSeed(4);
     const x1 = u.randn([8, 3, 8, 8], { device, dtype: 'float64' });
     const x2 = u.randn([8, 3, 8, 8], { device, dtype: 'float64' });
-    const { loss } = moco.trainingStep([x1, x2], { iteration: 0, epoch: 0, itersPerEpoch: 1, totalEpochs: 1, rng: new Rng(9) });
+    const { loss } = moco.trainingStep([x1, x2], {
+      iteration: 0,
+      epoch: 0,
+      itersPerEpoch: 1,
+      totalEpochs: 1,
+      rng: new Rng(9),
+    });
     loss.backward();
     const grads = moco.trainableParameters().map((p) => p.grad!.clone());
     return { loss: loss.item() as number, grads };
@@ -38,10 +44,12 @@ test.each([
   const opt = step(option);
   expect(Math.abs(opt.loss - ref.loss)).toBeLessThan(1e-10 * Math.abs(ref.loss));
   expect(opt.grads.length).toBe(ref.grads.length);
-  ref.grads.forEach((g, i) => expect(opt.grads[i].sub(g).abs().max().item()).toBeLessThan(1e-9 * (g.abs().max().item() as number) + 1e-14));
+  ref.grads.forEach((g, i) =>
+    expect(opt.grads[i].sub(g).abs().max().item()).toBeLessThan(1e-9 * (g.abs().max().item() as number) + 1e-14),
+  );
 });
 
-test('MoCo foreach false (the reference\'s per-parameter loops): the same key encoder and weights after two steps', () => {
+test("MoCo foreach false (the reference's per-parameter loops): the same key encoder and weights after two steps", () => {
   const train = (foreach: boolean) => {
     u.manualSeed(3);
     const moco = new MoCo({ preset: 'cifar', width: 8, dim: 8, K: 32, bnSplits: 2, device, foreach }).to('float64');
@@ -51,7 +59,13 @@ test('MoCo foreach false (the reference\'s per-parameter loops): the same key en
     const x2 = u.randn([8, 3, 8, 8], { device, dtype: 'float64' });
     for (let iteration = 0; iteration < 2; iteration++) {
       u.scope(() => {
-        const { loss } = moco.trainingStep([x1, x2], { iteration, epoch: 0, itersPerEpoch: 2, totalEpochs: 1, rng: new Rng(9 + iteration) });
+        const { loss } = moco.trainingStep([x1, x2], {
+          iteration,
+          epoch: 0,
+          itersPerEpoch: 2,
+          totalEpochs: 1,
+          rng: new Rng(9 + iteration),
+        });
         opt.zeroGrad();
         loss.backward();
         opt.step();

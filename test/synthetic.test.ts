@@ -49,7 +49,8 @@ test('deterministic: same arguments give the same bytes; seeds and splits differ
   expect(bytes(a.images).equals(bytes(testSplit.images))).toBe(false);
   // no test image is a copy of a train image
   const trainImages = new Set(Array.from({ length: 200 }, (_, i) => bytes(a.images.index(i)).toString('base64')));
-  for (let i = 0; i < 200; i++) expect(trainImages.has(bytes(testSplit.images.index(i)).toString('base64'))).toBe(false);
+  for (let i = 0; i < 200; i++)
+    expect(trainImages.has(bytes(testSplit.images.index(i)).toString('base64'))).toBe(false);
 });
 
 test('defaults: 5,000 per class for train, 1,000 for test, generated in a few seconds', () => {
@@ -104,14 +105,29 @@ function rawNearestNeighbourAccuracy(train: TensorImageSet, test: TensorImageSet
 }
 
 /** Trains a tiny CNN for `steps` SGD steps (cosine rate) and returns its test accuracy. */
-async function tinyCnnAccuracy(train: TensorImageSet, test: TensorImageSet, options: { steps: number; grayscale?: boolean }): Promise<number> {
+async function tinyCnnAccuracy(
+  train: TensorImageSet,
+  test: TensorImageSet,
+  options: { steps: number; grayscale?: boolean },
+): Promise<number> {
   u.manualSeed(0);
-  const conv = (i: number, o: number, stride: number) => [new u.Conv2d(i, o, 3, { padding: 1, stride, device }), new u.BatchNorm2d(o, { device }), new u.ReLU()];
+  const conv = (i: number, o: number, stride: number) => [
+    new u.Conv2d(i, o, 3, { padding: 1, stride, device }),
+    new u.BatchNorm2d(o, { device }),
+    new u.ReLU(),
+  ];
   const body = new u.Sequential(...conv(3, 32, 2), ...conv(32, 64, 2), ...conv(64, 64, 1));
   const head = new u.Linear(64, 10, { device });
   const prepare = (images: u.Tensor) => {
     let x = images.float().div(255);
-    if (options.grayscale) x = x.select(1, 0).mul(0.2989).add(x.select(1, 1).mul(0.587)).add(x.select(1, 2).mul(0.114)).unsqueeze(1).expand(-1, 3, -1, -1);
+    if (options.grayscale)
+      x = x
+        .select(1, 0)
+        .mul(0.2989)
+        .add(x.select(1, 1).mul(0.587))
+        .add(x.select(1, 2).mul(0.114))
+        .unsqueeze(1)
+        .expand(-1, 3, -1, -1);
     return x.sub(0.5).div(0.25);
   };
   const forward = (images: u.Tensor) => head.forward(body.forward(prepare(images)).mean([2, 3]));
@@ -121,7 +137,12 @@ async function tinyCnnAccuracy(train: TensorImageSet, test: TensorImageSet, opti
   for (let step = 0; step < options.steps; step++) {
     opt.paramGroups[0].lr = 0.05 * (1 + Math.cos((Math.PI * step) / options.steps)); // cosine from 0.1 to 0
     u.scope(() => {
-      const idx = u.tensor(Int32Array.from({ length: 64 }, () => rng.randint(0, n)), { device }).long();
+      const idx = u
+        .tensor(
+          Int32Array.from({ length: 64 }, () => rng.randint(0, n)),
+          { device },
+        )
+        .long();
       const loss = u.crossEntropy(forward(train.images.indexSelect(0, idx)), train.labels.indexSelect(0, idx));
       opt.zeroGrad();
       loss.backward();
@@ -142,7 +163,9 @@ describe('learnable, not trivial', () => {
     const cnn = await tinyCnnAccuracy(trainSet, testSet, { steps: 300 });
     const colour = meanColourAccuracy(trainSet, testSet);
     const nn = rawNearestNeighbourAccuracy(trainSet, testSet);
-    console.log(`synthetic: tiny CNN 300 steps (${Date.now() - t0} ms) test accuracy ${cnn.toFixed(3)}; mean-colour nearest centroid ${colour.toFixed(3)}; raw-pixel 1-NN ${nn.toFixed(3)}; chance 0.100`);
+    console.log(
+      `synthetic: tiny CNN 300 steps (${Date.now() - t0} ms) test accuracy ${cnn.toFixed(3)}; mean-colour nearest centroid ${colour.toFixed(3)}; raw-pixel 1-NN ${nn.toFixed(3)}; chance 0.100`,
+    );
     expect(cnn).toBeGreaterThan(0.45);
     expect(colour).toBeLessThan(0.3);
     expect(cnn - colour).toBeGreaterThan(0.25);

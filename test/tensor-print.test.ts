@@ -19,13 +19,24 @@ interface Case {
 }
 
 const fixture: { torch: string; cases: Case[] } = JSON.parse(
-  execFileSync(python, [path.join(__dirname, 'fixtures', 'make_print_fixtures.py')], { encoding: 'utf8', maxBuffer: 1 << 26 }),
+  execFileSync(python, [path.join(__dirname, 'fixtures', 'make_print_fixtures.py')], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  }),
 );
 
 function build(c: Case): u.Tensor {
   let t: u.Tensor;
-  if (c.dtype === 'int64') t = u.tensor(BigInt64Array.from(c.values as string[], (v) => BigInt(v)), { shape: c.shape });
-  else if (c.dtype === 'bool') t = u.tensor(Uint8Array.from(c.values as boolean[], (v) => (v ? 1 : 0)), { shape: c.shape, dtype: 'bool' });
+  if (c.dtype === 'int64')
+    t = u.tensor(
+      BigInt64Array.from(c.values as string[], (v) => BigInt(v)),
+      { shape: c.shape },
+    );
+  else if (c.dtype === 'bool')
+    t = u.tensor(
+      Uint8Array.from(c.values as boolean[], (v) => (v ? 1 : 0)),
+      { shape: c.shape, dtype: 'bool' },
+    );
   else t = u.tensor(Float64Array.from(c.values as (number | string)[], Number), { shape: c.shape, dtype: c.dtype });
   if (c.requires_grad) t.requiresGrad_(true);
   return c.op === 'square' ? t.mul(t) : t;
@@ -40,7 +51,11 @@ describe(`repr as torch ${fixture.torch} prints it`, () => {
 });
 
 test('a tensor off the CPU names its device, before the dtype', () => {
-  const expected = execFileSync(python, ['-c', `import torch; print(repr(torch.tensor([1.5, 2], dtype=torch.float64, device='${device}')), end="")`], { encoding: 'utf8' });
+  const expected = execFileSync(
+    python,
+    ['-c', `import torch; print(repr(torch.tensor([1.5, 2], dtype=torch.float64, device='${device}')), end="")`],
+    { encoding: 'utf8' },
+  );
   expect(u.tensor([1.5, 2], { device, dtype: 'float64' }).toString()).toBe(expected);
 });
 
@@ -51,7 +66,14 @@ test('a disposed tensor prints as such', () => {
 });
 
 test('summarising reads back only the edge items: a 4M-element tensor prints as torch prints it, quickly', () => {
-  const expected = execFileSync(python, ['-c', `import torch; print(repr(torch.arange(0, 4000000, dtype=torch.float32, device='${device}').view(2000, 2000)), end="")`], { encoding: 'utf8' });
+  const expected = execFileSync(
+    python,
+    [
+      '-c',
+      `import torch; print(repr(torch.arange(0, 4000000, dtype=torch.float32, device='${device}').view(2000, 2000)), end="")`,
+    ],
+    { encoding: 'utf8' },
+  );
   const t = u.arange(0, 4_000_000, 1, { dtype: 'float32', device }).view(2000, 2000);
   const start = performance.now();
   const s = t.toString();
@@ -63,13 +85,36 @@ test('summarising reads back only the edge items: a 4M-element tensor prints as 
 
 describe('toJSON', () => {
   test('small tensors carry their values', () => {
-    const t = u.tensor([[1.5, 2], [3, 4]], { dtype: 'float64' });
-    expect(JSON.parse(JSON.stringify(t))).toEqual({ shape: [2, 2], dtype: 'float64', device: 'cpu', requiresGrad: false, values: [[1.5, 2], [3, 4]] });
-    expect(JSON.parse(JSON.stringify({ flag: u.tensor([true, false]) }))).toEqual({ flag: { shape: [2], dtype: 'bool', device: 'cpu', requiresGrad: false, values: [true, false] } });
+    const t = u.tensor(
+      [
+        [1.5, 2],
+        [3, 4],
+      ],
+      { dtype: 'float64' },
+    );
+    expect(JSON.parse(JSON.stringify(t))).toEqual({
+      shape: [2, 2],
+      dtype: 'float64',
+      device: 'cpu',
+      requiresGrad: false,
+      values: [
+        [1.5, 2],
+        [3, 4],
+      ],
+    });
+    expect(JSON.parse(JSON.stringify({ flag: u.tensor([true, false]) }))).toEqual({
+      flag: { shape: [2], dtype: 'bool', device: 'cpu', requiresGrad: false, values: [true, false] },
+    });
   });
   test('int64 values past 2^53 stay exact as strings', () => {
     const t = u.tensor(BigInt64Array.from([2n ** 53n + 1n, 5n]));
-    expect(t.toJSON()).toEqual({ shape: [2], dtype: 'int64', device: 'cpu', requiresGrad: false, values: ['9007199254740993', 5] });
+    expect(t.toJSON()).toEqual({
+      shape: [2],
+      dtype: 'int64',
+      device: 'cpu',
+      requiresGrad: false,
+      values: ['9007199254740993', 5],
+    });
   });
   test('tensors above 1000 elements leave the values out', () => {
     const t = u.zeros([1001]);

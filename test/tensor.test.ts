@@ -4,11 +4,20 @@ import { device, values } from './helpers';
 
 describe('creation', () => {
   test('from nested arrays, scalars and typed arrays', () => {
-    const a = u.tensor([[1, 2, 3], [4, 5, 6]], { device, dtype: 'float32' });
+    const a = u.tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { device, dtype: 'float32' },
+    );
     expect(a.shape).toEqual([2, 3]);
     expect(a.dtype).toBe('float32');
     expect(a.device).toBe(device === 'cuda' ? 'cuda:0' : device);
-    expect(a.toArray()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(a.toArray()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(u.tensor(7.5, { device }).item()).toBe(7.5);
     expect(u.tensor([true, false], { device }).dtype).toBe('bool');
     const ints = u.tensor(new Int32Array([1, -2, 3]), { device });
@@ -31,14 +40,20 @@ describe('creation', () => {
   });
 
   test('filled, ranges and identity', () => {
-    expect(u.zeros([2, 2], { device }).toArray()).toEqual([[0, 0], [0, 0]]);
+    expect(u.zeros([2, 2], { device }).toArray()).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
     expect(u.ones(3, { dtype: 'int64', device }).toArray()).toEqual([1, 1, 1]);
     expect(u.full([2], 2.5, { device }).toArray()).toEqual([2.5, 2.5]);
     expect(u.empty([3, 4], { device }).shape).toEqual([3, 4]);
     expect(u.arange(5, undefined, 1, { device }).toArray()).toEqual([0, 1, 2, 3, 4]);
     expect(u.arange(1, 2, 0.25, { device }).toArray()).toEqual([1, 1.25, 1.5, 1.75]);
     expect(u.linspace(0, 1, 5, { device }).toArray()).toEqual([0, 0.25, 0.5, 0.75, 1]);
-    expect(u.eye(2, 3, { device }).toArray()).toEqual([[1, 0, 0], [0, 1, 0]]);
+    expect(u.eye(2, 3, { device }).toArray()).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
     expect(u.zerosLike(u.ones([2, 3], { device })).shape).toEqual([2, 3]);
   });
 
@@ -121,8 +136,14 @@ describe('views and indexing', () => {
   test('python-style index', () => {
     const t = base();
     expect(t.index(1, 2, 3).item()).toBe(23);
-    expect(t.index(0, { start: 1 }, { end: 2 }).toArray()).toEqual([[4, 5], [8, 9]]);
-    expect(t.index('...', 0).toArray()).toEqual([[0, 4, 8], [12, 16, 20]]);
+    expect(t.index(0, { start: 1 }, { end: 2 }).toArray()).toEqual([
+      [4, 5],
+      [8, 9],
+    ]);
+    expect(t.index('...', 0).toArray()).toEqual([
+      [0, 4, 8],
+      [12, 16, 20],
+    ]);
     expect(t.index(null, 0).shape).toEqual([1, 3, 4]);
     expect(t.index(0, 0, { step: 2 }).toArray()).toEqual([0, 2]);
     const idx = u.tensor(new BigInt64Array([2n, 0n]), { device });
@@ -140,12 +161,18 @@ describe('views and indexing', () => {
     z.indexPut_([0, { start: 1 }], 7);
     z.indexPut_([1], u.tensor([1, 2, 3], { device, dtype: 'float32' }));
     z.indexPut_([z.eq(2)], -2);
-    expect(z.toArray()).toEqual([[0, 7, 7], [1, -2, 3]]);
+    expect(z.toArray()).toEqual([
+      [0, 7, 7],
+      [1, -2, 3],
+    ]);
   });
 
   test('split, chunk, unbind, cat, stack', () => {
     const t = u.arange(6, undefined, 1, { device, dtype: 'float32' });
-    expect(t.split(4).map((p) => p.toArray())).toEqual([[0, 1, 2, 3], [4, 5]]);
+    expect(t.split(4).map((p) => p.toArray())).toEqual([
+      [0, 1, 2, 3],
+      [4, 5],
+    ]);
     expect(t.split([1, 5]).map((p) => p.shape[0])).toEqual([1, 5]);
     expect(t.chunk(3).length).toBe(3);
     expect(u.cat(t.chunk(2).reverse()).toArray()).toEqual([3, 4, 5, 0, 1, 2]);

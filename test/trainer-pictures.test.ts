@@ -12,14 +12,30 @@ import { toySetup } from './support/toy-setup';
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-pictures-'));
 
 function run(dir: string, extra: Partial<TrainerOptions> = {}) {
-  return new Trainer({ ...toySetup(device), lr: () => 0.05, epochs: 3, resultsDir: dir, seed: 3, progress: false, log: () => undefined, evaluate: async (e) => 30 + 2 * e, ...extra }).run();
+  return new Trainer({
+    ...toySetup(device),
+    lr: () => 0.05,
+    epochs: 3,
+    resultsDir: dir,
+    seed: 3,
+    progress: false,
+    log: () => undefined,
+    evaluate: async (e) => 30 + 2 * e,
+    ...extra,
+  }).run();
 }
 
 test('curves.png is the chart of the whole log once the run returns, and onEpoch sees every epoch', async () => {
   const dir = tmp();
   const seen: number[][] = [];
-  const { history } = await run(dir, { onEpoch: (record: EpochRecord, all: EpochRecord[]) => void seen.push([record.epoch, all.length]) });
-  expect(seen).toEqual([[1, 1], [2, 2], [3, 3]]);
+  const { history } = await run(dir, {
+    onEpoch: (record: EpochRecord, all: EpochRecord[]) => void seen.push([record.epoch, all.length]),
+  });
+  expect(seen).toEqual([
+    [1, 1],
+    [2, 2],
+    [3, 3],
+  ]);
   const file = fs.readFileSync(path.join(dir, 'curves.png'));
   const meta = await sharp(file).metadata();
   expect(meta.format).toBe('png');
@@ -27,7 +43,9 @@ test('curves.png is the chart of the whole log once the run returns, and onEpoch
   const expected = await u.curvesChart([{ name: path.basename(dir), history }]);
   expect([meta.width, meta.height]).toEqual([expected.width, expected.height]);
   expect(file.equals(expected.png)).toBe(true);
-  expect(file.equals((await u.curvesChart([{ name: path.basename(dir), history: history.slice(0, 2) }])).png)).toBe(false);
+  expect(file.equals((await u.curvesChart([{ name: path.basename(dir), history: history.slice(0, 2) }])).png)).toBe(
+    false,
+  );
 });
 
 test('curves: false draws nothing; a chart that cannot be written is one warning and the run goes on', async () => {

@@ -14,7 +14,15 @@ const quiet = { progress: false as const, log: () => undefined };
 
 function trainer(dir: string, epochs: number, extra: Partial<TrainerOptions> = {}) {
   const setup = toySetup(device);
-  const t = new Trainer({ ...setup, lr: ({ epoch }) => 0.05 * 0.5 * (1 + Math.cos((Math.PI * (epoch + 1)) / 4)), epochs, resultsDir: dir, seed: 3, ...quiet, ...extra });
+  const t = new Trainer({
+    ...setup,
+    lr: ({ epoch }) => 0.05 * 0.5 * (1 + Math.cos((Math.PI * (epoch + 1)) / 4)),
+    epochs,
+    resultsDir: dir,
+    seed: 3,
+    ...quiet,
+    ...extra,
+  });
   return { ...setup, trainer: t };
 }
 
@@ -33,11 +41,20 @@ test('log.csv (epoch,train_loss,test_acc@1), log.jsonl, args.json and a checkpoi
   expect(csv.slice(1).map((l) => l.split(',')[0])).toEqual(['1', '2']);
   expect(csv.slice(1).map((l) => Number(l.split(',')[2]))).toEqual([50, 51]);
   expect(Number(csv[1].split(',')[1])).toBeGreaterThan(0);
-  const jsonl = fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const jsonl = fs
+    .readFileSync(path.join(dir, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(jsonl[1]).toMatchObject({ epoch: 2, 'test_acc@1': 51 });
   expect(jsonl[1].terms.lam).toBeGreaterThan(0);
   expect(jsonl[0].images_per_s).toBeGreaterThan(0);
-  expect(JSON.parse(fs.readFileSync(path.join(dir, 'args.json'), 'utf8'))).toMatchObject({ lr: 0.05, arch: 'toy', seed: 3, method: 'toy' });
+  expect(JSON.parse(fs.readFileSync(path.join(dir, 'args.json'), 'utf8'))).toMatchObject({
+    lr: 0.05,
+    arch: 'toy',
+    seed: 3,
+    method: 'toy',
+  });
   expect(fs.existsSync(result.checkpoint)).toBe(true);
 });
 
@@ -46,9 +63,19 @@ test('evaluateFirst: the random-initialisation baseline is epoch 0 of log.jsonl,
   const seen: number[] = [];
   await trainer(dir, 1, { evaluate: async (e) => (seen.push(e), 10), evaluateFirst: true }).trainer.run();
   expect(seen).toEqual([0, 1]);
-  const jsonl = fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const jsonl = fs
+    .readFileSync(path.join(dir, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(jsonl.map((r) => r.epoch)).toEqual([0, 1]);
-  expect(fs.readFileSync(path.join(dir, 'log.csv'), 'utf8').trim().split('\n').map((l) => l.split(',')[0])).toEqual(['epoch', '1']);
+  expect(
+    fs
+      .readFileSync(path.join(dir, 'log.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(',')[0]),
+  ).toEqual(['epoch', '1']);
 });
 
 test('2 epochs, then a new process resumes for 2 more: the same weights as 4 straight epochs', async () => {
@@ -104,7 +131,8 @@ test('resuming a different run is refused and changes nothing', async () => {
 test('live tensors and bytes do not grow across epochs', async () => {
   const dir = tmp();
   const setup = toySetup(device);
-  const make = (epochs: number) => new Trainer({ ...setup, lr: () => 0.05, epochs, resultsDir: dir, seed: 3, resume: true, ...quiet });
+  const make = (epochs: number) =>
+    new Trainer({ ...setup, lr: () => 0.05, epochs, resultsDir: dir, seed: 3, resume: true, ...quiet });
   await make(1).run(); // creates the momentum buffers
   await settle();
   const before = u.liveTensors();
@@ -165,11 +193,28 @@ test('MoCo + Un-Mix: 4 epochs straight equal 2 epochs, a fresh process-like rest
     u.manualSeed(7);
     const n = 32;
     const images = u.rand([n, 3, 8, 8], { device }).mul(255).to('uint8');
-    const set = { kind: 'tensor' as const, format: 'synthetic' as const, split: 'train', images, labels: u.zeros([n], { dtype: 'int64', device }), classes: ['a'] };
+    const set = {
+      kind: 'tensor' as const,
+      format: 'synthetic' as const,
+      split: 'train',
+      images,
+      labels: u.zeros([n], { dtype: 'int64', device }),
+      classes: ['a'],
+    };
     const loader = new Loader(set, { batchSize: 8, views: presets.mocoCifar({ size: 8 }), seed: 1 });
     const method = new MoCo({ preset: 'cifar', width: 4, dim: 8, K: 32, bnSplits: 2, device });
     const optimizer = new u.SGD(method.trainableParameters(), { lr: 0.06, momentum: 0.9, weightDecay: 5e-4 });
-    const t = new Trainer({ method, loader, optimizer, lr: ({ epoch }) => 0.06 * 0.5 * (1 + Math.cos((Math.PI * (epoch + 1)) / 4)), epochs, resultsDir: dir, seed: 3, resume, ...quiet });
+    const t = new Trainer({
+      method,
+      loader,
+      optimizer,
+      lr: ({ epoch }) => 0.06 * 0.5 * (1 + Math.cos((Math.PI * (epoch + 1)) / 4)),
+      epochs,
+      resultsDir: dir,
+      seed: 3,
+      resume,
+      ...quiet,
+    });
     return { method, trainer: t };
   };
   const straight = make(tmp(), 4, false);

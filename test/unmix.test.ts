@@ -3,7 +3,18 @@
 // ≈ 0.681 on 224×224 (exact expectations 0.7007 and 0.6822), never below 0.121 nor below the sampled λ.
 import * as u from '../lib';
 import { Rng } from '../lib/rng';
-import { Box, MixParams, UnmixOptions, boxLam, drawMixParams, mixBatch, mixWithParams, randBbox, reverseBatch, unmixLoss } from '../lib/ssl/unmix';
+import {
+  Box,
+  MixParams,
+  UnmixOptions,
+  boxLam,
+  drawMixParams,
+  mixBatch,
+  mixWithParams,
+  randBbox,
+  reverseBatch,
+  unmixLoss,
+} from '../lib/ssl/unmix';
 import { device, values } from './helpers';
 
 /** An Rng whose randint returns given box centres (row first, then column, as randBbox draws them). */
@@ -18,7 +29,8 @@ class FixedCentres extends Rng {
   }
 }
 
-const batch = (n: number, c: number, h: number, w: number) => u.arange(0, n * c * h * w, 1, { dtype: 'float64', device }).view(n, c, h, w);
+const batch = (n: number, c: number, h: number, w: number) =>
+  u.arange(0, n * c * h * w, 1, { dtype: 'float64', device }).view(n, c, h, w);
 
 describe('mixtures for fixed parameters', () => {
   test('global: λ·x + (1 − λ)·reverse(x); the middle sample of an odd batch mixes with itself', () => {
@@ -51,7 +63,10 @@ describe('mixtures for fixed parameters', () => {
 
   test('an empty box leaves the images unchanged with λ = 1', () => {
     const x = batch(2, 3, 4, 4);
-    for (const box of [[2, 1, 2, 3], [0, 3, 4, 3]] as Box[]) {
+    for (const box of [
+      [2, 1, 2, 3],
+      [0, 3, 4, 3],
+    ] as Box[]) {
       const m = mixWithParams(x, { kind: 'region', lam: 0.99, box });
       expect(m.mixed.equal(x)).toBe(true);
       expect(m.lam).toBe(1);
@@ -94,7 +109,12 @@ describe('rand_bbox (spec §5)', () => {
       const ca = twin.randint(0, 8);
       const cb = twin.randint(0, 16);
       const half = [Math.floor(Math.floor(8 * Math.sqrt(0.7)) / 2), Math.floor(Math.floor(16 * Math.sqrt(0.7)) / 2)];
-      expect([a1, b1, a2, b2]).toEqual([Math.max(ca - half[0], 0), Math.max(cb - half[1], 0), Math.min(ca + half[0], 8), Math.min(cb + half[1], 16)]);
+      expect([a1, b1, a2, b2]).toEqual([
+        Math.max(ca - half[0], 0),
+        Math.max(cb - half[1], 0),
+        Math.min(ca + half[0], 8),
+        Math.min(cb + half[1], 16),
+      ]);
     }
   });
 });
@@ -108,7 +128,8 @@ describe('drawing', () => {
       const twin = new Rng(seed);
       const r = twin.random();
       const lam = twin.random(); // Beta(1, 1) is one uniform draw
-      const expected: MixParams = r < 0.5 ? { kind: 'global', lam } : { kind: 'region', lam, box: randBbox([4, 3, 32, 32], lam, twin) };
+      const expected: MixParams =
+        r < 0.5 ? { kind: 'global', lam } : { kind: 'region', lam, box: randBbox([4, 3, 32, 32], lam, twin) };
       expect(drawMixParams([4, 3, 32, 32], opts(0.5), new Rng(seed))).toEqual(expected);
       kinds.add(expected.kind);
     }
@@ -183,7 +204,9 @@ describe('drawing', () => {
     const rng = new Rng(0);
     expect(() => drawMixParams([2, 3, 8, 8], opts(1.5), rng)).toThrow(/prob must be in \[0, 1\]/);
     expect(() => drawMixParams([2, 3, 8, 8], opts(0.5, 0), rng)).toThrow(/beta must be > 0/);
-    expect(() => mixWithParams(u.zeros([3, 8, 8], { device }), { kind: 'global', lam: 0.5 })).toThrow(/expected a batch \[N, C, H, W\]/);
+    expect(() => mixWithParams(u.zeros([3, 8, 8], { device }), { kind: 'global', lam: 0.5 })).toThrow(
+      /expected a batch \[N, C, H, W\]/,
+    );
     expect(() => mixWithParams(u.zeros([2, 3, 8, 8], { device }), { kind: 'region', lam: 0.5 })).toThrow(/needs a box/);
   });
 });

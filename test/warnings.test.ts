@@ -14,8 +14,14 @@ test('a LibTorch warning becomes one LibTorchWarning', () => {
     y.grad; y.grad; // reading .grad of a non-leaf warns in LibTorch
     setImmediate(() => console.log(JSON.stringify(seen)));
   `;
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const seen = JSON.parse(out.trim().split('\n').pop()!) as string[];
   expect(seen).toHaveLength(1);
-  expect(seen[0]).toMatch(/^LibTorchWarning: The \.grad attribute of a Tensor that is not a leaf Tensor is being accessed/);
+  expect(seen[0]).toMatch(
+    /^LibTorchWarning: The \.grad attribute of a Tensor that is not a leaf Tensor is being accessed/,
+  );
 });

@@ -35,7 +35,8 @@ async function timeEpoch(loader: Loader, epoch: number, batches: number, device:
   }
   sync(device);
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (seen !== loader.batchSize * batches) throw new Error(`augment: got ${seen} images, expected ${loader.batchSize * batches}`);
+  if (seen !== loader.batchSize * batches)
+    throw new Error(`augment: got ${seen} images, expected ${loader.batchSize * batches}`);
   return { ms: ms / batches };
 }
 
@@ -48,7 +49,9 @@ export const augment: BenchCase<AugmentOptions> = {
       .option('--batches <n>', 'timed batches per repeat', intArg(1))
       .option('--workers <n>', 'DataLoader workers of the Python side', intArg(0)),
   defaults: (quick) =>
-    quick ? { batch: 32, batches: 2, workers: 1, warmup: 1, repeats: 2 } : { batch: 512, batches: 8, workers: os.cpus().length, warmup: 1, repeats: 5 },
+    quick
+      ? { batch: 32, batches: 2, workers: 1, warmup: 1, repeats: 2 }
+      : { batch: 512, batches: 8, workers: os.cpus().length, warmup: 1, repeats: 5 },
   async run(common: CommonOptions, o: AugmentOptions & Runs): Promise<CaseResult> {
     const { device } = common;
     const n = o.batch * (o.batches + 1);
@@ -59,14 +62,41 @@ export const augment: BenchCase<AugmentOptions> = {
         u.manualSeed(0);
         const images = u.rand([n, 3, 32, 32]).mul(256).floor().clamp(0, 255).to('uint8');
         fs.writeFileSync(file, images.data() as Uint8Array);
-        const set: TensorImageSet = { kind: 'tensor', format: 'synthetic', split: 'train', images: images.to(device), labels: u.zeros([n], { dtype: 'int64', device }), classes: ['x'] };
+        const set: TensorImageSet = {
+          kind: 'tensor',
+          format: 'synthetic',
+          split: 'train',
+          images: images.to(device),
+          labels: u.zeros([n], { dtype: 'int64', device }),
+          classes: ['x'],
+        };
         const loader = new Loader(set, { batchSize: o.batch, views: mocoCifar(), seed: 0 });
-        const config = { device, threads: common.threads, file, n, batch: o.batch, batches: o.batches, workers: o.workers };
+        const config = {
+          device,
+          threads: common.threads,
+          file,
+          n,
+          batch: o.batch,
+          batches: o.batches,
+          workers: o.workers,
+        };
         return withTwin('augment.py', config, async (twin) => {
           let epoch = 0;
           const samples = await alternate(twin, () => timeEpoch(loader, epoch++, o.batches, device), o);
-          const result = summarize('augment', `one batch of ${o.batch} images, two views`, common, o, samples, twin, config);
-          return { ...result, ts_images_per_s: (o.batch / result.ts_ms) * 1e3, py_images_per_s: (o.batch / result.py_ms) * 1e3 };
+          const result = summarize(
+            'augment',
+            `one batch of ${o.batch} images, two views`,
+            common,
+            o,
+            samples,
+            twin,
+            config,
+          );
+          return {
+            ...result,
+            ts_images_per_s: (o.batch / result.ts_ms) * 1e3,
+            py_images_per_s: (o.batch / result.py_ms) * 1e3,
+          };
         });
       });
     } finally {

@@ -65,7 +65,8 @@ export interface BenchCase<O> {
 export function intArg(min: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got '${value}'`);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected an integer >= ${min}, got '${value}'`);
     return n;
   };
 }
@@ -101,11 +102,17 @@ let pythonChoice: { exe: string; torch: string } | undefined;
 export function findPython(): { exe: string; torch: string } {
   if (pythonChoice) return pythonChoice;
   const fromEnv = process.env.UNMIX_BENCH_PYTHON;
-  const candidates = fromEnv ? [fromEnv] : [...(u.info().python ? [u.info().python!] : []), 'python3', '/usr/bin/python3'];
+  const candidates = fromEnv
+    ? [fromEnv]
+    : [...(u.info().python ? [u.info().python!] : []), 'python3', '/usr/bin/python3'];
   const found: { exe: string; torch: string }[] = [];
   for (const exe of candidates) {
     try {
-      const torch = execFileSync(exe, ['-c', 'import torch, torchvision; print(torch.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 120000 }).trim();
+      const torch = execFileSync(exe, ['-c', 'import torch, torchvision; print(torch.__version__)'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 120000,
+      }).trim();
       found.push({ exe, torch });
     } catch {
       // no such interpreter, or no torch/torchvision in it
@@ -142,7 +149,10 @@ export class PythonTwin {
   /** Starts bench/<script> with `config` (JSON) and waits until it has built its side. */
   static async start(script: string, config: Record<string, unknown>): Promise<PythonTwin> {
     const python = findPython();
-    const proc = spawn(python.exe, [path.join(__dirname, '..', script), JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    const proc = spawn(python.exe, [path.join(__dirname, '..', script), JSON.stringify(config)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    });
     const twin = new PythonTwin(proc, script);
     const ready = await twin.reply();
     if (ready.ready !== true) throw new Error(`bench: ${script} did not start: ${JSON.stringify(ready)}`);
@@ -155,7 +165,8 @@ export class PythonTwin {
     this.proc.stdin.write('measure\n');
     const sample = await this.reply();
     for (const [k, v] of Object.entries(sample)) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`bench: ${this.script} answered ${k}=${JSON.stringify(v)}, expected a number`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new Error(`bench: ${this.script} answered ${k}=${JSON.stringify(v)}, expected a number`);
     }
     return sample as Sample;
   }
@@ -177,8 +188,12 @@ export class PythonTwin {
     for (;;) {
       const next = await this.lines.next();
       if (next.done) {
-        const code = await new Promise<number | null>((resolve) => (this.proc.exitCode !== null ? resolve(this.proc.exitCode) : this.proc.once('exit', resolve)));
-        throw new Error(`bench: ${this.script} exited (code ${code}) without answering. Its stderr:\n${this.stderr.trim()}`);
+        const code = await new Promise<number | null>((resolve) =>
+          this.proc.exitCode !== null ? resolve(this.proc.exitCode) : this.proc.once('exit', resolve),
+        );
+        throw new Error(
+          `bench: ${this.script} exited (code ${code}) without answering. Its stderr:\n${this.stderr.trim()}`,
+        );
       }
       if (!next.value.startsWith('{')) continue;
       const value = JSON.parse(next.value) as Record<string, unknown>;
@@ -189,7 +204,11 @@ export class PythonTwin {
 }
 
 /** Starts a twin, runs `fn` with it, and makes sure the twin is gone afterwards (also on errors). */
-export async function withTwin<T>(script: string, config: Record<string, unknown>, fn: (twin: PythonTwin) => Promise<T>): Promise<T> {
+export async function withTwin<T>(
+  script: string,
+  config: Record<string, unknown>,
+  fn: (twin: PythonTwin) => Promise<T>,
+): Promise<T> {
   const twin = await PythonTwin.start(script, config);
   try {
     return await fn(twin);
@@ -203,7 +222,11 @@ export async function withTwin<T>(script: string, config: Record<string, unknown
  * (withTwin kills it on errors).
  * `ts` runs one repeat of the TypeScript side and returns its sample.
  */
-export async function alternate(twin: PythonTwin, ts: () => Promise<Sample>, o: Runs): Promise<{ ts: Sample[]; py: Sample[] }> {
+export async function alternate(
+  twin: PythonTwin,
+  ts: () => Promise<Sample>,
+  o: Runs,
+): Promise<{ ts: Sample[]; py: Sample[] }> {
   const out = { ts: [] as Sample[], py: [] as Sample[] };
   for (let i = 0; i < o.warmup; i++) {
     await ts();
@@ -251,7 +274,10 @@ export function summarize(
 
 /** Both sides must build the same network: a different parameter count means they do not. */
 export function checkSameModel(what: string, tsParams: number, pyParams: unknown, hint = ''): void {
-  if (tsParams !== pyParams) throw new Error(`bench: the TypeScript and Python ${what} differ: ${tsParams} vs ${String(pyParams)} parameters${hint}`);
+  if (tsParams !== pyParams)
+    throw new Error(
+      `bench: the TypeScript and Python ${what} differ: ${tsParams} vs ${String(pyParams)} parameters${hint}`,
+    );
 }
 
 /** Frees an optimizer's momentum buffers (they are kept out of every scope). */

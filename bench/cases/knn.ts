@@ -40,7 +40,8 @@ function writeFeatures(dir: string, o: KnnBenchOptions, device: u.Device) {
     queries: u.randn([o.queries, o.dim]),
     queryLabels: u.randint(0, o.classes, [o.queries], { dtype: 'int64' }),
   };
-  for (const [name, t] of Object.entries(data)) fs.writeFileSync(path.join(dir, `${name}.bin`), t.data() as Float32Array | BigInt64Array);
+  for (const [name, t] of Object.entries(data))
+    fs.writeFileSync(path.join(dir, `${name}.bin`), t.data() as Float32Array | BigInt64Array);
   return Object.fromEntries(Object.entries(data).map(([k, t]) => [k, t.to(device)])) as typeof data;
 }
 
@@ -68,7 +69,18 @@ export const knn: BenchCase<KnnBenchOptions> = {
     try {
       return await u.scope(async () => {
         const data = writeFeatures(dir, o, device);
-        const config = { device, threads: common.threads, dir, bank: o.bank, queries: o.queries, dim: o.dim, classes: o.classes, k: o.k, t: 0.1, batch: o.batch };
+        const config = {
+          device,
+          threads: common.threads,
+          dir,
+          bank: o.bank,
+          queries: o.queries,
+          dim: o.dim,
+          classes: o.classes,
+          k: o.k,
+          t: 0.1,
+          batch: o.batch,
+        };
         return withTwin('knn.py', config, async (twin) => {
           const memory = batches(data.bank, data.bankLabels, o.batch);
           const test = batches(data.queries, data.queryLabels, o.batch);
@@ -77,12 +89,19 @@ export const knn: BenchCase<KnnBenchOptions> = {
           const pass = () =>
             u.scope(async () => {
               const bank = await buildFeatureBank(memory, identity);
-              acc1 = (await knnAccuracy(test, identity, bank, { classes: o.classes, k: o.k, t: 0.1, chunkSize: o.batch })).acc1;
+              acc1 = (
+                await knnAccuracy(test, identity, bank, { classes: o.classes, k: o.k, t: 0.1, chunkSize: o.batch })
+              ).acc1;
             });
           const samples = await alternate(twin, async () => ({ ms: await timeMs(device, pass), acc1 }), o);
           const pyAcc1 = samples.py[samples.py.length - 1].acc1;
-          if (Math.abs(pyAcc1 - acc1) > 1e-6) process.stderr.write(`knn: warning: the top-1 accuracies differ: unmix ${acc1}%, Python ${pyAcc1}%\n`);
-          return { ...summarize('knn', `bank of ${o.bank} + ${o.queries} queries`, common, o, samples, twin, config), acc1_ts: acc1, acc1_py: pyAcc1 };
+          if (Math.abs(pyAcc1 - acc1) > 1e-6)
+            process.stderr.write(`knn: warning: the top-1 accuracies differ: unmix ${acc1}%, Python ${pyAcc1}%\n`);
+          return {
+            ...summarize('knn', `bank of ${o.bank} + ${o.queries} queries`, common, o, samples, twin, config),
+            acc1_ts: acc1,
+            acc1_py: pyAcc1,
+          };
         });
       });
     } finally {

@@ -2,7 +2,19 @@
 // Python's own per-call cost on the same LibTorch (bench/op_overhead.py). Tensors made by the calls
 // are freed by a scope every 1000 calls, which is part of the cost (as refcounting is in Python's).
 import * as u from '../../lib';
-import { BenchCase, CaseResult, CommonOptions, Runs, intArg, Sample, alternate, median, summarize, sync, withTwin } from './harness';
+import {
+  BenchCase,
+  CaseResult,
+  CommonOptions,
+  Runs,
+  intArg,
+  Sample,
+  alternate,
+  median,
+  summarize,
+  sync,
+  withTwin,
+} from './harness';
 
 export interface OpOverheadOptions {
   /** calls of each op per repeat */
@@ -51,9 +63,7 @@ function measureTs(device: u.Device, iters: number): Sample {
 export const opOverhead: BenchCase<OpOverheadOptions> = {
   name: 'op-overhead',
   summary: 'small tensors (add, 8×8 matmul, indexing, ...): µs per call',
-  options: (cmd) =>
-    cmd
-      .option('--iters <n>', 'calls of each op per repeat', intArg(1)),
+  options: (cmd) => cmd.option('--iters <n>', 'calls of each op per repeat', intArg(1)),
   defaults: (quick) => (quick ? { iters: 200, warmup: 1, repeats: 3 } : { iters: 20000, warmup: 1, repeats: 5 }),
   async run(common: CommonOptions, o: OpOverheadOptions & Runs): Promise<CaseResult> {
     const config = { device: common.device, threads: common.threads, iters: o.iters, ops: OPS };
@@ -64,7 +74,18 @@ export const opOverhead: BenchCase<OpOverheadOptions> = {
         const py = median(samples.py.map((s) => s[op]));
         return { op, ts_us: ts, py_us: py, speedup: py / ts };
       });
-      return { ...summarize('op-overhead', 'one call of each of the 8 ops (per-op µs in rows)', common, o, samples, twin, config), rows };
+      return {
+        ...summarize(
+          'op-overhead',
+          'one call of each of the 8 ops (per-op µs in rows)',
+          common,
+          o,
+          samples,
+          twin,
+          config,
+        ),
+        rows,
+      };
     });
   },
 };

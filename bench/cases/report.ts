@@ -47,7 +47,15 @@ export interface Failure {
   error: string;
 }
 
-export function renderSection(o: { device: string; machine: Machine; results: CaseResult[]; failures: Failure[]; command: string; date: string; threads: number }): string {
+export function renderSection(o: {
+  device: string;
+  machine: Machine;
+  results: CaseResult[];
+  failures: Failure[];
+  command: string;
+  date: string;
+  threads: number;
+}): string {
   const { machine: m, results } = o;
   const py = results[0]?.python ?? {};
   const gpu = typeof py.gpu === 'string' ? `, GPU ${py.gpu}` : '';
@@ -61,18 +69,36 @@ export function renderSection(o: { device: string; machine: Machine; results: Ca
     '',
     '| case | unmix ms | PyTorch ms | speedup | what one figure times | settings |',
     '| --- | ---: | ---: | ---: | --- | --- |',
-    ...results.map((r) => `| ${r.case} | ${fmt(r.ts_ms)} | ${fmt(r.py_ms)} | ${fmt(r.speedup)} | ${r.unit} | ${configText(r.config)}; median of ${r.repeats} after ${r.warmup} warm-up |`),
+    ...results.map(
+      (r) =>
+        `| ${r.case} | ${fmt(r.ts_ms)} | ${fmt(r.py_ms)} | ${fmt(r.speedup)} | ${r.unit} | ${configText(r.config)}; median of ${r.repeats} after ${r.warmup} warm-up |`,
+    ),
     ...o.failures.map((f) => `| ${f.case} | – | – | – | failed: ${f.error.split('\n')[0].replace(/\|/g, '\\|')} | |`),
   ];
   const ops = results.find((r) => r.case === 'op-overhead');
   if (ops && Array.isArray(ops.rows)) {
-    lines.push('', 'op-overhead per call:', '', '| op | unmix µs | PyTorch µs | speedup |', '| --- | ---: | ---: | ---: |');
-    for (const row of ops.rows as { op: string; ts_us: number; py_us: number; speedup: number }[]) lines.push(`| ${row.op} | ${fmt(row.ts_us)} | ${fmt(row.py_us)} | ${fmt(row.speedup)} |`);
+    lines.push(
+      '',
+      'op-overhead per call:',
+      '',
+      '| op | unmix µs | PyTorch µs | speedup |',
+      '| --- | ---: | ---: | ---: |',
+    );
+    for (const row of ops.rows as { op: string; ts_us: number; py_us: number; speedup: number }[])
+      lines.push(`| ${row.op} | ${fmt(row.ts_us)} | ${fmt(row.py_us)} | ${fmt(row.speedup)} |`);
   }
   const aug = results.find((r) => r.case === 'augment');
-  if (aug) lines.push('', `augment: unmix ${fmt(aug.ts_images_per_s as number)} images/s, PyTorch ${fmt(aug.py_images_per_s as number)} images/s (two views each).`);
+  if (aug)
+    lines.push(
+      '',
+      `augment: unmix ${fmt(aug.ts_images_per_s as number)} images/s, PyTorch ${fmt(aug.py_images_per_s as number)} images/s (two views each).`,
+    );
   const knn = results.find((r) => r.case === 'knn');
-  if (knn) lines.push('', `knn: top-1 on the shared random features: unmix ${fmt(knn.acc1_ts as number)}%, PyTorch ${fmt(knn.acc1_py as number)}% (must agree).`);
+  if (knn)
+    lines.push(
+      '',
+      `knn: top-1 on the shared random features: unmix ${fmt(knn.acc1_ts as number)}%, PyTorch ${fmt(knn.acc1_py as number)}% (must agree).`,
+    );
   return lines.join('\n');
 }
 

@@ -2,7 +2,19 @@
 // forward, cross entropy, backward, SGD(0.1, momentum 0.9, wd 5e-4) step. The Python twin
 // (bench/resnet18_step.py) is the reference demo's ModelBase on torchvision's resnet18.
 import * as u from '../../lib';
-import { BenchCase, CaseResult, CommonOptions, Runs, alternate, checkSameModel, disposeOptimizer, intArg, summarize, timeMs, withTwin } from './harness';
+import {
+  BenchCase,
+  CaseResult,
+  CommonOptions,
+  Runs,
+  alternate,
+  checkSameModel,
+  disposeOptimizer,
+  intArg,
+  summarize,
+  timeMs,
+  withTwin,
+} from './harness';
 
 export interface ResnetStepOptions {
   batch: number;
@@ -22,10 +34,23 @@ export const resnet18Step: BenchCase<ResnetStepOptions> = {
   defaults: (quick, device) =>
     quick
       ? { batch: 4, steps: 1, channelsLast: false, warmup: 1, repeats: 2 }
-      : { batch: device === 'cpu' ? 32 : 256, steps: device === 'cpu' ? 2 : 10, channelsLast: false, warmup: 1, repeats: 5 },
+      : {
+          batch: device === 'cpu' ? 32 : 256,
+          steps: device === 'cpu' ? 2 : 10,
+          channelsLast: false,
+          warmup: 1,
+          repeats: 5,
+        },
   async run(common: CommonOptions, o: ResnetStepOptions & Runs): Promise<CaseResult> {
     const { device } = common;
-    const config = { device, threads: common.threads, batch: o.batch, steps: o.steps, channelsLast: o.channelsLast, classes: 10 };
+    const config = {
+      device,
+      threads: common.threads,
+      batch: o.batch,
+      steps: o.steps,
+      channelsLast: o.channelsLast,
+      classes: 10,
+    };
     return withTwin('resnet18_step.py', config, (twin) =>
       u.scope(async () => {
         const net = u.resnet18({ stem: 'cifar', numClasses: 10, channelsLast: o.channelsLast, device });
@@ -46,7 +71,10 @@ export const resnet18Step: BenchCase<ResnetStepOptions> = {
             }
           };
           const samples = await alternate(twin, async () => ({ ms: (await timeMs(device, steps)) / o.steps }), o);
-          return { ...summarize('resnet18-step', `one training step, batch ${o.batch}`, common, o, samples, twin, config), parameters: net.numParameters() };
+          return {
+            ...summarize('resnet18-step', `one training step, batch ${o.batch}`, common, o, samples, twin, config),
+            parameters: net.numParameters(),
+          };
         } finally {
           net.zeroGrad();
           disposeOptimizer(opt);

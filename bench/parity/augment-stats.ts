@@ -23,10 +23,32 @@ const indices = process.argv[2] ?? path.join(root, 'bench/results/learning-parit
   for (const epoch of [0, 1]) {
     for await (const b of loader.epoch(epoch)) {
       const [a, c] = b.views;
-      stats.push([...(a.mean([0, 2, 3]).data() as Float32Array), ...(a.std([0, 2, 3]).data() as Float32Array), a.sub(c).abs().mean().item() as number, a.std([2, 3]).mean().item() as number, a.std([1]).mean().item() as number]);
+      stats.push([
+        ...(a.mean([0, 2, 3]).data() as Float32Array),
+        ...(a.std([0, 2, 3]).data() as Float32Array),
+        a.sub(c).abs().mean().item() as number,
+        a.std([2, 3]).mean().item() as number,
+        a.std([1]).mean().item() as number,
+      ]);
     }
   }
   const avg = stats[0].map((_, i) => stats.reduce((x, r) => x + r[i], 0) / stats.length);
-  console.log(JSON.stringify({ side: 'unmix', batches: stats.length, mean: avg.slice(0, 3), std: avg.slice(3, 6), viewDiff: avg[6], contrast: avg[7], saturation: avg[8] }));
-  console.log(execFileSync(process.env.UNMIX_PARITY_PYTHON ?? '/usr/bin/python3', [path.join(__dirname, 'augment_stats.py'), indices, data], { encoding: 'utf8' }).trim());
+  console.log(
+    JSON.stringify({
+      side: 'unmix',
+      batches: stats.length,
+      mean: avg.slice(0, 3),
+      std: avg.slice(3, 6),
+      viewDiff: avg[6],
+      contrast: avg[7],
+      saturation: avg[8],
+    }),
+  );
+  console.log(
+    execFileSync(
+      process.env.UNMIX_PARITY_PYTHON ?? '/usr/bin/python3',
+      [path.join(__dirname, 'augment_stats.py'), indices, data],
+      { encoding: 'utf8' },
+    ).trim(),
+  );
 })();

@@ -17,7 +17,11 @@ export function progressReporter(label: string, stream: NodeJS.WritableStream & 
   let last: DownloadProgress | undefined;
   const onProgress = (p: DownloadProgress) => {
     last = p;
-    const payload = { got: mib(p.received), size: p.total !== undefined ? mib(p.total) : '?', speed: `${mib(p.bytesPerSecond)}/s` };
+    const payload = {
+      got: mib(p.received),
+      size: p.total !== undefined ? mib(p.total) : '?',
+      speed: `${mib(p.bytesPerSecond)}/s`,
+    };
     if (stream.isTTY) {
       if (!bar) {
         bar = new SingleBar({
@@ -36,7 +40,9 @@ export function progressReporter(label: string, stream: NodeJS.WritableStream & 
     const now = Date.now();
     if (tenth > lastTenth || now - lastLine >= 10000) {
       const percent = p.total ? ` (${Math.floor((100 * p.received) / p.total)}%)` : '';
-      stream.write(`${label}: ${payload.got} / ${payload.size}${percent}, ${payload.speed}${p.resumedFrom ? `, resumed at ${mib(p.resumedFrom)}` : ''}\n`);
+      stream.write(
+        `${label}: ${payload.got} / ${payload.size}${percent}, ${payload.speed}${p.resumedFrom ? `, resumed at ${mib(p.resumedFrom)}` : ''}\n`,
+      );
       lastTenth = tenth;
       lastLine = now;
     }
@@ -60,7 +66,10 @@ export async function downloadCommand(
 ): Promise<string> {
   const variants: Record<string, 10 | 100> = { cifar10: 10, 'cifar-10': 10, cifar100: 100, 'cifar-100': 100 };
   const variant = variants[String(dataset).toLowerCase()];
-  if (variant === undefined) throw new Error(`download: unknown dataset ${JSON.stringify(dataset)}; expected cifar10 or cifar100 (the synthetic dataset needs no download)`);
+  if (variant === undefined)
+    throw new Error(
+      `download: unknown dataset ${JSON.stringify(dataset)}; expected cifar10 or cifar100 (the synthetic dataset needs no download)`,
+    );
   const stdout = io.stdout ?? process.stdout;
   const progress = progressReporter(`CIFAR-${variant}`, io.stderr ?? process.stderr);
   try {

@@ -27,21 +27,40 @@ export function tslabCommand(): string {
 
 /** Registers the kernel with Jupyter (for this user) and returns its name. */
 export function installKernel(): string {
-  if (!has('jupyter')) throw new Error('Jupyter is not installed: apt-get install jupyter-notebook (Debian/Ubuntu), or pip install notebook');
+  if (!has('jupyter'))
+    throw new Error(
+      'Jupyter is not installed: apt-get install jupyter-notebook (Debian/Ubuntu), or pip install notebook',
+    );
   const spec = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-kernel-'));
-  const kernel = { argv: [tslabCommand(), 'kernel', '--config-path', '{connection_file}'], display_name: 'TypeScript (unmix, tslab)', language: 'typescript' };
+  const kernel = {
+    argv: [tslabCommand(), 'kernel', '--config-path', '{connection_file}'],
+    display_name: 'TypeScript (unmix, tslab)',
+    language: 'typescript',
+  };
   fs.writeFileSync(path.join(spec, 'kernel.json'), JSON.stringify(kernel, null, 2));
-  execFileSync('jupyter', ['kernelspec', 'install', '--user', '--name', KERNEL_NAME, spec], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('jupyter', ['kernelspec', 'install', '--user', '--name', KERNEL_NAME, spec], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   fs.rmSync(spec, { recursive: true, force: true });
   return KERNEL_NAME;
 }
 
-export function notebookCommand(options: { kernelOnly?: boolean; lab?: boolean; port?: number; browser: boolean }): void {
+export function notebookCommand(options: {
+  kernelOnly?: boolean;
+  lab?: boolean;
+  port?: number;
+  browser: boolean;
+}): void {
   const name = installKernel();
   console.log(`unmix: kernel '${name}' registered with Jupyter`);
   if (options.kernelOnly) return;
   const app = options.lab ? 'lab' : 'notebook';
-  const args = [app, `--notebook-dir=${path.join(packageRoot, 'notebooks')}`, ...(options.port ? [`--port=${options.port}`] : []), ...(options.browser ? [] : ['--no-browser'])];
+  const args = [
+    app,
+    `--notebook-dir=${path.join(packageRoot, 'notebooks')}`,
+    ...(options.port ? [`--port=${options.port}`] : []),
+    ...(options.browser ? [] : ['--no-browser']),
+  ];
   const child = spawn('jupyter', args, { stdio: 'inherit' });
   child.on('exit', (code) => process.exit(code ?? 0));
 }

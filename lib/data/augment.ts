@@ -25,7 +25,13 @@ function perSample(x: Tensor, values: ArrayLike<number>): Tensor {
  * (align_corners=False, no antialias): torchvision's F.resized_crop on tensors. `flips[i]` mirrors
  * sample i horizontally afterwards (F.hflip), folded into the same sampling grid.
  */
-export function resizedCrop(x: Tensor, boxes: readonly CropBox[], outH: number, outW: number, flips?: readonly boolean[]): Tensor {
+export function resizedCrop(
+  x: Tensor,
+  boxes: readonly CropBox[],
+  outH: number,
+  outW: number,
+  flips?: readonly boolean[],
+): Tensor {
   const [n, , H, W] = x.shape;
   if (boxes.length !== n) throw new Error(`resizedCrop: ${boxes.length} boxes for a batch of ${n}`);
   const gx = new Float32Array(n * outW);
@@ -37,7 +43,15 @@ export function resizedCrop(x: Tensor, boxes: readonly CropBox[], outH: number, 
     }
     // The source coordinate upsample_bilinear2d uses, clamped to the crop (where it clamps its indices),
     // then moved to the full image and to grid_sample's normalised units.
-    const axis = (out: number, size: number, offset: number, dst: Float32Array, at: number, mirror: boolean, full: number) => {
+    const axis = (
+      out: number,
+      size: number,
+      offset: number,
+      dst: Float32Array,
+      at: number,
+      mirror: boolean,
+      full: number,
+    ) => {
       const scale = size / out;
       for (let j = 0; j < out; j++) {
         const src = Math.min(Math.max((j + 0.5) * scale - 0.5, 0), size - 1);
@@ -116,7 +130,8 @@ function hsvToRgb(h: Tensor, s: Tensor, v: Tensor): Tensor {
   const t = v.mul(s.mul(f.rsub(1.0)).rsub(1.0)).clamp(0, 1);
   // torchvision picks, per sector 0..5: r = (v, q, p, p, t, v), g = (t, v, v, q, p, p), b = (p, p, t, v, v, q).
   const is = [0, 1, 2, 3, 4, 5].map((k) => sector.eq(k));
-  const pick = (values: Tensor[]) => values.slice(0, 5).reduceRight((acc, value, k) => value.where(is[k], acc), values[5]);
+  const pick = (values: Tensor[]) =>
+    values.slice(0, 5).reduceRight((acc, value, k) => value.where(is[k], acc), values[5]);
   return stack([pick([v, q, p, p, t, v]), pick([t, v, v, q, p, p]), pick([p, p, t, v, v, q])], 1);
 }
 
@@ -129,7 +144,8 @@ export function gaussianBlur(x: Tensor, kernelSize: number, sigmas: ArrayLike<nu
   for (let i = 0; i < n; i++) {
     const pdf = Array.from({ length: kernelSize }, (_, k) => Math.exp(-0.5 * ((-half + k) / sigmas[i]) ** 2));
     const sum = pdf.reduce((a, b) => a + b, 0);
-    for (let ch = 0; ch < c; ch++) for (let k = 0; k < kernelSize; k++) weights[(i * c + ch) * kernelSize + k] = pdf[k] / sum;
+    for (let ch = 0; ch < c; ch++)
+      for (let k = 0; k < kernelSize; k++) weights[(i * c + ch) * kernelSize + k] = pdf[k] / sum;
   }
   const kernel = tensor(weights, { device: x.device }).to(x.dtype);
   const padded = pad(x.reshape([1, n * c, H, W]), [half, half, half, half], { mode: 'reflect' });
@@ -155,7 +171,12 @@ export function normalize(x: Tensor, mean: readonly number[], std: readonly numb
  * bit for bit). The indices are known on the host, so no device synchronisation is needed. With
  * `inPlace` the result is written into `x` itself (for intermediates the caller owns).
  */
-export function applyTo(x: Tensor, indices: readonly number[], fn: (subset: Tensor) => Tensor, inPlace = false): Tensor {
+export function applyTo(
+  x: Tensor,
+  indices: readonly number[],
+  fn: (subset: Tensor) => Tensor,
+  inPlace = false,
+): Tensor {
   if (indices.length === 0) return x;
   if (indices.length === x.shape[0]) return fn(x);
   const index = tensor(Int32Array.from(indices), { device: x.device }).to('int64');

@@ -19,7 +19,8 @@ export function defaultMemoryBudget(): number {
 /** The budget in bytes: `option` if given, else $UNMIX_DATASET_BUDGET, else the default; `owner` names the caller in errors. */
 export function memoryBudget(option: number | undefined, owner: string): number {
   if (option !== undefined) {
-    if (typeof option !== 'number' || !(option >= 0)) throw new RangeError(`${owner}: memoryBudget must be a number of bytes >= 0, got ${String(option)}`);
+    if (typeof option !== 'number' || !(option >= 0))
+      throw new RangeError(`${owner}: memoryBudget must be a number of bytes >= 0, got ${String(option)}`);
     return option;
   }
   const env = process.env.UNMIX_DATASET_BUDGET;
@@ -31,7 +32,8 @@ export function memoryBudget(option: number | undefined, owner: string): number 
 
 export function formatBytes(n: number): string {
   if (n === Infinity) return 'unlimited';
-  const [unit, size] = n >= GiB ? ['GiB', GiB] : n >= 1024 ** 2 ? ['MiB', 1024 ** 2] : n >= 1024 ? ['KiB', 1024] : ['bytes', 1];
+  const [unit, size] =
+    n >= GiB ? ['GiB', GiB] : n >= 1024 ** 2 ? ['MiB', 1024 ** 2] : n >= 1024 ? ['KiB', 1024] : ['bytes', 1];
   return size === 1 ? `${n} bytes` : `${(n / size).toFixed(1)} ${unit}`;
 }
 
@@ -63,19 +65,26 @@ export interface SizeSample {
  */
 export async function sampleSizes(set: EncodedImageSet, count = 16): Promise<SizeSample> {
   const n = Math.min(count, set.length);
-  const indices = [...new Set(Array.from({ length: n }, (_, k) => Math.floor((k * (set.length - 1)) / Math.max(1, n - 1))))];
+  const indices = [
+    ...new Set(Array.from({ length: n }, (_, k) => Math.floor((k * (set.length - 1)) / Math.max(1, n - 1)))),
+  ];
   const sizes = await Promise.all(
     indices.map(async (i) => {
       try {
         const { format, width, height } = await sharp(await set.read(i)).metadata();
         // only what decodeRgb decodes counts (an SVG named .png is refused there, not rendered)
-        return (format === 'jpeg' || format === 'png') && width && height ? { width, height, source: set.source(i) } : undefined;
+        return (format === 'jpeg' || format === 'png') && width && height
+          ? { width, height, source: set.source(i) }
+          : undefined;
       } catch {
         return undefined;
       }
     }),
   );
   const found = sizes.filter((s) => s !== undefined);
-  const largest = found.reduce<SizeSample['largest']>((a, s) => (!a || s.width * s.height > a.width * a.height ? s : a), undefined);
+  const largest = found.reduce<SizeSample['largest']>(
+    (a, s) => (!a || s.width * s.height > a.width * a.height ? s : a),
+    undefined,
+  );
   return { largest, mixed: found.some((s) => s.width !== found[0].width || s.height !== found[0].height) };
 }

@@ -49,27 +49,45 @@ function bytesOf(t: Tensor): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-export type CacheRead = { status: 'hit'; set: TensorImageSet; metadata: Record<string, string> } | { status: 'miss' | 'stale' | 'corrupt'; reason: string };
+export type CacheRead =
+  | { status: 'hit'; set: TensorImageSet; metadata: Record<string, string> }
+  | { status: 'miss' | 'stale' | 'corrupt'; reason: string };
 
 /** Reads a cache file if it is valid for `expected` (a fingerprint) and its images take at most `maxBytes`; says why not otherwise. */
-export function readTensorCache(file: string, expected: string, device: Device = 'cpu', maxBytes = Infinity): CacheRead {
+export function readTensorCache(
+  file: string,
+  expected: string,
+  device: Device = 'cpu',
+  maxBytes = Infinity,
+): CacheRead {
   if (!fs.existsSync(file)) return { status: 'miss', reason: 'no cache file' };
   let metadata: Record<string, string>;
   try {
     const head = inspectSafetensors(file);
     metadata = head.metadata;
-    if (metadata.unmix_cache !== CACHE_VERSION) return { status: 'stale', reason: `cache version ${metadata.unmix_cache ?? 'none'}, expected ${CACHE_VERSION}` };
-    if (metadata.fingerprint !== expected) return { status: 'stale', reason: 'the source changed since the cache was written' };
+    if (metadata.unmix_cache !== CACHE_VERSION)
+      return { status: 'stale', reason: `cache version ${metadata.unmix_cache ?? 'none'}, expected ${CACHE_VERSION}` };
+    if (metadata.fingerprint !== expected)
+      return { status: 'stale', reason: 'the source changed since the cache was written' };
     const images = head.tensors.find((t) => t.name === 'images');
     const labels = head.tensors.find((t) => t.name === 'labels');
-    if (head.tensors.length !== 2 || images?.dtype !== 'uint8' || images.shape.length !== 4 || images.shape[1] !== 3 || labels?.dtype !== 'int64' || labels.shape.join() !== `${images.shape[0]}`) {
+    if (
+      head.tensors.length !== 2 ||
+      images?.dtype !== 'uint8' ||
+      images.shape.length !== 4 ||
+      images.shape[1] !== 3 ||
+      labels?.dtype !== 'int64' ||
+      labels.shape.join() !== `${images.shape[0]}`
+    ) {
       return { status: 'corrupt', reason: 'unexpected tensors' };
     }
     const bytes = images.shape.reduce((a, b) => a * b, 1);
-    if (bytes > maxBytes) return { status: 'miss', reason: `its ${bytes} bytes of images are over the memory budget (${maxBytes} bytes)` };
+    if (bytes > maxBytes)
+      return { status: 'miss', reason: `its ${bytes} bytes of images are over the memory budget (${maxBytes} bytes)` };
     const buffer = fs.readFileSync(file);
     const data = buffer.subarray(8 + Number(buffer.readBigUInt64LE(0)));
-    if (crypto.createHash('sha256').update(data).digest('hex') !== metadata.sha256) return { status: 'corrupt', reason: 'checksum mismatch' };
+    if (crypto.createHash('sha256').update(data).digest('hex') !== metadata.sha256)
+      return { status: 'corrupt', reason: 'checksum mismatch' };
   } catch (e) {
     return { status: 'corrupt', reason: (e as Error).message };
   }
@@ -79,7 +97,8 @@ export function readTensorCache(file: string, expected: string, device: Device =
   } catch {
     classes = undefined;
   }
-  if (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string')) return { status: 'corrupt', reason: 'class names missing' };
+  if (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string'))
+    return { status: 'corrupt', reason: 'class names missing' };
   let tensors: Record<string, Tensor>;
   try {
     tensors = loadSafetensors(file, { device }).tensors;
@@ -94,25 +113,41 @@ export function readTensorCache(file: string, expected: string, device: Device =
   }
   return {
     status: 'hit',
-    set: { kind: 'tensor', format: metadata.format as DatasetFormat, split: metadata.split, images: tensors.images, labels: tensors.labels, classes },
+    set: {
+      kind: 'tensor',
+      format: metadata.format as DatasetFormat,
+      split: metadata.split,
+      images: tensors.images,
+      labels: tensors.labels,
+      classes,
+    },
     metadata,
   };
 }
 
 /** Writes a set atomically with its fingerprint; `extra` adds string metadata. */
-export function writeTensorCache(file: string, set: TensorImageSet, expected: string, extra: Record<string, string> = {}): void {
+export function writeTensorCache(
+  file: string,
+  set: TensorImageSet,
+  expected: string,
+  extra: Record<string, string> = {},
+): void {
   makeDir(path.dirname(file)); // its errors start with the code: 'could not write the cache: ENOTDIR: ...'
   // safetensors stores tensors sorted by name: images, then labels
   const sha256 = crypto.createHash('sha256').update(bytesOf(set.images)).update(bytesOf(set.labels)).digest('hex');
-  saveSafetensors(file, { images: set.images, labels: set.labels }, {
-    ...extra,
-    unmix_cache: CACHE_VERSION,
-    fingerprint: expected,
-    sha256,
-    format: set.format,
-    split: set.split,
-    classes: JSON.stringify(set.classes),
-  });
+  saveSafetensors(
+    file,
+    { images: set.images, labels: set.labels },
+    {
+      ...extra,
+      unmix_cache: CACHE_VERSION,
+      fingerprint: expected,
+      sha256,
+      format: set.format,
+      split: set.split,
+      classes: JSON.stringify(set.classes),
+    },
+  );
 }
 
 export interface CachedSet {

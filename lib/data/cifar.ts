@@ -21,7 +21,13 @@ export interface CifarSplit extends TensorImageSet {
 const PIXELS = 3 * 32 * 32;
 const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 const LAYOUTS = {
-  10: { dir: 'cifar-10-batches-bin', train: [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`), test: ['test_batch.bin'], labelBytes: 1, classes: 10 },
+  10: {
+    dir: 'cifar-10-batches-bin',
+    train: [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`),
+    test: ['test_batch.bin'],
+    labelBytes: 1,
+    classes: 10,
+  },
   100: { dir: 'cifar-100-binary', train: ['train.bin'], test: ['test.bin'], labelBytes: 2, classes: 100 },
 } as const;
 
@@ -45,7 +51,8 @@ function readFiles(source: string): { variant: 10 | 100; read: (name: string) =>
     }
     for (const variant of [10, 100] as const) {
       const dir = LAYOUTS[variant].dir;
-      if ([...files.keys()].some((k) => k.startsWith(`${dir}/`))) return { variant, read: (name) => files.get(`${dir}/${name}`) };
+      if ([...files.keys()].some((k) => k.startsWith(`${dir}/`)))
+        return { variant, read: (name) => files.get(`${dir}/${name}`) };
     }
     throw new Error(`CIFAR: ${source} holds neither cifar-10-batches-bin/ nor cifar-100-binary/`);
   }
@@ -53,15 +60,27 @@ function readFiles(source: string): { variant: 10 | 100; read: (name: string) =>
     const { dir, test } = LAYOUTS[variant];
     for (const folder of [source, path.join(source, dir)]) {
       if (fs.existsSync(path.join(folder, test[0])) || (path.basename(folder) === dir && fs.existsSync(folder))) {
-        return { variant, read: (name) => (fs.existsSync(path.join(folder, name)) ? fs.readFileSync(path.join(folder, name)) : undefined) };
+        return {
+          variant,
+          read: (name) =>
+            fs.existsSync(path.join(folder, name)) ? fs.readFileSync(path.join(folder, name)) : undefined,
+        };
       }
     }
   }
-  throw new Error(`CIFAR: ${source} is not a CIFAR binary folder (expected cifar-10-batches-bin/ or cifar-100-binary/ with their .bin files)`);
+  throw new Error(
+    `CIFAR: ${source} is not a CIFAR binary folder (expected cifar-10-batches-bin/ or cifar-100-binary/ with their .bin files)`,
+  );
 }
 
 function names(text: Buffer | undefined, count: number, fallback?: readonly string[]): string[] {
-  const list = text ? text.toString('utf8').split('\n').map((s) => s.trim()).filter(Boolean) : [];
+  const list = text
+    ? text
+        .toString('utf8')
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
   if (list.length === count) return list;
   return fallback ? [...fallback] : Array.from({ length: count }, (_, i) => `class_${i}`);
 }
@@ -75,7 +94,9 @@ export function loadCifar(source: string, options: { split: 'train' | 'test'; de
     const data = read(name);
     if (!data) throw new Error(`CIFAR-${variant}: ${name} is missing from ${source}`);
     if (data.byteLength === 0 || data.byteLength % record !== 0) {
-      throw new Error(`CIFAR-${variant}: ${name} has ${data.byteLength} bytes, not a whole number of ${record}-byte records (truncated or not CIFAR-${variant})`);
+      throw new Error(
+        `CIFAR-${variant}: ${name} has ${data.byteLength} bytes, not a whole number of ${record}-byte records (truncated or not CIFAR-${variant})`,
+      );
     }
     return { name, data };
   });
@@ -87,10 +108,16 @@ export function loadCifar(source: string, options: { split: 'train' | 'test'; de
   for (const { name, data } of batches) {
     for (let offset = 0; offset < data.byteLength; offset += record, i++) {
       const label = data[offset + layout.labelBytes - 1];
-      if (label >= layout.classes) throw new Error(`CIFAR-${variant}: ${name} record ${offset / record} has label ${label} (expected < ${layout.classes})`);
+      if (label >= layout.classes)
+        throw new Error(
+          `CIFAR-${variant}: ${name} record ${offset / record} has label ${label} (expected < ${layout.classes})`,
+        );
       fine[i] = BigInt(label);
       if (coarse) {
-        if (data[offset] >= 20) throw new Error(`CIFAR-100: ${name} record ${offset / record} has coarse label ${data[offset]} (expected < 20)`);
+        if (data[offset] >= 20)
+          throw new Error(
+            `CIFAR-100: ${name} record ${offset / record} has coarse label ${data[offset]} (expected < 20)`,
+          );
         coarse[i] = BigInt(data[offset]);
       }
       pixels.set(data.subarray(offset + layout.labelBytes, offset + record), i * PIXELS);
@@ -103,7 +130,8 @@ export function loadCifar(source: string, options: { split: 'train' | 'test'; de
     split: options.split,
     images: tensor(pixels, { shape: [n, 3, 32, 32], device }),
     labels: tensor(fine, { device }),
-    classes: variant === 10 ? names(read('batches.meta.txt'), 10, CIFAR10_CLASSES) : names(read('fine_label_names.txt'), 100),
+    classes:
+      variant === 10 ? names(read('batches.meta.txt'), 10, CIFAR10_CLASSES) : names(read('fine_label_names.txt'), 100),
     variant,
   };
   if (coarse) {

@@ -28,7 +28,8 @@ export const MAX_IMAGE_PIXELS = 89_478_485;
 /** Which format the bytes are, by magic number: only the formats an image folder claims are decoded. */
 function sniff(bytes: Buffer): 'jpeg' | 'png' | undefined {
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))
+    return 'png';
   return undefined;
 }
 
@@ -40,12 +41,20 @@ export async function decodeRgb(bytes: Buffer, source: string): Promise<DecodedI
   let out: { data: Buffer; info: { width: number; height: number; channels: number; depth?: string } };
   try {
     // 'truncated' as PIL: a cut-off image is an error, libjpeg's recoverable warnings are not.
-    out = await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_IMAGE_PIXELS }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    out = await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_IMAGE_PIXELS })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
   } catch (e) {
     const message = String((e as Error).message).split('\n')[0];
     if (/pixel limit/i.test(message)) {
-      const { width = 0, height = 0 } = await sharp(bytes).metadata().catch(() => ({ width: 0, height: 0 }));
-      throw new Error(`${source}: cannot decode image: ${width}×${height} is more than ${MAX_IMAGE_PIXELS} pixels (PIL's decompression-bomb limit)`);
+      const { width = 0, height = 0 } = await sharp(bytes)
+        .metadata()
+        .catch(() => ({ width: 0, height: 0 }));
+      throw new Error(
+        `${source}: cannot decode image: ${width}×${height} is more than ${MAX_IMAGE_PIXELS} pixels (PIL's decompression-bomb limit)`,
+      );
     }
     throw new Error(`${source}: cannot decode image: ${message}`);
   }
@@ -103,7 +112,10 @@ export interface SkippedImage {
  * Decodes every image of an encoded set (in parallel on sharp's threads) into uint8 [N,3,H,W] and
  * int64 labels. All images must have one size: a different one is an error naming both files.
  */
-export async function decodeImageSet(set: EncodedImageSet, options: DecodeOptions = {}): Promise<TensorImageSet & { skipped: SkippedImage[] }> {
+export async function decodeImageSet(
+  set: EncodedImageSet,
+  options: DecodeOptions = {},
+): Promise<TensorImageSet & { skipped: SkippedImage[] }> {
   const n = set.length;
   const budget = memoryBudget(options.memoryBudget, 'decodeImageSet');
   let pixels: Uint8Array | undefined;
@@ -117,7 +129,8 @@ export async function decodeImageSet(set: EncodedImageSet, options: DecodeOption
     try {
       image = await decodeRgb(await set.read(i), set.source(i));
     } catch (e) {
-      if (!options.skipCorrupt) throw new Error(`${(e as Error).message} (pass skipCorrupt, or --skip-corrupt, to skip and list such images)`);
+      if (!options.skipCorrupt)
+        throw new Error(`${(e as Error).message} (pass skipCorrupt, or --skip-corrupt, to skip and list such images)`);
       skipped.push({ index: i, source: set.source(i), error: (e as Error).message });
       return;
     }
@@ -128,7 +141,9 @@ export async function decodeImageSet(set: EncodedImageSet, options: DecodeOption
       try {
         pixels = new Uint8Array(n * 3 * width * height);
       } catch {
-        throw new Error(`ImageFolder: ${n} images of ${width}×${height} do not fit in one tensor; use openImageFolder (decoded per batch)`);
+        throw new Error(
+          `ImageFolder: ${n} images of ${width}×${height} do not fit in one tensor; use openImageFolder (decoded per batch)`,
+        );
       }
     } else if (width !== first.width || height !== first.height) {
       throw new ImageSizeError(
@@ -141,7 +156,12 @@ export async function decodeImageSet(set: EncodedImageSet, options: DecodeOption
     if (++done % every === 0) options.onProgress?.(done + skipped.length, n);
   });
   options.onProgress?.(n, n);
-  if (!first) throw new Error(n ? `ImageFolder: none of the ${n} images of split '${set.split}' could be decoded` : `ImageFolder: split '${set.split}' has no images`);
+  if (!first)
+    throw new Error(
+      n
+        ? `ImageFolder: none of the ${n} images of split '${set.split}' could be decoded`
+        : `ImageFolder: split '${set.split}' has no images`,
+    );
   const kept = n - skipped.length;
   const size = 3 * first.width * first.height;
   if (kept < n) {
@@ -156,7 +176,11 @@ export async function decodeImageSet(set: EncodedImageSet, options: DecodeOption
     kind: 'tensor',
     format: set.format,
     split: set.split,
-    images: scope(() => tensor(pixels!.subarray(0, kept * size), { shape: [kept, height, width, 3], device }).permute(0, 3, 1, 2).contiguous()),
+    images: scope(() =>
+      tensor(pixels!.subarray(0, kept * size), { shape: [kept, height, width, 3], device })
+        .permute(0, 3, 1, 2)
+        .contiguous(),
+    ),
     labels: tensor(labels, { device }),
     classes: [...set.classes],
     skipped: skipped.sort((a, b) => a.index - b.index).map(({ source, error }) => ({ source, error })),

@@ -106,7 +106,12 @@ function tensorStats(set: TensorImageSet): ReturnType<ChannelStats['result']> {
 }
 
 const isCifar = (tree: SourceTree) =>
-  [...tree.files].some((f) => /(^|\/)(data_batch_\d\.bin|test_batch\.bin)$/.test(f) || /(^|\/)cifar-100-binary\/(train|test)\.bin$/.test(f) || /^(train|test)\.bin$/.test(f));
+  [...tree.files].some(
+    (f) =>
+      /(^|\/)(data_batch_\d\.bin|test_batch\.bin)$/.test(f) ||
+      /(^|\/)cifar-100-binary\/(train|test)\.bin$/.test(f) ||
+      /^(train|test)\.bin$/.test(f),
+  );
 
 const SPLIT_ORDER = ['train', 'val', 'validation', 'test'];
 const splitOrder = (a: string, b: string) => {
@@ -115,12 +120,24 @@ const splitOrder = (a: string, b: string) => {
 };
 
 /** Describes a CIFAR binary release (folder or .tar.gz) or an image folder (folder, .tar, .tar.gz). */
-export async function describeDataset(source: string, options: DescribeOptions = {}): Promise<{ description: DatasetDescription; details: DescribeDetails }> {
+export async function describeDataset(
+  source: string,
+  options: DescribeOptions = {},
+): Promise<{ description: DatasetDescription; details: DescribeDetails }> {
   const tree = readSourceTree(source);
   const splits: Record<string, SplitDescription> = {};
   const classLists: string[][] = [];
   const sizes: [number, number][] = [];
-  const details: DescribeDetails = { source: tree.path, container: tree.container, minSize: [0, 0], maxSize: [0, 0], ignored: [], cache: {}, skipped: [], warnings: [] };
+  const details: DescribeDetails = {
+    source: tree.path,
+    container: tree.container,
+    minSize: [0, 0],
+    maxSize: [0, 0],
+    ignored: [],
+    cache: {},
+    skipped: [],
+    warnings: [],
+  };
   for (const entry of tree.unreadable ?? []) details.warnings.push(`left out ${entry}`);
   let format: DatasetFormat;
   const add = (name: string, images: number, classes: string[], stats: ReturnType<ChannelStats['result']>) => {
@@ -142,9 +159,15 @@ export async function describeDataset(source: string, options: DescribeOptions =
     const folder = scanImageFolder(tree);
     details.ignored = folder.ignored;
     for (const name of [...folder.splits].sort(splitOrder)) {
-      const onProgress = options.onProgress && ((done: number, total: number) => options.onProgress!(name, done, total));
+      const onProgress =
+        options.onProgress && ((done: number, total: number) => options.onProgress!(name, done, total));
       try {
-        const set = await loadImageFolder(folder, { split: name, cacheDir: options.cacheDir, skipCorrupt: options.skipCorrupt, onProgress });
+        const set = await loadImageFolder(folder, {
+          split: name,
+          cacheDir: options.cacheDir,
+          skipCorrupt: options.skipCorrupt,
+          onProgress,
+        });
         details.skipped.push(...set.skipped);
         details.cache[name] = set.cache.status;
         add(name, set.images.shape[0], set.classes, tensorStats(set));
@@ -163,7 +186,10 @@ export async function describeDataset(source: string, options: DescribeOptions =
           try {
             image = await decodeRgb(await set.read(i), set.source(i));
           } catch (e) {
-            if (!options.skipCorrupt) throw new Error(`${(e as Error).message} (pass skipCorrupt, or --skip-corrupt, to skip and list such images)`);
+            if (!options.skipCorrupt)
+              throw new Error(
+                `${(e as Error).message} (pass skipCorrupt, or --skip-corrupt, to skip and list such images)`,
+              );
             details.skipped.push({ source: set.source(i), error: (e as Error).message });
             return;
           }
@@ -173,7 +199,8 @@ export async function describeDataset(source: string, options: DescribeOptions =
           if (++done % 256 === 0) onProgress?.(done, set.length);
         });
         onProgress?.(set.length, set.length);
-        details.cache[name] = e instanceof DatasetBudgetError ? 'off (over the memory budget)' : 'off (images of several sizes)';
+        details.cache[name] =
+          e instanceof DatasetBudgetError ? 'off (over the memory budget)' : 'off (images of several sizes)';
         add(name, decoded, set.classes, stats.result());
       }
     }
@@ -183,7 +210,11 @@ export async function describeDataset(source: string, options: DescribeOptions =
   let classes = classLists[0];
   if (!classLists.every((l) => same(l, classes))) {
     classes = [...new Set(classLists.flat())].sort();
-    details.warnings.push(`the splits have different class folders (${Object.entries(splits).map(([k, s]) => `${k}: ${s.classes}`).join(', ')}); labels are numbered per split`);
+    details.warnings.push(
+      `the splits have different class folders (${Object.entries(splits)
+        .map(([k, s]) => `${k}: ${s.classes}`)
+        .join(', ')}); labels are numbered per split`,
+    );
   }
   const area = (s: [number, number]) => s[0] * s[1];
   details.minSize = sizes.reduce((a, b) => (area(b) < area(a) ? b : a));

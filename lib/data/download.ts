@@ -42,8 +42,16 @@ export interface DownloadOptions {
 
 /** Official binary archives (the layout lib/data/cifar.ts reads); MD5s as published on https://www.cs.toronto.edu/~kriz/cifar.html. */
 export const CIFAR_ARCHIVES = {
-  10: { url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz', md5: 'c32a1d4ab5d03f1284b67883e8d87530', bytes: 170052171 },
-  100: { url: 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz', md5: '03b5dce01913d631647c71ecec9e9cb8', bytes: 168513733 },
+  10: {
+    url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz',
+    md5: 'c32a1d4ab5d03f1284b67883e8d87530',
+    bytes: 170052171,
+  },
+  100: {
+    url: 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz',
+    md5: '03b5dce01913d631647c71ecec9e9cb8',
+    bytes: 168513733,
+  },
 } as const;
 
 /** An error after which resuming makes sense (connection lost, timeout, short body). */
@@ -90,7 +98,12 @@ interface Response {
 }
 
 /** GET with redirects followed; resolves with the final response (its body not yet read). */
-function get(url: string, headers: Record<string, string>, options: DownloadOptions, redirectsLeft: number): Promise<Response> {
+function get(
+  url: string,
+  headers: Record<string, string>,
+  options: DownloadOptions,
+  redirectsLeft: number,
+): Promise<Response> {
   return new Promise((resolve, reject) => {
     let parsed: URL;
     try {
@@ -105,19 +118,26 @@ function get(url: string, headers: Record<string, string>, options: DownloadOpti
     }
     const client = parsed.protocol === 'https:' ? https : http;
     let cut: Error | undefined;
-    const req = client.get(parsed, { headers: { 'user-agent': 'unmix', ...headers }, signal: options.signal }, (res) => {
-      const status = res.statusCode ?? 0;
-      if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
-        res.resume();
-        if (redirectsLeft <= 0) {
-          reject(new Error(`download ${url}: too many redirects`));
+    const req = client.get(
+      parsed,
+      { headers: { 'user-agent': 'unmix', ...headers }, signal: options.signal },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
+          res.resume();
+          if (redirectsLeft <= 0) {
+            reject(new Error(`download ${url}: too many redirects`));
+            return;
+          }
+          get(new URL(res.headers.location, parsed).toString(), headers, options, redirectsLeft - 1).then(
+            resolve,
+            reject,
+          );
           return;
         }
-        get(new URL(res.headers.location, parsed).toString(), headers, options, redirectsLeft - 1).then(resolve, reject);
-        return;
-      }
-      resolve({ res, url, cut: () => cut });
-    });
+        resolve({ res, url, cut: () => cut });
+      },
+    );
     const timeoutMs = options.timeoutMs ?? 60000;
     req.setTimeout(timeoutMs, () => req.destroy((cut = new RetryableError(`no data for ${timeoutMs / 1000} s`))));
     req.on('error', (e) => reject(abortReason(options.signal) ?? cut ?? asRetryable(e)));
@@ -141,7 +161,11 @@ function asRetryable(e: unknown): Error {
 /** One request: appends to `part` from its current size (or restarts it) until the body ends. */
 async function fetchInto(url: string, part: string, options: DownloadOptions): Promise<void> {
   let start = sizeOf(part);
-  const { res, url: finalUrl, cut } = await get(url, start > 0 ? { range: `bytes=${start}-` } : {}, options, options.maxRedirects ?? 5);
+  const {
+    res,
+    url: finalUrl,
+    cut,
+  } = await get(url, start > 0 ? { range: `bytes=${start}-` } : {}, options, options.maxRedirects ?? 5);
   const status = res.statusCode ?? 0;
   let total: number | undefined;
   const length = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : undefined;
@@ -150,7 +174,9 @@ async function fetchInto(url: string, part: string, options: DownloadOptions): P
     if (!m || Number(m[1]) !== start) {
       res.resume();
       fs.rmSync(part, { force: true }); // a range we did not ask for: start over
-      throw new RetryableError(`server answered the range request for byte ${start} with ${JSON.stringify(res.headers['content-range'])}`);
+      throw new RetryableError(
+        `server answered the range request for byte ${start} with ${JSON.stringify(res.headers['content-range'])}`,
+      );
     }
     total = m[3] === '*' ? undefined : Number(m[3]);
   } else if (status === 200) {
@@ -172,7 +198,13 @@ async function fetchInto(url: string, part: string, options: DownloadOptions): P
   let received = start;
   const began = Date.now();
   const report = () =>
-    options.onProgress?.({ url, received, total, resumedFrom: start, bytesPerSecond: (received - start) / Math.max((Date.now() - began) / 1000, 1e-3) });
+    options.onProgress?.({
+      url,
+      received,
+      total,
+      resumedFrom: start,
+      bytesPerSecond: (received - start) / Math.max((Date.now() - began) / 1000, 1e-3),
+    });
   report();
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -198,11 +230,13 @@ async function fetchInto(url: string, part: string, options: DownloadOptions): P
  * deletes the part and throws, and a `dest` already present and matching is not downloaded again.
  */
 export async function downloadFile(url: string, dest: string, options: DownloadOptions = {}): Promise<string> {
-  if (typeof url !== 'string' || typeof dest !== 'string' || dest === '') throw new TypeError('downloadFile(url, dest, options): url and dest must be strings');
+  if (typeof url !== 'string' || typeof dest !== 'string' || dest === '')
+    throw new TypeError('downloadFile(url, dest, options): url and dest must be strings');
   const expected = { md5: checkDigest('md5', options.md5, 32), sha256: checkDigest('sha256', options.sha256, 64) };
   const verify = expected.md5 !== undefined || expected.sha256 !== undefined;
   const retries = options.retries ?? 3;
-  if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`downloadFile: retries must be a non-negative integer, got ${retries}`);
+  if (!Number.isInteger(retries) || retries < 0)
+    throw new RangeError(`downloadFile: retries must be a non-negative integer, got ${retries}`);
   if (fs.existsSync(dest)) {
     if (!verify || (await checksumProblem(dest, expected)) === undefined) return dest;
     // present but different: download again and replace it
@@ -210,7 +244,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
   makeDir(path.dirname(path.resolve(dest)), 'download');
   const part = `${dest}.part`;
   let restartedAfterMismatch = false;
-  for (let attempt = 0; ; ) {
+  for (let attempt = 0; ;) {
     options.signal?.throwIfAborted();
     const resumed = sizeOf(part) > 0;
     try {
@@ -219,7 +253,9 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       if (!(e instanceof RetryableError) || options.signal?.aborted) throw e;
       if (attempt >= retries) {
         const kept = sizeOf(part);
-        throw new Error(`download ${url}: ${e.message}; gave up after ${retries + 1} attempt(s)${kept ? `, the ${kept} bytes received are kept in ${part} and the next call resumes from there` : ''}`);
+        throw new Error(
+          `download ${url}: ${e.message}; gave up after ${retries + 1} attempt(s)${kept ? `, the ${kept} bytes received are kept in ${part} and the next call resumes from there` : ''}`,
+        );
       }
       await new Promise((r) => setTimeout(r, (options.retryDelayMs ?? 1000) * 2 ** attempt));
       attempt++;
@@ -233,7 +269,9 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       restartedAfterMismatch = true;
       continue;
     }
-    throw new Error(`download ${url}: ${problem}; the downloaded data was deleted (corrupted in transit, or not the expected file)`);
+    throw new Error(
+      `download ${url}: ${problem}; the downloaded data was deleted (corrupted in transit, or not the expected file)`,
+    );
   }
   const fd = fs.openSync(part, 'r+');
   try {
@@ -257,9 +295,15 @@ export interface CifarDownloadOptions {
 
 /** Downloads the official CIFAR-10 or CIFAR-100 binary archive and returns the path of the verified .tar.gz (loadCifar reads it as is). */
 export async function downloadCifar(variant: 10 | 100, options: CifarDownloadOptions = {}): Promise<string> {
-  if (variant !== 10 && variant !== 100) throw new Error(`downloadCifar: variant must be 10 or 100, got ${JSON.stringify(variant)}`);
+  if (variant !== 10 && variant !== 100)
+    throw new Error(`downloadCifar: variant must be 10 or 100, got ${JSON.stringify(variant)}`);
   const archive = CIFAR_ARCHIVES[variant];
   const url = options.url ?? archive.url;
   const dest = path.join(options.dir ?? 'data', path.basename(new URL(archive.url).pathname));
-  return downloadFile(url, dest, { md5: archive.md5, onProgress: options.onProgress, signal: options.signal, retries: options.retries });
+  return downloadFile(url, dest, {
+    md5: archive.md5,
+    onProgress: options.onProgress,
+    signal: options.signal,
+    retries: options.retries,
+  });
 }

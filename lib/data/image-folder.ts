@@ -8,7 +8,15 @@
 // so is a .tar.gz whose images would pass it.
 import * as fs from 'fs';
 import * as path from 'path';
-import { cachedTensorSet, cacheFile, CachedSet, CacheStatus, defaultCacheDir, fingerprint, readTensorCache } from './cache';
+import {
+  cachedTensorSet,
+  cacheFile,
+  CachedSet,
+  CacheStatus,
+  defaultCacheDir,
+  fingerprint,
+  readTensorCache,
+} from './cache';
 import type { EncodedImageSet, TensorImageSet } from './dataset';
 import { checkBudget, memoryBudget, sampleSizes } from './budget';
 import { DECODER, decodeImageSet, DecodeOptions, SkippedImage } from './decode';
@@ -58,13 +66,20 @@ export function scanImageFolder(source: string | SourceTree): ImageFolder {
 
   // A single wrapper folder (an archive of a folder) is looked through.
   let root = '';
-  while ((subdirs.get(root) ?? []).length === 1 && !images.has(root) && height(subdirs.get(root)![0]) >= 2) root = subdirs.get(root)![0];
+  while ((subdirs.get(root) ?? []).length === 1 && !images.has(root) && height(subdirs.get(root)![0]) >= 2)
+    root = subdirs.get(root)![0];
   const top = sortNames([...(subdirs.get(root) ?? [])]);
   const where = (name: string) => (name ? tree.where(name) : tree.path);
   if (!top.length) fail(`${where(root)} has no class folders (${expected})`);
   const tall = top.find((d) => height(d) >= 2);
   if (tall) {
-    const deep = (d: string, n: number): string => (n === 0 ? d : deep(subdirs.get(d)!.find((c) => height(c) >= n - 1)!, n - 1));
+    const deep = (d: string, n: number): string =>
+      n === 0
+        ? d
+        : deep(
+            subdirs.get(d)!.find((c) => height(c) >= n - 1)!,
+            n - 1,
+          );
     fail(`${where(deep(tall, 2))} is nested too deep (${expected}; class folders hold their images directly)`);
   }
   const layout = top.some((d) => height(d) === 1) ? 'splits' : 'classes';
@@ -76,9 +91,11 @@ export function scanImageFolder(source: string | SourceTree): ImageFolder {
     const files: string[] = [];
     const labels: number[] = [];
     for (const [label, dir] of classDirs.entries()) {
-      if (subdirs.has(dir)) return `${where(sortNames(subdirs.get(dir)!)[0])} is nested too deep (${expected}; class folders hold their images directly)`;
+      if (subdirs.has(dir))
+        return `${where(sortNames(subdirs.get(dir)!)[0])} is nested too deep (${expected}; class folders hold their images directly)`;
       const members = sortNames([...(images.get(dir) ?? [])]);
-      if (!members.length) return `class folder ${where(dir)} holds no .jpg/.jpeg/.png images (remove the folder or add images: an empty class would shift the labels)`;
+      if (!members.length)
+        return `class folder ${where(dir)} holds no .jpg/.jpeg/.png images (remove the folder or add images: an empty class would shift the labels)`;
       for (const f of members) {
         files.push(f);
         labels.push(label);
@@ -105,7 +122,9 @@ export function scanImageFolder(source: string | SourceTree): ImageFolder {
       let chosen = name;
       if (layout === 'classes') {
         if (name !== undefined && name !== names[0]) {
-          fail(`${where(root)} is a single split ('${names[0]}': class folders directly inside), it has no split '${name}'`);
+          fail(
+            `${where(root)} is a single split ('${names[0]}': class folders directly inside), it has no split '${name}'`,
+          );
         }
         chosen = names[0];
       } else if (name === undefined) {
@@ -126,7 +145,8 @@ export function openImageFolder(source: string | ImageFolder, options: { split?:
   const folder = typeof source === 'string' ? scanImageFolder(source) : source;
   const s = folder.split(options.split);
   const check = (i: number) => {
-    if (!Number.isInteger(i) || i < 0 || i >= s.files.length) throw new RangeError(`ImageFolder: image index ${i} out of range [0, ${s.files.length})`);
+    if (!Number.isInteger(i) || i < 0 || i >= s.files.length)
+      throw new RangeError(`ImageFolder: image index ${i} out of range [0, ${s.files.length})`);
     return s.files[i];
   };
   return {
@@ -158,7 +178,10 @@ export interface LoadImageFolderOptions extends DecodeOptions {
  * One split decoded into uint8 [N,3,H,W] + int64 labels (all images of one size), cached so that a
  * source is decoded once: later loads read the cache while the source is unchanged.
  */
-export async function loadImageFolder(source: string | ImageFolder, options: LoadImageFolderOptions = {}): Promise<ImageFolderTensorSet> {
+export async function loadImageFolder(
+  source: string | ImageFolder,
+  options: LoadImageFolderOptions = {},
+): Promise<ImageFolderTensorSet> {
   const dir = options.cacheDir ?? defaultCacheDir();
   const budget = memoryBudget(options.memoryBudget, 'loadImageFolder');
   const device = options.device ?? 'cpu';
@@ -167,28 +190,54 @@ export async function loadImageFolder(source: string | ImageFolder, options: Loa
     if (skipped.length && !options.skipCorrupt) {
       result.set.images.dispose();
       result.set.labels.dispose();
-      throw new Error(`${skipped[0].error} (found when the cache ${result.file} was written with skipCorrupt; pass skipCorrupt, or --skip-corrupt, to skip and list such images)`);
+      throw new Error(
+        `${skipped[0].error} (found when the cache ${result.file} was written with skipCorrupt; pass skipCorrupt, or --skip-corrupt, to skip and list such images)`,
+      );
     }
     if (result.status === 'hit') options.onProgress?.(total, total);
-    return { ...result.set, format: 'image-folder', skipped, cache: { status: result.status, file: result.file, reason: result.reason } };
+    return {
+      ...result.set,
+      format: 'image-folder',
+      skipped,
+      cache: { status: result.status, file: result.file, reason: result.reason },
+    };
   };
   // An archive's cache is keyed by the archive itself, so a hit skips listing (decompressing) it.
-  if (typeof source === 'string' && dir !== false && options.split !== undefined && fs.statSync(source, { throwIfNoEntry: false })?.isFile()) {
-    const key = { dir, source: path.resolve(source), split: options.split, fingerprint: archiveKey(path.resolve(source), options.split) };
+  if (
+    typeof source === 'string' &&
+    dir !== false &&
+    options.split !== undefined &&
+    fs.statSync(source, { throwIfNoEntry: false })?.isFile()
+  ) {
+    const key = {
+      dir,
+      source: path.resolve(source),
+      split: options.split,
+      fingerprint: archiveKey(path.resolve(source), options.split),
+    };
     const found = readTensorCache(cacheFile(key), key.fingerprint, device, budget);
     if (found.status === 'hit') return finish({ ...found, file: cacheFile(key) }, found.set.images.shape[0]);
   }
-  const folder = typeof source === 'string' ? scanImageFolder(readSourceTree(source, { memoryBudget: budget })) : source;
+  const folder =
+    typeof source === 'string' ? scanImageFolder(readSourceTree(source, { memoryBudget: budget })) : source;
   const s = folder.split(options.split);
   const set = openImageFolder(folder, { split: s.name });
   // up front, from a few headers: nothing is decoded (or read from the cache) for a split over its budget
   const { largest } = await sampleSizes(set);
-  if (largest) checkBudget(`split '${s.name}' of ${folder.tree.path}`, s.files.length, largest.width, largest.height, budget);
+  if (largest)
+    checkBudget(`split '${s.name}' of ${folder.tree.path}`, s.files.length, largest.width, largest.height, budget);
   options = { ...options, memoryBudget: budget };
   if (dir === false) return { ...(await decodeImageSet(set, options)), cache: { status: 'off' } };
   const key =
     folder.tree.container === 'folder'
-      ? fingerprint({ decoder: DECODER, root: folder.root, split: s.name, classes: s.classes, files: s.files, content: folder.tree.identity(s.files) })
+      ? fingerprint({
+          decoder: DECODER,
+          root: folder.root,
+          split: s.name,
+          classes: s.classes,
+          files: s.files,
+          content: folder.tree.identity(s.files),
+        })
       : archiveKey(folder.tree.path, s.name);
   const result = await cachedTensorSet(
     { dir, source: folder.tree.path, split: s.name, fingerprint: key },

@@ -56,7 +56,8 @@ export class Loader {
     if (options.shuffle !== undefined) is.boolean('Loader', 'shuffle', options.shuffle);
     if (options.dropLast !== undefined) is.boolean('Loader', 'dropLast', options.dropLast);
     if (options.seed !== undefined) is.integer('Loader', 'seed', options.seed);
-    if (options.views && options.pipeline) throw new Error('Loader: give either views (training) or pipeline (evaluation), not both');
+    if (options.views && options.pipeline)
+      throw new Error('Loader: give either views (training) or pipeline (evaluation), not both');
     this.batchSize = options.batchSize;
     const training = options.views !== undefined;
     this.shuffle = options.shuffle ?? training;
@@ -69,7 +70,8 @@ export class Loader {
     }
     const n = imageCount(dataset);
     if (n === 0) throw new Error(`Loader: the dataset (${dataset.format}, ${dataset.split}) has no images`);
-    if (this.dropLast && n < this.batchSize) throw new Error(`Loader: ${n} images cannot fill one batch of ${this.batchSize} with dropLast`);
+    if (this.dropLast && n < this.batchSize)
+      throw new Error(`Loader: ${n} images cannot fill one batch of ${this.batchSize} with dropLast`);
   }
 
   /** The views each image yields (evaluation: one view of the pipeline). */
@@ -123,10 +125,14 @@ export class Loader {
     const indices = order.subarray(b * this.batchSize, Math.min((b + 1) * this.batchSize, order.length));
     const rng = Rng.derive(this.seed, epoch, b + 1);
     const set = this.dataset;
-    const views = set.kind === 'tensor' ? this.tensorViews(set.images, indices, rng) : await this.encodedViews(set, indices, rng);
+    const views =
+      set.kind === 'tensor' ? this.tensorViews(set.images, indices, rng) : await this.encodedViews(set, indices, rng);
     const labels = scope(() => {
       const index = tensor(indices, { device: set.kind === 'tensor' ? set.labels.device : 'cpu' }).to('int64');
-      const l = set.kind === 'tensor' ? set.labels.indexSelect(0, index) : tensor(Int32Array.from(indices, (i) => set.labels[i])).to('int64');
+      const l =
+        set.kind === 'tensor'
+          ? set.labels.indexSelect(0, index)
+          : tensor(Int32Array.from(indices, (i) => set.labels[i])).to('int64');
       return l.to(this.device(views[0]?.device));
     });
     return { views, labels, indices, index: b, dispose: () => [...views, labels].forEach((t) => t.dispose()) };
@@ -156,14 +162,23 @@ export class Loader {
         const pixels = await Promise.all(decoded.map((d, k) => cropResizeFlip(d, g, k)));
         const [h, w] = [pixels[0].height, pixels[0].width];
         const bad = pixels.findIndex((p) => p.height !== h || p.width !== w);
-        if (bad >= 0) throw new Error(`Loader: ${set.source(indices[bad])} gives ${pixels[bad].height}x${pixels[bad].width} after the pipeline's geometry, others ${h}x${w}; add a crop to the pipeline`);
+        if (bad >= 0)
+          throw new Error(
+            `Loader: ${set.source(indices[bad])} gives ${pixels[bad].height}x${pixels[bad].width} after the pipeline's geometry, others ${h}x${w}; add a crop to the pipeline`,
+          );
         const all = Buffer.concat(pixels.map((p) => p.data));
         out.push(
           scope(() => {
-            const hwc = tensor(new Uint8Array(all.buffer, all.byteOffset, all.byteLength), { shape: [indices.length, h, w, 3] });
+            const hwc = tensor(new Uint8Array(all.buffer, all.byteOffset, all.byteLength), {
+              shape: [indices.length, h, w, 3],
+            });
             const x = hwc.permute(0, 3, 1, 2).to(this.device()).float().div(255);
             const flipped = g.flips.flatMap((f, i) => (f ? [i] : []));
-            return applyColour(applyTo(x, flipped, (s) => s.flip(3)), v.pipeline, rng);
+            return applyColour(
+              applyTo(x, flipped, (s) => s.flip(3)),
+              v.pipeline,
+              rng,
+            );
           }),
         );
       }
@@ -182,12 +197,16 @@ async function cropResizeFlip(
   let [h, w] = [image.height, image.width];
   if (g.boxes) {
     const b = g.boxes[k];
-    img = img.extract({ left: b.left, top: b.top, width: b.width, height: b.height }).resize(g.outW, g.outH, { fit: 'fill', kernel: 'linear' });
+    img = img
+      .extract({ left: b.left, top: b.top, width: b.width, height: b.height })
+      .resize(g.outW, g.outH, { fit: 'fill', kernel: 'linear' });
     [h, w] = [g.outH, g.outW];
   } else {
     if (g.resize !== undefined) {
       [h, w] = h <= w ? [g.resize, Math.floor((g.resize * w) / h)] : [Math.floor((g.resize * h) / w), g.resize];
-      img = sharp(await img.resize(w, h, { fit: 'fill', kernel: 'linear' }).raw().toBuffer(), { raw: { width: w, height: h, channels: 3 } });
+      img = sharp(await img.resize(w, h, { fit: 'fill', kernel: 'linear' }).raw().toBuffer(), {
+        raw: { width: w, height: h, channels: 3 },
+      });
     }
     if (g.centerCrop) {
       const [ch, cw] = g.centerCrop;

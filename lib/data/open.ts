@@ -46,12 +46,14 @@ const CIFAR_FILES = /(^|\/)(data_batch_\d\.bin|test_batch\.bin|train\.bin|test\.
 export async function openDataset(source: string | undefined, options: OpenDatasetOptions): Promise<OpenedDataset> {
   const budget = memoryBudget(options.memoryBudget, 'openDataset');
   if (source === undefined || source === 'synthetic') {
-    if (options.split !== 'train' && options.split !== 'test') throw new Error(`synthetic dataset: split must be train or test, got '${options.split}'`);
+    if (options.split !== 'train' && options.split !== 'test')
+      throw new Error(`synthetic dataset: split must be train or test, got '${options.split}'`);
     return syntheticDataset({ split: options.split, device: options.device, ...options.synthetic });
   }
   const tree = readSourceTree(source, { memoryBudget: budget });
   if ([...tree.files].some((f) => CIFAR_FILES.test(f))) {
-    if (options.split !== 'train' && options.split !== 'test') throw new Error(`${source}: CIFAR has the splits train and test, not '${options.split}'`);
+    if (options.split !== 'train' && options.split !== 'test')
+      throw new Error(`${source}: CIFAR has the splits train and test, not '${options.split}'`);
     return loadCifar(source, { split: options.split, device: options.device });
   }
   const folder = scanImageFolder(tree);
@@ -60,7 +62,9 @@ export async function openDataset(source: string | undefined, options: OpenDatas
     split = ['val', 'validation'].find((s) => folder.splits.includes(s)) ?? split;
   }
   if (folder.layout === 'classes' && options.split !== 'train') {
-    throw new Error(`${source}: an image folder without split folders is one split (train); there is no '${options.split}' split (use train/ and test/ or val/ folders)`);
+    throw new Error(
+      `${source}: an image folder without split folders is one split (train); there is no '${options.split}' split (use train/ and test/ or val/ folders)`,
+    );
   }
   const splitName = folder.layout === 'splits' ? split : undefined;
   const encoded: EncodedImageSet = openImageFolder(folder, { split: splitName });
@@ -69,13 +73,25 @@ export async function openDataset(source: string | undefined, options: OpenDatas
     if (!options.skipCorrupt) return encoded;
     const files = folder.split(splitName).files;
     const cacheDir = options.cacheDir ?? defaultCacheDir();
-    return withoutCorrupt(encoded, { cacheDir, identity: folder.tree.identity(files), source: folder.tree.path, onProgress: options.onProgress });
+    return withoutCorrupt(encoded, {
+      cacheDir,
+      identity: folder.tree.identity(files),
+      source: folder.tree.path,
+      onProgress: options.onProgress,
+    });
   };
   // sizes that already differ among a few headers: no tensor set (loadImageFolder checks the budget)
   if ((await sampleSizes(encoded)).mixed) return keepEncoded();
   try {
     const { device, cacheDir, skipCorrupt, onProgress } = options;
-    return await loadImageFolder(folder, { split: splitName, device, cacheDir, skipCorrupt, onProgress, memoryBudget: budget });
+    return await loadImageFolder(folder, {
+      split: splitName,
+      device,
+      cacheDir,
+      skipCorrupt,
+      onProgress,
+      memoryBudget: budget,
+    });
   } catch (e) {
     if (!(e instanceof ImageSizeError) && !(e instanceof DatasetBudgetError)) throw e;
     return keepEncoded();

@@ -44,8 +44,10 @@ export function validatePipeline(pipeline: Pipeline): void {
       case 'randomResizedCrop': {
         const [lo, hi] = step.scale ?? [0.08, 1];
         const [r0, r1] = step.ratio ?? [3 / 4, 4 / 3];
-        if (!(lo > 0 && lo <= hi && hi <= 1)) throw new RangeError(`${where}: scale must satisfy 0 < min <= max <= 1, got [${lo}, ${hi}]`);
-        if (!(r0 > 0 && r0 <= r1)) throw new RangeError(`${where}: ratio must satisfy 0 < min <= max, got [${r0}, ${r1}]`);
+        if (!(lo > 0 && lo <= hi && hi <= 1))
+          throw new RangeError(`${where}: scale must satisfy 0 < min <= max <= 1, got [${lo}, ${hi}]`);
+        if (!(r0 > 0 && r0 <= r1))
+          throw new RangeError(`${where}: ratio must satisfy 0 < min <= max, got [${r0}, ${r1}]`);
         pair(step.size).forEach((s) => checkSize(s, where));
         break;
       }
@@ -69,16 +71,21 @@ export function validatePipeline(pipeline: Pipeline): void {
         break;
       case 'gaussianBlur':
         prob(step.p);
-        if (!(step.sigma[0] > 0 && step.sigma[0] <= step.sigma[1])) throw new RangeError(`${where}: sigma must satisfy 0 < min <= max`);
+        if (!(step.sigma[0] > 0 && step.sigma[0] <= step.sigma[1]))
+          throw new RangeError(`${where}: sigma must satisfy 0 < min <= max`);
         is.oddPositiveInt(where, 'kernelSize', step.kernelSize); // "must be odd" let -3 through
         break;
       case 'normalize':
-        if (step.mean.length !== 3 || step.std.length !== 3 || step.std.some((s) => !(s > 0))) throw new RangeError(`${where}: mean and std need 3 values, std > 0`);
+        if (step.mean.length !== 3 || step.std.length !== 3 || step.std.some((s) => !(s > 0)))
+          throw new RangeError(`${where}: mean and std need 3 values, std > 0`);
         break;
       default:
-        throw new Error(`${where}: unknown step; known: randomResizedCrop resize centerCrop horizontalFlip colorJitter grayscale gaussianBlur solarize normalize`);
+        throw new Error(
+          `${where}: unknown step; known: randomResizedCrop resize centerCrop horizontalFlip colorJitter grayscale gaussianBlur solarize normalize`,
+        );
     }
-    if (GEOMETRY.has(step.op) && step.op !== 'horizontalFlip' && seenColour) throw new Error(`${where}: crops and resizes must come before colour steps`);
+    if (GEOMETRY.has(step.op) && step.op !== 'horizontalFlip' && seenColour)
+      throw new Error(`${where}: crops and resizes must come before colour steps`);
     if (!GEOMETRY.has(step.op)) seenColour = true;
   });
 }
@@ -92,7 +99,8 @@ export function outputSize(pipeline: Pipeline, height: number, width: number): [
   let [h, w] = [height, width];
   for (const step of pipeline) {
     if (step.op === 'randomResizedCrop' || step.op === 'centerCrop') [h, w] = pair(step.size);
-    else if (step.op === 'resize') [h, w] = h <= w ? [step.size, Math.floor((step.size * w) / h)] : [Math.floor((step.size * h) / w), step.size];
+    else if (step.op === 'resize')
+      [h, w] = h <= w ? [step.size, Math.floor((step.size * w) / h)] : [Math.floor((step.size * h) / w), step.size];
   }
   return [h, w];
 }
@@ -106,7 +114,11 @@ export interface Geometry {
 }
 
 /** Draws the crop box and flip of each of `sizes` (per-sample input sizes), as torchvision would. */
-export function drawGeometry(pipeline: Pipeline, sizes: readonly [number, number][], rng: Rng): Geometry & { resize?: number; centerCrop?: [number, number] } {
+export function drawGeometry(
+  pipeline: Pipeline,
+  sizes: readonly [number, number][],
+  rng: Rng,
+): Geometry & { resize?: number; centerCrop?: [number, number] } {
   const n = sizes.length;
   let boxes: A.CropBox[] | null = null;
   let [outH, outW] = sizes.length ? sizes[0] : [0, 0];
@@ -170,7 +182,8 @@ export function applyColour(x: Tensor, pipeline: Pipeline, rng: Rng, overrides: 
     owned = true;
     return x;
   };
-  const applySome = (members: number[], fn: (s: Tensor) => Tensor) => (members.length === n ? fn(x) : members.length ? A.applyTo(own(), members, fn, true) : x);
+  const applySome = (members: number[], fn: (s: Tensor) => Tensor) =>
+    members.length === n ? fn(x) : members.length ? A.applyTo(own(), members, fn, true) : x;
   for (const step of pipeline) {
     switch (step.op) {
       case 'colorJitter': {
@@ -178,7 +191,12 @@ export function applyColour(x: Tensor, pipeline: Pipeline, rng: Rng, overrides: 
         const draws = applied.map(() => (overrides.jitter ? overrides.jitter(rng) : drawJitter(rng, step)));
         // Position t of each sample's random order: apply each adjustment to the samples that chose it there.
         for (let t = 0; t < 4; t++) {
-          for (const [fn, kind] of [[A.adjustBrightness, 'brightness'], [A.adjustContrast, 'contrast'], [A.adjustSaturation, 'saturation'], [A.adjustHue, 'hue']] as const) {
+          for (const [fn, kind] of [
+            [A.adjustBrightness, 'brightness'],
+            [A.adjustContrast, 'contrast'],
+            [A.adjustSaturation, 'saturation'],
+            [A.adjustHue, 'hue'],
+          ] as const) {
             const fnIndex = ['brightness', 'contrast', 'saturation', 'hue'].indexOf(kind);
             const members: number[] = [];
             const factors: number[] = [];
@@ -189,7 +207,8 @@ export function applyColour(x: Tensor, pipeline: Pipeline, rng: Rng, overrides: 
                 factors.push(value);
               }
             });
-            if (members.length) x = members.length === n ? fn(x, factors) : A.applyTo(own(), members, (s) => fn(s, factors), true);
+            if (members.length)
+              x = members.length === n ? fn(x, factors) : A.applyTo(own(), members, (s) => fn(s, factors), true);
           }
         }
         break;

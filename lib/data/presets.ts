@@ -13,7 +13,11 @@ export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
 export const SWAV_IMAGENET_STD: [number, number, number] = [0.228, 0.224, 0.225];
 
 type Stats = { mean?: [number, number, number]; std?: [number, number, number] };
-const norm = (s: Stats, mean: [number, number, number], std: [number, number, number]) => ({ op: 'normalize' as const, mean: s.mean ?? mean, std: s.std ?? std });
+const norm = (s: Stats, mean: [number, number, number], std: [number, number, number]) => ({
+  op: 'normalize' as const,
+  mean: s.mean ?? mean,
+  std: s.std ?? std,
+});
 
 /** MoCo CIFAR demo (spec §2.3): RRC(32) → flip → jitter(0.4,0.4,0.4,0.1) p 0.8 → gray 0.2 → normalize; two views. */
 export function mocoCifar(o: Stats & { size?: number } = {}): ViewSpec[] {
@@ -30,7 +34,9 @@ export function mocoCifar(o: Stats & { size?: number } = {}): ViewSpec[] {
 /** SwAV CIFAR (spec §3.3): as the MoCo demo but RRC scale (0.14, 1); two crops. */
 export function swavCifar(o: Stats & { size?: number } = {}): ViewSpec[] {
   const [view] = mocoCifar(o);
-  const pipeline = view.pipeline.map((s) => (s.op === 'randomResizedCrop' ? { ...s, scale: [0.14, 1] as [number, number] } : s));
+  const pipeline = view.pipeline.map((s) =>
+    s.op === 'randomResizedCrop' ? { ...s, scale: [0.14, 1] as [number, number] } : s,
+  );
   return [{ pipeline, count: 2 }];
 }
 
@@ -79,7 +85,9 @@ export function blurKernel(size: number): number {
 }
 
 /** SwAV ImageNet multi-crop (spec §4.2): 2×224 (scale 0.14–1) + 6×96 (0.05–0.14), jitter 0.8/0.2 p 0.8, gray 0.2, blur p 0.5. */
-export function swavImagenet(o: Stats & { largeCrops?: number; smallCrops?: number; largeSize?: number; smallSize?: number } = {}): ViewSpec[] {
+export function swavImagenet(
+  o: Stats & { largeCrops?: number; smallCrops?: number; largeSize?: number; smallSize?: number } = {},
+): ViewSpec[] {
   const crop = (size: number, scale: [number, number], kernelSize: number): Pipeline => [
     { op: 'randomResizedCrop', size, scale },
     { op: 'horizontalFlip', p: 0.5 },
@@ -107,7 +115,9 @@ export function byol(o: Stats & { size?: number; dataset?: 'cifar' | 'imagenet' 
     { op: 'horizontalFlip', p: 0.5 },
     { op: 'colorJitter', brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1, p: 0.8 },
     { op: 'grayscale', p: 0.2 },
-    ...(imagenet && blur > 0 ? [{ op: 'gaussianBlur' as const, kernelSize: 23, sigma: [0.1, 2] as [number, number], p: blur }] : []),
+    ...(imagenet && blur > 0
+      ? [{ op: 'gaussianBlur' as const, kernelSize: 23, sigma: [0.1, 2] as [number, number], p: blur }]
+      : []),
     ...(solarize > 0 ? [{ op: 'solarize' as const, threshold: 0.5, p: solarize }] : []),
     imagenet ? norm(o, IMAGENET_MEAN, IMAGENET_STD) : norm(o, CIFAR_MEAN, CIFAR_STD),
   ];
@@ -143,7 +153,11 @@ export function evalImagenet(o: Stats = {}): Pipeline {
 
 /** Linear-probe training views: RRC + flip + normalize (spec §3.5, §4.1). */
 export function linearTrain(o: Stats & { size?: number } = {}): Pipeline {
-  return [{ op: 'randomResizedCrop', size: o.size ?? 32 }, { op: 'horizontalFlip', p: 0.5 }, norm(o, CIFAR_MEAN, CIFAR_STD)];
+  return [
+    { op: 'randomResizedCrop', size: o.size ?? 32 },
+    { op: 'horizontalFlip', p: 0.5 },
+    norm(o, CIFAR_MEAN, CIFAR_STD),
+  ];
 }
 
 export const PRESETS = { mocoCifar, swavCifar, mocoV1Imagenet, mocoV2Imagenet, swavImagenet, byol, simclr } as const;

@@ -40,17 +40,32 @@ export async function openRunData(o: RunDataOptions): Promise<RunData> {
     if (done === total) o.log?.(`${what}: ${total} images decoded`);
   };
   const open = (split: 'train' | 'test', perClass?: number) =>
-    openDataset(o.data, { split, device: o.device, skipCorrupt: o.skipCorrupt, onProgress: progress(split), synthetic: { perClass, seed: 0 } });
+    openDataset(o.data, {
+      split,
+      device: o.device,
+      skipCorrupt: o.skipCorrupt,
+      onProgress: progress(split),
+      synthetic: { perClass, seed: 0 },
+    });
   const trainSet = await open('train', o.subset);
   const testSet = await open('test', o.testSubset);
   const skipped = [...(trainSet.skipped ?? []), ...(testSet.skipped ?? [])];
   let train: ImageSet = trainSet;
   let test: ImageSet = testSet;
   if (o.subset && !synthetic) train = subsetImageSet(train, { perClass: o.subset, seed: o.seed });
-  if (o.testSubset && !synthetic) test = subsetImageSet(test, { perClass: o.testSubset, seed: o.testSubsetSeed ?? o.seed });
+  if (o.testSubset && !synthetic)
+    test = subsetImageSet(test, { perClass: o.testSubset, seed: o.testSubsetSeed ?? o.seed });
   const warn = o.warn ?? o.log ?? ((line: string) => console.error(line));
-  if (skipped.length) warn(`skipped ${skipped.length} images that could not be decoded: ${skipped.slice(0, 3).map((s) => s.error).join('; ')}${skipped.length > 3 ? '; ...' : ''}`);
-  o.log?.(`data: ${o.data ?? 'synthetic'} (${train.format}), ${imageCount(train)} train / ${imageCount(test)} test images, ${train.classes.length} classes`);
+  if (skipped.length)
+    warn(
+      `skipped ${skipped.length} images that could not be decoded: ${skipped
+        .slice(0, 3)
+        .map((s) => s.error)
+        .join('; ')}${skipped.length > 3 ? '; ...' : ''}`,
+    );
+  o.log?.(
+    `data: ${o.data ?? 'synthetic'} (${train.format}), ${imageCount(train)} train / ${imageCount(test)} test images, ${train.classes.length} classes`,
+  );
   return { train, test, classes: train.classes.length, skipped };
 }
 
@@ -61,7 +76,8 @@ export async function resolveNormalization(
   fallback: { mean: Rgb; std: Rgb },
 ): Promise<{ mean: Rgb; std: Rgb }> {
   const measured = spec.mean === 'data' || spec.std === 'data' ? await channelStats(train) : undefined;
-  const pick = (v: Rgb | 'data' | undefined, key: 'mean' | 'std') => (v === 'data' ? measured![key] : v ?? fallback[key]);
+  const pick = (v: Rgb | 'data' | undefined, key: 'mean' | 'std') =>
+    v === 'data' ? measured![key] : (v ?? fallback[key]);
   return { mean: pick(spec.mean, 'mean'), std: pick(spec.std, 'std') };
 }
 
@@ -70,7 +86,10 @@ export function parseRgb(flag: string, value: string): Rgb | 'data' {
   if (value === 'data') return 'data';
   const v = value.split(',').map(Number);
   const ok = v.length === 3 && v.every((x) => Number.isFinite(x)) && (flag !== '--std' || v.every((x) => x > 0));
-  if (!ok) throw new Error(`${flag} must be three numbers r,g,b${flag === '--std' ? ' (each > 0)' : ''} or 'data', got '${value}'`);
+  if (!ok)
+    throw new Error(
+      `${flag} must be three numbers r,g,b${flag === '--std' ? ' (each > 0)' : ''} or 'data', got '${value}'`,
+    );
   return v as Rgb;
 }
 

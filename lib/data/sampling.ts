@@ -10,7 +10,13 @@ export function roundHalfEven(x: number): number {
 }
 
 /** RandomResizedCrop.get_params: ten tries of (area fraction, log-uniform aspect), then the centre fallback. */
-export function resizedCropBox(rng: Rng, height: number, width: number, scale: readonly [number, number], ratio: readonly [number, number]): CropBox {
+export function resizedCropBox(
+  rng: Rng,
+  height: number,
+  width: number,
+  scale: readonly [number, number],
+  ratio: readonly [number, number],
+): CropBox {
   const area = height * width;
   const logRatio = [Math.log(ratio[0]), Math.log(ratio[1])];
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -49,7 +55,10 @@ export interface JitterDraw {
 }
 
 /** ColorJitter.get_params: a random order of the four adjustments, then each factor. */
-export function drawJitter(rng: Rng, strengths: { brightness: number; contrast: number; saturation: number; hue: number }): JitterDraw {
+export function drawJitter(
+  rng: Rng,
+  strengths: { brightness: number; contrast: number; saturation: number; hue: number },
+): JitterDraw {
   const order = rng.permutation(4);
   const draw = (range: [number, number] | null) => (range ? rng.uniform(range[0], range[1]) : null);
   return {

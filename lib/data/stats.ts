@@ -9,7 +9,10 @@ import * as is from '../validate';
 
 export type Rgb = [number, number, number];
 
-export async function channelStats(set: ImageSet, options: { maxImages?: number } = {}): Promise<{ mean: Rgb; std: Rgb; images: number }> {
+export async function channelStats(
+  set: ImageSet,
+  options: { maxImages?: number } = {},
+): Promise<{ mean: Rgb; std: Rgb; images: number }> {
   const n = imageCount(set);
   const max = options.maxImages ?? 10000;
   is.positiveInt('channelStats', 'maxImages', max);

@@ -19,7 +19,8 @@ export interface SubsetOptions {
 /** The chosen indices (ascending) of a set with these labels. */
 export function subsetIndices(labels: ArrayLike<number>, numClasses: number, options: SubsetOptions): Int32Array {
   const { perClass, fraction, seed = 0 } = options;
-  if ((perClass === undefined) === (fraction === undefined)) throw new Error('subset: give exactly one of perClass and fraction');
+  if ((perClass === undefined) === (fraction === undefined))
+    throw new Error('subset: give exactly one of perClass and fraction');
   if (perClass !== undefined) is.positiveInt('subset', 'perClass', perClass);
   if (fraction !== undefined) is.inRange('subset', 'fraction', fraction, 0, 1, { loOpen: true });
   const byClass: number[][] = Array.from({ length: numClasses }, () => []);
@@ -31,7 +32,8 @@ export function subsetIndices(labels: ArrayLike<number>, numClasses: number, opt
   const chosen: number[] = [];
   byClass.forEach((members, c) => {
     const k = perClass ?? Math.min(members.length, Math.max(1, Math.round(fraction! * members.length)));
-    if (k > members.length) throw new Error(`subset: class ${c} has ${members.length} images, fewer than perClass ${perClass}`);
+    if (k > members.length)
+      throw new Error(`subset: class ${c} has ${members.length} images, fewer than perClass ${perClass}`);
     const order = Rng.derive(seed, c).permutation(members.length);
     for (let j = 0; j < k; j++) chosen.push(members[order[j]]);
   });

@@ -83,7 +83,18 @@ function hsv(h: number, s: number, v: number): [number, number, number] {
   const x = c * (1 - Math.abs((hh % 2) - 1));
   const m = v - c;
   const i = Math.floor(hh);
-  const [r, g, b] = i === 0 ? [c, x, 0] : i === 1 ? [x, c, 0] : i === 2 ? [0, c, x] : i === 3 ? [0, x, c] : i === 4 ? [x, 0, c] : [c, 0, x];
+  const [r, g, b] =
+    i === 0
+      ? [c, x, 0]
+      : i === 1
+        ? [x, c, 0]
+        : i === 2
+          ? [0, c, x]
+          : i === 3
+            ? [0, x, c]
+            : i === 4
+              ? [x, 0, c]
+              : [c, 0, x];
   return [r + m, g + m, b + m];
 }
 
@@ -91,17 +102,23 @@ function hsv(h: number, s: number, v: number): [number, number, number] {
 const luma = (c: readonly number[]) => 0.2989 * c[0] + 0.587 * c[1] + 0.114 * c[2];
 
 function checkOptions(options: SyntheticOptions): { size: number; perClass: number; seed: number } {
-  if (options === null || typeof options !== 'object') throw new TypeError('syntheticDataset: expected an options object with split "train" or "test"');
+  if (options === null || typeof options !== 'object')
+    throw new TypeError('syntheticDataset: expected an options object with split "train" or "test"');
   const { split } = options;
-  if (split !== 'train' && split !== 'test') throw new Error(`syntheticDataset: split must be "train" or "test", got ${JSON.stringify(split)}`);
+  if (split !== 'train' && split !== 'test')
+    throw new Error(`syntheticDataset: split must be "train" or "test", got ${JSON.stringify(split)}`);
   const size = options.size ?? 32;
   is.intInRange('syntheticDataset', 'size', size, 8, 1024);
   const perClass = options.perClass ?? (split === 'train' ? 5000 : 1000);
   is.positiveInt('syntheticDataset', 'perClass', perClass);
   const bytes = 10 * perClass * 3 * size * size;
-  if (bytes > 2 ** 31 - 1) throw new RangeError(`syntheticDataset: ${10 * perClass} images of ${size}x${size} need ${bytes} bytes, more than one buffer holds (2 GiB); use fewer or smaller images`);
+  if (bytes > 2 ** 31 - 1)
+    throw new RangeError(
+      `syntheticDataset: ${10 * perClass} images of ${size}x${size} need ${bytes} bytes, more than one buffer holds (2 GiB); use fewer or smaller images`,
+    );
   const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new RangeError(`syntheticDataset: seed must be an integer in [0, 2^32), got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32)
+    throw new RangeError(`syntheticDataset: seed must be an integer in [0, 2^32), got ${seed}`);
   return { size, perClass, seed };
 }
 
@@ -132,7 +149,8 @@ function drawImage(out: Uint8Array, offset: number, size: number, cls: number, r
   const shapeId = SHAPES.indexOf(shape);
   // Background: any hue, a luminance at least 0.25 away from the object's so grayscale keeps the shape.
   let bg = hsv(rng.uniform(0, 360), rng.uniform(0, 0.7), rng.uniform(0.05, 1));
-  for (let tries = 0; Math.abs(luma(bg) - fgLuma) < 0.25 && tries < 20; tries++) bg = hsv(rng.uniform(0, 360), rng.uniform(0, 0.7), rng.uniform(0.05, 1));
+  for (let tries = 0; Math.abs(luma(bg) - fgLuma) < 0.25 && tries < 20; tries++)
+    bg = hsv(rng.uniform(0, 360), rng.uniform(0, 0.7), rng.uniform(0.05, 1));
   if (Math.abs(luma(bg) - fgLuma) < 0.25) bg = fgLuma > 0.5 ? [0.05, 0.05, 0.05] : [0.95, 0.95, 0.95];
   const gradient = rng.uniform(0, 0.3);
   const gradAngle = rng.uniform(0, 2 * Math.PI);

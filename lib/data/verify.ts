@@ -24,8 +24,22 @@ export type VerifiedSet = EncodedImageSet & { skipped: SkippedImage[] };
 
 /** The images of `set` that decode, as a re-indexed view, and the ones that do not (in index order). */
 export async function withoutCorrupt(set: EncodedImageSet, options: VerifyOptions): Promise<VerifiedSet> {
-  const key = fingerprint({ verify: 1, decoder: `sharp ${sharp.versions.sharp} libvips ${sharp.versions.vips}`, split: set.split, length: set.length, identity: options.identity });
-  const file = options.cacheDir === false ? null : cacheFile({ dir: options.cacheDir, source: options.source, split: `${set.split}-verified`, fingerprint: key }).replace(/\.safetensors$/, '.json');
+  const key = fingerprint({
+    verify: 1,
+    decoder: `sharp ${sharp.versions.sharp} libvips ${sharp.versions.vips}`,
+    split: set.split,
+    length: set.length,
+    identity: options.identity,
+  });
+  const file =
+    options.cacheDir === false
+      ? null
+      : cacheFile({
+          dir: options.cacheDir,
+          source: options.source,
+          split: `${set.split}-verified`,
+          fingerprint: key,
+        }).replace(/\.safetensors$/, '.json');
   let bad = file ? readVerdict(file, key, set.length) : null;
   if (!bad) {
     const found: number[] = [];
@@ -50,13 +64,19 @@ export async function withoutCorrupt(set: EncodedImageSet, options: VerifyOption
     }
   }
   options.onProgress?.(set.length, set.length);
-  const skipped = await Promise.all(bad.map(async (i) => ({ source: set.source(i), error: await decodeError(set, i) })));
-  if (bad.length === set.length) throw new Error(`ImageFolder: none of the ${set.length} images of split '${set.split}' could be decoded (${skipped[0]?.error ?? 'no images'})`);
+  const skipped = await Promise.all(
+    bad.map(async (i) => ({ source: set.source(i), error: await decodeError(set, i) })),
+  );
+  if (bad.length === set.length)
+    throw new Error(
+      `ImageFolder: none of the ${set.length} images of split '${set.split}' could be decoded (${skipped[0]?.error ?? 'no images'})`,
+    );
   const isBad = new Uint8Array(set.length);
   for (const i of bad) isBad[i] = 1;
   const indices = Int32Array.from({ length: set.length }, (_, i) => i).filter((i) => !isBad[i]);
   const at = (i: number) => {
-    if (!Number.isInteger(i) || i < 0 || i >= indices.length) throw new RangeError(`ImageFolder: image index ${i} out of range [0, ${indices.length})`);
+    if (!Number.isInteger(i) || i < 0 || i >= indices.length)
+      throw new RangeError(`ImageFolder: image index ${i} out of range [0, ${indices.length})`);
     return indices[i];
   };
   return {
@@ -73,7 +93,12 @@ export async function withoutCorrupt(set: EncodedImageSet, options: VerifyOption
 function readVerdict(file: string, key: string, length: number): number[] | null {
   try {
     const v = JSON.parse(fs.readFileSync(file, 'utf8')) as { fingerprint?: string; bad?: unknown };
-    if (v.fingerprint !== key || !Array.isArray(v.bad) || !v.bad.every((i) => Number.isInteger(i) && i >= 0 && i < length)) return null;
+    if (
+      v.fingerprint !== key ||
+      !Array.isArray(v.bad) ||
+      !v.bad.every((i) => Number.isInteger(i) && i >= 0 && i < length)
+    )
+      return null;
     return v.bad as number[];
   } catch {
     return null;

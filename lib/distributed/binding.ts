@@ -35,7 +35,12 @@ export interface NativeDistributed {
   allGatherWithGrad(group: GroupHandle, x: Tensor, now: false): Promise<TensorHandle>;
   allReduceWithGrad(group: GroupHandle, x: Tensor, now: true): TensorHandle;
   allReduceWithGrad(group: GroupHandle, x: Tensor, now: false): Promise<TensorHandle>;
-  ddpReducer(group: GroupHandle, params: Tensor[], firstBucketBytes: number, bucketBytes: number): { handle: ReducerHandle; bucketSizes: number[] };
+  ddpReducer(
+    group: GroupHandle,
+    params: Tensor[],
+    firstBucketBytes: number,
+    bucketBytes: number,
+  ): { handle: ReducerHandle; bucketSizes: number[] };
   ddpSetSync(reducer: ReducerHandle, sync: boolean): void;
   ddpSynchronize(reducer: ReducerHandle): Promise<void>;
 }

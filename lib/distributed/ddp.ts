@@ -45,7 +45,12 @@ export class DistributedDataParallel<M extends Module = Module> {
     if (params.length === 0) throw new Error('DistributedDataParallel: the module has no parameter that requires grad');
     for (const t of [...module.parameters(), ...module.buffers()]) await group.broadcast(t, 0);
     const mib = 1024 * 1024;
-    const { handle, bucketSizes } = dist.ddpReducer(group.handle, params, Math.round((options.firstBucketMb ?? 1) * mib), Math.round((options.bucketCapMb ?? 25) * mib));
+    const { handle, bucketSizes } = dist.ddpReducer(
+      group.handle,
+      params,
+      Math.round((options.firstBucketMb ?? 1) * mib),
+      Math.round((options.bucketCapMb ?? 25) * mib),
+    );
     return new DistributedDataParallel(module, group, handle, bucketSizes, options.broadcastBuffers ?? true);
   }
 

@@ -24,7 +24,6 @@ export interface GlooOptions {
   threads?: number;
 }
 
-
 export class ProcessGroup {
   readonly backend = 'gloo';
   private constructor(
@@ -39,20 +38,37 @@ export class ProcessGroup {
     requireGloo('ProcessGroup.gloo');
     const worldSize = is.intInRange('ProcessGroup.gloo', 'worldSize', options.worldSize, 1, 1 << 20);
     const rank = is.intInRange('ProcessGroup.gloo', 'rank', options.rank, 0, worldSize - 1);
-    const timeoutMs = is.intInRange('ProcessGroup.gloo', 'timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 2 ** 40);
+    const timeoutMs = is.intInRange(
+      'ProcessGroup.gloo',
+      'timeoutMs',
+      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      1,
+      2 ** 40,
+    );
     const threads = is.intInRange('ProcessGroup.gloo', 'threads', options.threads ?? 2, 1, 64);
     try {
-      const handle = await dist.groupGloo(store.handle, rank, worldSize, timeoutMs, options.interface ?? null, options.hostname ?? null, threads);
+      const handle = await dist.groupGloo(
+        store.handle,
+        rank,
+        worldSize,
+        timeoutMs,
+        options.interface ?? null,
+        options.hostname ?? null,
+        threads,
+      );
       return new ProcessGroup(handle, rank, worldSize, timeoutMs);
     } catch (e) {
-      throw new Error(`ProcessGroup.gloo (rank ${rank} of ${worldSize}, timeout ${timeoutMs} ms): the ranks did not all join: ${(e as Error).message}`);
+      throw new Error(
+        `ProcessGroup.gloo (rank ${rank} of ${worldSize}, timeout ${timeoutMs} ms): the ranks did not all join: ${(e as Error).message}`,
+      );
     }
   }
 
   private tensor(op: string, t: Tensor, name = 'tensor'): Tensor {
     if (t === null || typeof t !== 'object' || typeof (t as Tensor).isContiguous !== 'function')
       throw new TypeError(`ProcessGroup.${op}: ${name} must be a Tensor, got ${String(t)}`);
-    if (t.device !== 'cpu') throw new TypeError(`ProcessGroup.${op}: the Gloo backend takes CPU tensors, got one on ${t.device}`);
+    if (t.device !== 'cpu')
+      throw new TypeError(`ProcessGroup.${op}: the Gloo backend takes CPU tensors, got one on ${t.device}`);
     if (!t.isContiguous()) throw new TypeError(`ProcessGroup.${op}: ${name} must be contiguous (call .contiguous())`);
     return t;
   }
@@ -62,14 +78,17 @@ export class ProcessGroup {
       await call();
     } catch (e) {
       const why = (e as Error).message.replace(/\[[^\]]*\.cc:\d+\] /, '');
-      throw new Error(`ProcessGroup.${op} (rank ${this.rank} of ${this.worldSize}, timeout ${this.timeoutMs} ms): ${why}`);
+      throw new Error(
+        `ProcessGroup.${op} (rank ${this.rank} of ${this.worldSize}, timeout ${this.timeoutMs} ms): ${why}`,
+      );
     }
   }
 
   /** Reduces `tensor` over the ranks, in place: every rank ends with the result. */
   allReduce(tensor: Tensor, op: ReduceOp = 'sum'): Promise<void> {
     this.tensor('allReduce', tensor);
-    if (!REDUCE_OPS.includes(op)) throw new TypeError(`ProcessGroup.allReduce: op must be one of ${REDUCE_OPS.join(', ')}, got ${String(op)}`);
+    if (!REDUCE_OPS.includes(op))
+      throw new TypeError(`ProcessGroup.allReduce: op must be one of ${REDUCE_OPS.join(', ')}, got ${String(op)}`);
     // Gloo has no average: sum, then divide (as torch.distributed's ReduceOp.AVG does elsewhere)
     return this.run('allReduce', async () => {
       await dist.allreduce(this.handle, tensor, op === 'avg' ? 'sum' : op);
@@ -88,11 +107,15 @@ export class ProcessGroup {
   allGather(outputs: Tensor[], input: Tensor): Promise<void> {
     this.tensor('allGather', input, 'input');
     if (!Array.isArray(outputs) || outputs.length !== this.worldSize)
-      throw new RangeError(`ProcessGroup.allGather: outputs must be an array of ${this.worldSize} tensors, got ${Array.isArray(outputs) ? outputs.length : typeof outputs}`);
+      throw new RangeError(
+        `ProcessGroup.allGather: outputs must be an array of ${this.worldSize} tensors, got ${Array.isArray(outputs) ? outputs.length : typeof outputs}`,
+      );
     for (const o of outputs) {
       this.tensor('allGather', o, 'outputs[i]');
       if (o.dtype !== input.dtype || o.shape.join() !== input.shape.join())
-        throw new TypeError(`ProcessGroup.allGather: outputs must match input's shape [${input.shape}] and dtype ${input.dtype}, got [${o.shape}] ${o.dtype}`);
+        throw new TypeError(
+          `ProcessGroup.allGather: outputs must match input's shape [${input.shape}] and dtype ${input.dtype}, got [${o.shape}] ${o.dtype}`,
+        );
     }
     return this.run('allGather', () => dist.allgather(this.handle, outputs, input));
   }
@@ -115,7 +138,9 @@ export class ProcessGroup {
     this.tensor('reduceScatter', output, 'output');
     const rows = input.shape[0];
     if (rows === undefined || rows !== output.shape[0] * this.worldSize)
-      throw new RangeError(`ProcessGroup.reduceScatter: input's dim 0 must be worldSize (${this.worldSize}) × output's (${output.shape[0]}), got ${rows}`);
+      throw new RangeError(
+        `ProcessGroup.reduceScatter: input's dim 0 must be worldSize (${this.worldSize}) × output's (${output.shape[0]}), got ${rows}`,
+      );
     const reduced = input.contiguous().clone();
     try {
       await this.allReduce(reduced, op);
@@ -135,7 +160,10 @@ export class ProcessGroup {
   async allGatherWithGrad(input: Tensor): Promise<Tensor> {
     this.tensor('allGatherWithGrad', input.isContiguous() ? input : input.contiguous(), 'input');
     let handle: TensorHandle | undefined;
-    await this.run('allGatherWithGrad', async () => void (handle = await dist.allGatherWithGrad(this.handle, input, false)));
+    await this.run(
+      'allGatherWithGrad',
+      async () => void (handle = await dist.allGatherWithGrad(this.handle, input, false)),
+    );
     return Tensor.fromHandle(handle!);
   }
 
@@ -152,11 +180,16 @@ export class ProcessGroup {
       try {
         return Tensor.fromHandle(dist.allReduceWithGrad(this.handle, input, true));
       } catch (e) {
-        throw new Error(`ProcessGroup.allReduceWithGrad (rank ${this.rank} of ${this.worldSize}, timeout ${this.timeoutMs} ms): ${(e as Error).message}`);
+        throw new Error(
+          `ProcessGroup.allReduceWithGrad (rank ${this.rank} of ${this.worldSize}, timeout ${this.timeoutMs} ms): ${(e as Error).message}`,
+        );
       }
     }
     let handle: TensorHandle | undefined;
-    return this.run('allReduceWithGrad', async () => void (handle = await dist.allReduceWithGrad(this.handle, input, false))).then(() => Tensor.fromHandle(handle!));
+    return this.run(
+      'allReduceWithGrad',
+      async () => void (handle = await dist.allReduceWithGrad(this.handle, input, false)),
+    ).then(() => Tensor.fromHandle(handle!));
   }
 
   /** Resolves when every rank has reached it. */

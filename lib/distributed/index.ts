@@ -3,7 +3,15 @@ export { Store, DEFAULT_TIMEOUT_MS } from './store';
 export type { TcpStoreOptions } from './store';
 export { ProcessGroup } from './group';
 export type { GlooOptions, ReduceOp } from './group';
-export { initProcessGroup, isInitialized, defaultGroup, getRank, getWorldSize, destroyProcessGroup, launchEnv } from './init';
+export {
+  initProcessGroup,
+  isInitialized,
+  defaultGroup,
+  getRank,
+  getWorldSize,
+  destroyProcessGroup,
+  launchEnv,
+} from './init';
 export type { InitOptions, LaunchEnv } from './init';
 export { launch, rankEnv, scriptCommand } from './launch';
 export type { LaunchOptions } from './launch';

@@ -38,10 +38,13 @@ function envInt(env: NodeJS.ProcessEnv, name: string, fallback?: number): number
   const raw = env[name];
   if (raw === undefined || raw === '') {
     if (fallback !== undefined) return fallback;
-    throw new Error(`distributed: the environment variable ${name} is not set (start the script with \`npx unmix launch\` or torchrun, or pass it in the options)`);
+    throw new Error(
+      `distributed: the environment variable ${name} is not set (start the script with \`npx unmix launch\` or torchrun, or pass it in the options)`,
+    );
   }
   const v = Number(raw);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`distributed: ${name} must be a non-negative integer, got '${raw}'`);
+  if (!Number.isInteger(v) || v < 0)
+    throw new Error(`distributed: ${name} must be a non-negative integer, got '${raw}'`);
   return v;
 }
 

@@ -18,7 +18,6 @@ export interface LaunchOptions {
   write?: (line: string, stream: 'stdout' | 'stderr') => void;
 }
 
-
 /** The command that runs `script`: TypeScript through tsx, JavaScript through node, else itself. */
 export function scriptCommand(script: string, args: string[]): [string, string[]] {
   if (/\.[cm]?ts$/.test(script)) return [process.execPath, ['--import', 'tsx', script, ...args]];
@@ -47,7 +46,8 @@ export async function launch(script: string, args: string[], options: LaunchOpti
   const nnodes = is.intInRange('unmix launch', '--nnodes', options.nnodes ?? 1, 1, 65536);
   is.intInRange('unmix launch', '--node-rank', options.nodeRank ?? 0, 0, nnodes - 1);
   is.intInRange('unmix launch', '--master-port', options.masterPort ?? 29500, 1, 65535);
-  const write = options.write ?? ((line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(line + '\n'));
+  const write =
+    options.write ?? ((line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(line + '\n'));
   const [command, commandArgs] = scriptCommand(script, args);
   const ranks: ChildProcess[] = [];
   let failure: number | null = null;
@@ -83,7 +83,10 @@ export async function launch(script: string, args: string[], options: LaunchOpti
       child.on('exit', (code, signal) => {
         if ((code !== 0 || signal) && failure === null && signalled === null) {
           failure = code ?? 128 + (signal === 'SIGKILL' ? 9 : 15);
-          write(`unmix launch: rank ${rank} exited with ${signal ?? `code ${code}`}; stopping the other ranks`, 'stderr');
+          write(
+            `unmix launch: rank ${rank} exited with ${signal ?? `code ${code}`}; stopping the other ranks`,
+            'stderr',
+          );
           stopAll('SIGTERM');
         }
         resolve();

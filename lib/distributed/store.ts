@@ -22,7 +22,10 @@ export class Store {
   /** A TCPStore: the server listens (it does not wait for the workers); a client retries until the timeout. */
   static async tcp(options: TcpStoreOptions): Promise<Store> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    return new Store(await dist.storeTcp(options.host, options.port, options.isServer, options.worldSize, timeoutMs), timeoutMs);
+    return new Store(
+      await dist.storeTcp(options.host, options.port, options.isServer, options.worldSize, timeoutMs),
+      timeoutMs,
+    );
   }
 
   /** A FileStore on a path every rank can reach; it removes the file when the last rank is done. */

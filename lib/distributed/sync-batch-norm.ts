@@ -11,10 +11,7 @@ import type { ProcessGroup } from './group';
 import { defaultGroup, isInitialized } from './init';
 
 export class SyncBatchNorm extends BatchNorm {
-  constructor(
-    numFeatures: number,
-    options: BatchNormOptions & { group?: ProcessGroup } = {},
-  ) {
+  constructor(numFeatures: number, options: BatchNormOptions & { group?: ProcessGroup } = {}) {
     super(numFeatures, [2, 3, 4, 5], options);
     this.group = options.group;
   }

@@ -63,7 +63,14 @@ export async function buildFeatureBank(batches: Batches, embed: Embed): Promise<
  * The class scores [B, classes] of the reference's knn_predict: top-k cosine neighbours of each
  * (normalized) query in the bank, each adding exp(sim / t) to its label's score.
  */
-export function knnScores(features: Tensor, bank: Tensor, bankLabels: Tensor, classes: number, k = 200, t = 0.1): Tensor {
+export function knnScores(
+  features: Tensor,
+  bank: Tensor,
+  bankLabels: Tensor,
+  classes: number,
+  k = 200,
+  t = 0.1,
+): Tensor {
   checkKnn(features, bank, bankLabels, classes, k, t);
   return noGrad(() =>
     scope(() => {
@@ -77,14 +84,25 @@ export function knnScores(features: Tensor, bank: Tensor, bankLabels: Tensor, cl
       const { values, indices } = sim.topk(k, -1);
       const simLabels = bankLabels.expand(b, -1).gather(-1, indices); // [B, k]
       const weights = values.div(t).exp();
-      const oneHot = zeros([b * k, classes], { dtype: features.dtype, device: features.device }).scatter(-1, simLabels.view(-1, 1), 1.0);
+      const oneHot = zeros([b * k, classes], { dtype: features.dtype, device: features.device }).scatter(
+        -1,
+        simLabels.view(-1, 1),
+        1.0,
+      );
       return oneHot.view(b, -1, classes).mul(weights.unsqueeze(-1)).sum(1);
     }),
   );
 }
 
 /** Classes by descending score [B, classes] (column 0 is the prediction), as knn_predict returns. */
-export function knnPredict(features: Tensor, bank: Tensor, bankLabels: Tensor, classes: number, k = 200, t = 0.1): Tensor {
+export function knnPredict(
+  features: Tensor,
+  bank: Tensor,
+  bankLabels: Tensor,
+  classes: number,
+  k = 200,
+  t = 0.1,
+): Tensor {
   return scope(() => knnScores(features, bank, bankLabels, classes, k, t).argsort(-1, { descending: true }));
 }
 
@@ -97,7 +115,12 @@ export interface KnnAccuracy {
 }
 
 /** kNN accuracy over test batches against a bank; queries go in chunks so memory stays bounded. */
-export async function knnAccuracy(batches: Batches, embed: Embed, bank: FeatureBank, options: KnnOptions): Promise<KnnAccuracy> {
+export async function knnAccuracy(
+  batches: Batches,
+  embed: Embed,
+  bank: FeatureBank,
+  options: KnnOptions,
+): Promise<KnnAccuracy> {
   const { classes, k = 200, t = 0.1, chunkSize = 256 } = options;
   is.positiveInt('knnAccuracy', 'chunkSize', chunkSize);
   const top = Math.min(5, classes);
@@ -113,7 +136,10 @@ export async function knnAccuracy(batches: Batches, embed: Embed, bank: FeatureB
         scope(() => {
           const n = Math.min(chunkSize, features.shape[0] - start);
           const ranking = knnPredict(features.narrow(0, start, n), bank.features, bank.labels, classes, k, t);
-          const hits = ranking.narrow(1, 0, top).eq(labels.narrow(0, start, n).unsqueeze(1)).double(); // [n, top]
+          const hits = ranking
+            .narrow(1, 0, top)
+            .eq(labels.narrow(0, start, n).unsqueeze(1))
+            .double(); // [n, top]
           const both = F.stack([hits.select(1, 0).sum(), hits.sum()]).data();
           counts[0] += Number(both[0]);
           counts[1] += Number(both[1]);
@@ -141,7 +167,9 @@ function embedNormalized(embed: Embed, images: Tensor): Tensor {
 
 function checkKnn(features: Tensor, bank: Tensor, bankLabels: Tensor, classes: number, k: number, t: number): void {
   if (features.ndim !== 2 || bank.ndim !== 2 || features.shape[1] !== bank.shape[0]) {
-    throw new Error(`knnPredict: expected features [B, D] and a bank [D, N], got [${features.shape.join(', ')}] and [${bank.shape.join(', ')}]`);
+    throw new Error(
+      `knnPredict: expected features [B, D] and a bank [D, N], got [${features.shape.join(', ')}] and [${bank.shape.join(', ')}]`,
+    );
   }
   if (bankLabels.ndim !== 1 || bankLabels.shape[0] !== bank.shape[1]) {
     throw new Error(`knnPredict: expected ${bank.shape[1]} bank labels, got shape [${bankLabels.shape.join(', ')}]`);

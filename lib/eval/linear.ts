@@ -69,7 +69,11 @@ export async function linearProbe(o: LinearProbeOptions): Promise<LinearProbeRes
             classifier!.weight.normal_(0, 0.01);
             classifier!.bias!.zero_();
           });
-          optimizer = new SGD(classifier.parameters(), { lr, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 0 });
+          optimizer = new SGD(classifier.parameters(), {
+            lr,
+            momentum: o.momentum ?? 0.9,
+            weightDecay: o.weightDecay ?? 0,
+          });
         }
         for (const g of optimizer!.paramGroups) g.lr = lr;
         lossSum += scope(() => {
@@ -120,7 +124,10 @@ export interface CachedFeatures {
 }
 
 /** Embeds every batch once under noGrad (the backbone is frozen and nothing is random), so each probe epoch is a pass over a matrix. */
-export async function cacheFeatures(batches: AsyncIterable<{ images: Tensor; labels: Tensor }>, embed: (images: Tensor) => Tensor): Promise<CachedFeatures> {
+export async function cacheFeatures(
+  batches: AsyncIterable<{ images: Tensor; labels: Tensor }>,
+  embed: (images: Tensor) => Tensor,
+): Promise<CachedFeatures> {
   const feats: Tensor[] = [];
   const labels: Tensor[] = [];
   for await (const b of batches) {
@@ -136,11 +143,17 @@ export async function cacheFeatures(batches: AsyncIterable<{ images: Tensor; lab
  * Rng.derive(seed, shuffleStream) (the epoch, so each epoch has its own order). Each batch is freed
  * when the next is asked for.
  */
-export async function* featureBatches(d: CachedFeatures, o: { batchSize: number; seed: number; shuffleStream: number | null }): AsyncGenerator<{ images: Tensor; labels: Tensor }> {
+export async function* featureBatches(
+  d: CachedFeatures,
+  o: { batchSize: number; seed: number; shuffleStream: number | null },
+): AsyncGenerator<{ images: Tensor; labels: Tensor }> {
   is.positiveInt('featureBatches', 'batchSize', o.batchSize);
   const n = d.x.shape[0];
   const device = d.x.device;
-  const order = o.shuffleStream === null ? arange(0, n, 1, { dtype: 'int64', device }) : tensor(Int32Array.from(Rng.derive(o.seed, o.shuffleStream).permutation(n)), { device }).to('int64');
+  const order =
+    o.shuffleStream === null
+      ? arange(0, n, 1, { dtype: 'int64', device })
+      : tensor(Int32Array.from(Rng.derive(o.seed, o.shuffleStream).permutation(n)), { device }).to('int64');
   for (let i = 0; i < n; i += o.batchSize) {
     const idx = order.narrow(0, i, Math.min(o.batchSize, n - i));
     const batch = { images: d.x.indexSelect(0, idx), labels: d.y.indexSelect(0, idx) };

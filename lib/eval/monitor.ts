@@ -18,7 +18,11 @@ export interface KnnMonitorOptions {
   features: 'projection' | 'backbone';
 }
 
-export function knnMonitor(method: SslMethod, data: { train: ImageSet; test: ImageSet; classes: number }, o: KnnMonitorOptions): () => Promise<number> {
+export function knnMonitor(
+  method: SslMethod,
+  data: { train: ImageSet; test: ImageSet; classes: number },
+  o: KnnMonitorOptions,
+): () => Promise<number> {
   const bank = imageCount(data.train);
   is.intInRange('knnMonitor', 'k', o.k, 1, bank, `the bank holds the ${bank} training images`);
   is.positive('knnMonitor', 't', o.t);

@@ -62,8 +62,15 @@ export function saveCheckpoint(file: string, state: TrainingState): void {
   }
   for (const [name, t] of Object.entries(state.tensors ?? {})) tensors[`tensors.${name}`] = t;
   owned.push((tensors['rng.cpu'] = getRngState('cpu')));
-  for (let d = 0; d < (cuda.isAvailable() ? cuda.deviceCount() : 0); d++) owned.push((tensors[`rng.cuda:${d}`] = getRngState(`cuda:${d}`)));
-  const info = { format: FORMAT, epoch: state.epoch ?? null, step: state.step ?? null, optimizers, metadata: state.metadata ?? null };
+  for (let d = 0; d < (cuda.isAvailable() ? cuda.deviceCount() : 0); d++)
+    owned.push((tensors[`rng.cuda:${d}`] = getRngState(`cuda:${d}`)));
+  const info = {
+    format: FORMAT,
+    epoch: state.epoch ?? null,
+    step: state.step ?? null,
+    optimizers,
+    metadata: state.metadata ?? null,
+  };
   try {
     saveSafetensors(file, tensors, { unmix: JSON.stringify(info) }, { checksum: state.checksum });
   } finally {
@@ -91,7 +98,13 @@ export function loadCheckpoint(
 ): LoadedCheckpoint {
   const { tensors, metadata } = loadSafetensors(file, { device: 'cpu' });
   const dispose = () => Object.values(tensors).forEach((t) => t.dispose());
-  let info: { format?: string; epoch: number | null; step: number | null; optimizers: Record<string, { params: number }[]>; metadata: unknown };
+  let info: {
+    format?: string;
+    epoch: number | null;
+    step: number | null;
+    optimizers: Record<string, { params: number }[]>;
+    metadata: unknown;
+  };
   try {
     info = JSON.parse(metadata.unmix ?? '{}');
   } catch {
@@ -99,14 +112,21 @@ export function loadCheckpoint(
   }
   if (info.format !== FORMAT) {
     dispose();
-    throw new Error(`${file}: not an unmix checkpoint (no '${FORMAT}' metadata); use loadSafetensors for plain tensor files`);
+    throw new Error(
+      `${file}: not an unmix checkpoint (no '${FORMAT}' metadata); use loadSafetensors for plain tensor files`,
+    );
   }
   const section = (prefix: string) =>
-    Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
+    Object.fromEntries(
+      Object.entries(tensors)
+        .filter(([k]) => k.startsWith(prefix))
+        .map(([k, t]) => [k.slice(prefix.length), t]),
+    );
   try {
     // Check everything first, so a mismatch changes nothing.
     for (const [name, module] of Object.entries(into.modules ?? {})) {
-      if (!Object.keys(tensors).some((k) => k.startsWith(`modules.${name}.`))) throw new Error(`${file}: no module '${name}' in the checkpoint`);
+      if (!Object.keys(tensors).some((k) => k.startsWith(`modules.${name}.`)))
+        throw new Error(`${file}: no module '${name}' in the checkpoint`);
       const { error } = module.checkStateDict(section(`modules.${name}.`));
       if (error) throw new Error(`${file}: module '${name}' does not match: ${error}`);
     }
@@ -115,7 +135,9 @@ export function loadCheckpoint(
       const groups = sgdOf(opt).paramGroups;
       if (!saved) throw new Error(`${file}: no optimizer '${name}' in the checkpoint`);
       if (saved.length !== groups.length || saved.some((g, i) => g.params !== groups[i].params.length)) {
-        throw new Error(`${file}: optimizer '${name}' has ${saved.map((g) => g.params).join('+')} parameters in its groups, the target has ${groups.map((g) => g.params.length).join('+')}`);
+        throw new Error(
+          `${file}: optimizer '${name}' has ${saved.map((g) => g.params).join('+')} parameters in its groups, the target has ${groups.map((g) => g.params.length).join('+')}`,
+        );
       }
     }
     for (const [name, module] of Object.entries(into.modules ?? {})) module.loadStateDict(section(`modules.${name}.`));
@@ -135,7 +157,8 @@ export function loadCheckpoint(
     }
     if (options.restoreRng ?? true) {
       for (const [key, state] of Object.entries(section('rng.'))) {
-        if (key === 'cpu' || (cuda.isAvailable() && Number(key.split(':')[1]) < cuda.deviceCount())) setRngState(state, key);
+        if (key === 'cpu' || (cuda.isAvailable() && Number(key.split(':')[1]) < cuda.deviceCount()))
+          setRngState(state, key);
       }
     }
     const extra = section('tensors.');

@@ -10,14 +10,21 @@ function sequenceLength(b: Buffer, i: number): number {
   if (c < 0x80) return 1;
   // [length, range of the second byte]; later bytes are 0x80..0xbf
   const [n, lo, hi] =
-    c >= 0xc2 && c <= 0xdf ? [2, 0x80, 0xbf]
-    : c === 0xe0 ? [3, 0xa0, 0xbf]
-    : c === 0xed ? [3, 0x80, 0x9f]
-    : c >= 0xe1 && c <= 0xef ? [3, 0x80, 0xbf]
-    : c === 0xf0 ? [4, 0x90, 0xbf]
-    : c >= 0xf1 && c <= 0xf3 ? [4, 0x80, 0xbf]
-    : c === 0xf4 ? [4, 0x80, 0x8f]
-    : [0, 0, 0];
+    c >= 0xc2 && c <= 0xdf
+      ? [2, 0x80, 0xbf]
+      : c === 0xe0
+        ? [3, 0xa0, 0xbf]
+        : c === 0xed
+          ? [3, 0x80, 0x9f]
+          : c >= 0xe1 && c <= 0xef
+            ? [3, 0x80, 0xbf]
+            : c === 0xf0
+              ? [4, 0x90, 0xbf]
+              : c >= 0xf1 && c <= 0xf3
+                ? [4, 0x80, 0xbf]
+                : c === 0xf4
+                  ? [4, 0x80, 0x8f]
+                  : [0, 0, 0];
   if (!n || i + n > b.length || b[i + 1] < lo || b[i + 1] > hi) return 0;
   for (let k = 2; k < n; k++) if (b[i + k] < 0x80 || b[i + k] > 0xbf) return 0;
   return n;
@@ -28,7 +35,7 @@ export function decodeFileName(bytes: Buffer): string {
   const text = bytes.toString('utf8');
   if (!text.includes('\ufffd')) return text;
   let out = '';
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const n = sequenceLength(bytes, i);
     out += n ? bytes.toString('utf8', i, i + n) : String.fromCharCode(0xdc00 + bytes[i]);
     i += n || 1;

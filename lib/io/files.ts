@@ -51,7 +51,8 @@ export function makeDir(dir: string, owner?: string): void {
     if (up === cur) break;
     cur = up;
   }
-  if (fs.existsSync(cur) && !fs.statSync(cur).isDirectory()) fail('ENOTDIR', `cannot create ${dir}: ${cur} is not a folder`);
+  if (fs.existsSync(cur) && !fs.statSync(cur).isDirectory())
+    fail('ENOTDIR', `cannot create ${dir}: ${cur} is not a folder`);
   for (const d of missing) {
     try {
       fs.mkdirSync(d);
@@ -59,10 +60,13 @@ export function makeDir(dir: string, owner?: string): void {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EEXIST' && fs.statSync(d).isDirectory()) continue;
       const why =
-        err.code === 'ENOENT' ? `its file system does not allow new folders in ${path.dirname(d)}` :
-        err.code === 'EROFS' ? 'the file system is read-only' :
-        err.code === 'EACCES' || err.code === 'EPERM' ? `permission denied in ${path.dirname(d)}` :
-        err.message.replace(/^\w+: /, '');
+        err.code === 'ENOENT'
+          ? `its file system does not allow new folders in ${path.dirname(d)}`
+          : err.code === 'EROFS'
+            ? 'the file system is read-only'
+            : err.code === 'EACCES' || err.code === 'EPERM'
+              ? `permission denied in ${path.dirname(d)}`
+              : err.message.replace(/^\w+: /, '');
       fail(err.code ?? 'EIO', `cannot create the folder ${d}: ${why}`);
     }
   }

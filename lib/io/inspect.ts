@@ -50,7 +50,11 @@ export function inspectFile(file: string): Inspection {
     const list = Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape, dtype: t.dtype }));
     Object.values(tensors).forEach((t) => t.dispose());
     const meta = plain(value);
-    return { format: 'torch', tensors: list, metadata: meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as Record<string, unknown>) : {} };
+    return {
+      format: 'torch',
+      tensors: list,
+      metadata: meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as Record<string, unknown>) : {},
+    };
   }
   const { tensors, metadata } = inspectSafetensors(file);
   if (metadata.unmix) {
@@ -60,7 +64,8 @@ export function inspectFile(file: string): Inspection {
     } catch {
       // not ours after all: report the raw string
     }
-    if (typeof info.format === 'string' && info.format.startsWith('unmix-checkpoint')) return { format: 'unmix-checkpoint', tensors, metadata: info };
+    if (typeof info.format === 'string' && info.format.startsWith('unmix-checkpoint'))
+      return { format: 'unmix-checkpoint', tensors, metadata: info };
   }
   return { format: 'safetensors', tensors, metadata };
 }

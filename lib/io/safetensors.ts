@@ -22,7 +22,18 @@ const CODES: Record<DType, string> = {
   bool: 'BOOL',
 };
 const DTYPE_OF: Record<string, DType> = Object.fromEntries(Object.entries(CODES).map(([d, c]) => [c, d as DType]));
-const ITEM_SIZE: Record<DType, number> = { float64: 8, float32: 4, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
+const ITEM_SIZE: Record<DType, number> = {
+  float64: 8,
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+};
 const MAX_HEADER = 100 * 1024 * 1024;
 
 export interface SafetensorsFile {
@@ -69,20 +80,32 @@ export const CHECKSUM_KEY = 'unmix.data_sha256';
  * Saves tensors (any device; copied to host) and string metadata as a .safetensors file; with
  * `checksum`, a SHA-256 of the tensor data goes into the metadata and loads verify it.
  */
-export function saveSafetensors(file: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}, options: { checksum?: boolean } = {}): void {
+export function saveSafetensors(
+  file: string,
+  tensors: Record<string, Tensor>,
+  metadata: Record<string, string> = {},
+  options: { checksum?: boolean } = {},
+): void {
   // The format's metadata maps strings to strings (and our reader holds it to that): say so here,
   // as the safetensors package does, rather than write a file nothing will read.
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new TypeError(`saveSafetensors: metadata must be an object mapping strings to strings, got ${Array.isArray(metadata) ? 'an array' : String(metadata)}`);
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+    throw new TypeError(
+      `saveSafetensors: metadata must be an object mapping strings to strings, got ${Array.isArray(metadata) ? 'an array' : String(metadata)}`,
+    );
   // undefined values are left out, as the JSON header has always dropped them
   metadata = Object.fromEntries(Object.entries(metadata).filter(([, v]) => v !== undefined));
   for (const [k, v] of Object.entries(metadata)) {
-    if (typeof v !== 'string') throw new TypeError(`saveSafetensors: metadata values must be strings (safetensors maps strings to strings), got ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)} (${v === null ? 'null' : typeof v}); pass String(value) or JSON.stringify(value)`);
+    if (typeof v !== 'string')
+      throw new TypeError(
+        `saveSafetensors: metadata values must be strings (safetensors maps strings to strings), got ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)} (${v === null ? 'null' : typeof v}); pass String(value) or JSON.stringify(value)`,
+      );
   }
   const header: Record<string, unknown> = Object.create(null); // `__proto__` names a tensor like any other
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const name of Object.keys(tensors).sort()) {
-    if (name === '__metadata__') throw new Error("saveSafetensors: '__metadata__' is reserved and cannot name a tensor");
+    if (name === '__metadata__')
+      throw new Error("saveSafetensors: '__metadata__' is reserved and cannot name a tensor");
     const t = tensors[name];
     const bytes = new Uint8Array(native.toBuffer(t.checked('saveSafetensors'), true));
     header[name] = { dtype: CODES[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
@@ -129,29 +152,45 @@ function parseHeader(file: string, buffer: Buffer, fileSize: number): Parsed {
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(file, 'header is not a JSON object');
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
-  if (!isRecord(metadata) || Object.values(metadata).some((v) => typeof v !== 'string')) fail(file, '__metadata__ must map strings to strings');
+  if (!isRecord(metadata) || Object.values(metadata).some((v) => typeof v !== 'string'))
+    fail(file, '__metadata__ must map strings to strings');
   const infos: Parsed['infos'] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    if (!isRecord(entry)) fail(file, `tensor '${name}' must be an object {dtype, shape, data_offsets}, got ${entry === null ? 'null' : Array.isArray(entry) ? 'an array' : typeof entry}`);
+    if (!isRecord(entry))
+      fail(
+        file,
+        `tensor '${name}' must be an object {dtype, shape, data_offsets}, got ${entry === null ? 'null' : Array.isArray(entry) ? 'an array' : typeof entry}`,
+      );
     const e = entry as { dtype?: string; shape?: unknown; data_offsets?: unknown };
     const dtype = Object.hasOwn(DTYPE_OF, String(e.dtype)) ? DTYPE_OF[String(e.dtype)] : undefined;
     if (!dtype) fail(file, `tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)}`);
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(file, `tensor '${name}' has an invalid shape`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
+      fail(file, `tensor '${name}' has an invalid shape`);
     const offsets = e.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => Number.isInteger(o) && o >= 0) ||
+      offsets[0] > offsets[1]
+    ) {
       fail(file, `tensor '${name}' has invalid data_offsets`);
     }
     const shape = e.shape as number[];
     const expected = shape.reduce((a, b) => a * b, 1) * ITEM_SIZE[dtype];
-    if (offsets[1] - offsets[0] !== expected) fail(file, `tensor '${name}' [${shape.join(', ')}] ${dtype} needs ${expected} bytes, its offsets span ${offsets[1] - offsets[0]}`);
+    if (offsets[1] - offsets[0] !== expected)
+      fail(
+        file,
+        `tensor '${name}' [${shape.join(', ')}] ${dtype} needs ${expected} bytes, its offsets span ${offsets[1] - offsets[0]}`,
+      );
     infos.push({ name, dtype, shape, begin: offsets[0], end: offsets[1] });
   }
   // The byte buffer must be covered exactly, without gaps or overlaps (as the reference reader requires).
   const sorted = [...infos].sort((a, b) => a.begin - b.begin);
   let cursor = 0;
   for (const info of sorted) {
-    if (info.begin !== cursor) fail(file, `tensor '${info.name}' starts at ${info.begin}, expected ${cursor} (gap or overlap)`);
+    if (info.begin !== cursor)
+      fail(file, `tensor '${info.name}' starts at ${info.begin}, expected ${cursor} (gap or overlap)`);
     cursor = info.end;
   }
   if (dataStart + cursor !== fileSize) {
@@ -191,14 +230,19 @@ export function loadSafetensors(file: string, options: { device?: Device } = {})
   const buffer = readWhole(file);
   const { infos, metadata, dataStart } = parseHeader(file, buffer, buffer.byteLength);
   const expected = metadata[CHECKSUM_KEY];
-  if (expected !== undefined && crypto.createHash('sha256').update(buffer.subarray(dataStart)).digest('hex') !== expected) {
+  if (
+    expected !== undefined &&
+    crypto.createHash('sha256').update(buffer.subarray(dataStart)).digest('hex') !== expected
+  ) {
     throw new Error(`${file}: the tensor data does not match the checksum in its header: the file is damaged`);
   }
   const tensors: Record<string, Tensor> = Object.create(null); // `__proto__` is a name like any other
   try {
     for (const info of infos) {
       const bytes = buffer.subarray(dataStart + info.begin, dataStart + info.end);
-      tensors[info.name] = Tensor.fromHandle(native.fromBuffer(bytes, info.dtype, info.shape, info.dtype, options.device ?? 'cpu'));
+      tensors[info.name] = Tensor.fromHandle(
+        native.fromBuffer(bytes, info.dtype, info.shape, info.dtype, options.device ?? 'cpu'),
+      );
     }
   } catch (e) {
     for (const t of Object.values(tensors)) t.dispose();

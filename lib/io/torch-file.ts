@@ -11,7 +11,18 @@ import { PickleError, Reduced, StorageRef, unpickle } from './pickle';
 const MAX_NODES = 1_000_000;
 const MAX_DEPTH = 1000;
 const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
-const ITEM_SIZE: Record<string, number> = { float64: 8, float32: 4, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
+const ITEM_SIZE: Record<string, number> = {
+  float64: 8,
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+};
 
 export interface TorchFile {
   /** The unpickled object: Maps for dicts, arrays for lists and tuples, Tensors for tensors. */
@@ -28,7 +39,9 @@ function isReduced(v: unknown): v is Reduced {
 export function loadTorchFile(file: string, options: { device?: Device } = {}): TorchFile {
   const raw = readRegularFile(file);
   if (raw.subarray(0, 2).toString('latin1') !== 'PK') {
-    throw new Error(`${file}: not a torch.save zip archive (legacy pre-1.6 files are not supported: re-save them with a current PyTorch)`);
+    throw new Error(
+      `${file}: not a torch.save zip archive (legacy pre-1.6 files are not supported: re-save them with a current PyTorch)`,
+    );
   }
   // Only the entries needed are inflated, each checked against its declared size first: an unused
   // or oversized entry (a zip bomb) costs nothing.
@@ -44,7 +57,10 @@ export function loadTorchFile(file: string, options: { device?: Device } = {}): 
   const inflate = (name: string) => unzip((f) => f.name === name)[name];
   const pkl = [...sizes.keys()].find((n) => n.endsWith('data.pkl') && n.split('/').length === 2);
   if (!pkl) throw new Error(`${file}: the archive has no <name>/data.pkl: not a torch.save file`);
-  if (sizes.get(pkl)! > MAX_PICKLE_BYTES) throw new Error(`${file}: ${pkl} declares ${sizes.get(pkl)} bytes, more than the ${MAX_PICKLE_BYTES} a state dict's pickle needs: refused`);
+  if (sizes.get(pkl)! > MAX_PICKLE_BYTES)
+    throw new Error(
+      `${file}: ${pkl} declares ${sizes.get(pkl)} bytes, more than the ${MAX_PICKLE_BYTES} a state dict's pickle needs: refused`,
+    );
   const prefix = pkl.slice(0, -'data.pkl'.length);
   let tree: unknown;
   try {
@@ -62,12 +78,17 @@ export function loadTorchFile(file: string, options: { device?: Device } = {}): 
     if (!s) {
       const name = `${prefix}data/${ref.key}`;
       if (!sizes.has(name)) throw new Error(`${file}: storage ${ref.key} is missing from the archive`);
-      if (!Number.isSafeInteger(ref.numel) || ref.numel < 0) throw new Error(`${file}: storage ${ref.key} has an invalid element count ${ref.numel}`);
+      if (!Number.isSafeInteger(ref.numel) || ref.numel < 0)
+        throw new Error(`${file}: storage ${ref.key} has an invalid element count ${ref.numel}`);
       const needed = ref.numel * ITEM_SIZE[ref.dtype];
       // torch.save writes each storage's bytes exactly: a larger entry is not inflated.
-      if (sizes.get(name)! > needed) throw new Error(`${file}: storage ${ref.key} declares ${sizes.get(name)} bytes, its ${ref.numel} ${ref.dtype} elements need ${needed}: refused`);
+      if (sizes.get(name)! > needed)
+        throw new Error(
+          `${file}: storage ${ref.key} declares ${sizes.get(name)} bytes, its ${ref.numel} ${ref.dtype} elements need ${needed}: refused`,
+        );
       const bytes = inflate(name);
-      if (bytes.byteLength < needed) throw new Error(`${file}: storage ${ref.key} has ${bytes.byteLength} bytes, needs ${needed}`);
+      if (bytes.byteLength < needed)
+        throw new Error(`${file}: storage ${ref.key} has ${bytes.byteLength} bytes, needs ${needed}`);
       s = Tensor.fromHandle(native.fromBuffer(bytes.subarray(0, needed), ref.dtype, [ref.numel], ref.dtype, 'cpu'));
       storages.set(ref.key, s);
     }
@@ -93,15 +114,20 @@ export function loadTorchFile(file: string, options: { device?: Device } = {}): 
   };
   const build = (v: unknown, path: string, depth: number): unknown => {
     if (typeof v !== 'object' || v === null || v instanceof Uint8Array) return v;
-    if (++nodes > MAX_NODES) throw new Error(`${file}: the pickle's object graph has more than ${MAX_NODES} nodes when expanded (shared objects nested too deeply): refused`);
-    if (depth > MAX_DEPTH) throw new Error(`${file}: the pickle nests objects more than ${MAX_DEPTH} levels deep: refused`);
+    if (++nodes > MAX_NODES)
+      throw new Error(
+        `${file}: the pickle's object graph has more than ${MAX_NODES} nodes when expanded (shared objects nested too deeply): refused`,
+      );
+    if (depth > MAX_DEPTH)
+      throw new Error(`${file}: the pickle nests objects more than ${MAX_DEPTH} levels deep: refused`);
     if (active.has(v)) throw new Error(`${file}: the pickle's objects form a cycle (at '${path}'): refused`);
     const again = built.has(v);
     active.add(v);
     try {
       if (isReduced(v)) {
         if (v.global === 'torch._utils._rebuild_parameter') {
-          if (!Array.isArray(v.args) || v.args.length < 1) throw new Error(`${file}: _rebuild_parameter needs a tensor argument`);
+          if (!Array.isArray(v.args) || v.args.length < 1)
+            throw new Error(`${file}: _rebuild_parameter needs a tensor argument`);
           return build(v.args[0], path, depth + 1);
         }
         if (v.global === 'torch._utils._rebuild_tensor_v2') {
@@ -152,21 +178,33 @@ const isInts = (v: unknown): v is number[] => Array.isArray(v) && v.every(isInt)
 function checkRebuildArgs(file: string, args: unknown[]): [StorageRef, number, number[], number[]] {
   const [ref, offset, size, stride] = Array.isArray(args) ? args : [];
   const ok =
-    (ref as StorageRef)?.kind === 'storage' && isInt(offset) && offset >= 0 && isInts(size) && isInts(stride) &&
-    size.length === stride.length && size.every((d) => d >= 0) && stride.every((d) => d >= 0);
-  if (!ok) throw new Error(`${file}: _rebuild_tensor_v2 must be called with (storage, offset, size, stride), got ${describe(args)}`);
+    (ref as StorageRef)?.kind === 'storage' &&
+    isInt(offset) &&
+    offset >= 0 &&
+    isInts(size) &&
+    isInts(stride) &&
+    size.length === stride.length &&
+    size.every((d) => d >= 0) &&
+    stride.every((d) => d >= 0);
+  if (!ok)
+    throw new Error(
+      `${file}: _rebuild_tensor_v2 must be called with (storage, offset, size, stride), got ${describe(args)}`,
+    );
   return [ref as StorageRef, offset as number, size as number[], stride as number[]];
 }
 
 function describe(args: unknown): string {
   if (!Array.isArray(args)) return typeof args;
-  return `(${args.map((a) => (Array.isArray(a) ? 'list' : a === null ? 'None' : typeof a === 'object' ? (a as { kind?: string }).kind ?? 'object' : typeof a)).join(', ')})`;
+  return `(${args.map((a) => (Array.isArray(a) ? 'list' : a === null ? 'None' : typeof a === 'object' ? ((a as { kind?: string }).kind ?? 'object') : typeof a)).join(', ')})`;
 }
 
 function stridedView(flat: Tensor, size: number[], stride: number[], offset: number): Tensor {
   if (size.some((s) => s === 0)) return flat.narrow(0, 0, 0).reshape(size);
   const needed = size.reduce((end, s, i) => end + (s - 1) * stride[i], offset) + 1;
-  if (needed > flat.numel()) throw new Error(`tensor [${size.join(', ')}] at offset ${offset} reaches past its storage of ${flat.numel()} elements`);
+  if (needed > flat.numel())
+    throw new Error(
+      `tensor [${size.join(', ')}] at offset ${offset} reaches past its storage of ${flat.numel()} elements`,
+    );
   return flat.asStrided(size, stride, offset);
 }
 
@@ -175,10 +213,13 @@ function stridedView(flat: Tensor, size: number[], stride: number[], offset: num
  * `model` / `module` entry (MoCo's {epoch, arch, state_dict, optimizer}); `stripPrefix`
  * ('module.' by default, from DataParallel) is removed from the keys.
  */
-export function importTorchStateDict(file: string, options: { device?: Device; stripPrefix?: string } = {}): Record<string, Tensor> {
+export function importTorchStateDict(
+  file: string,
+  options: { device?: Device; stripPrefix?: string } = {},
+): Record<string, Tensor> {
   const { value, tensors } = loadTorchFile(file, options);
   let root = '';
-  if (value instanceof Map && !([...value.values()].every((v) => v instanceof Tensor))) {
+  if (value instanceof Map && ![...value.values()].every((v) => v instanceof Tensor)) {
     const key = ['state_dict', 'model', 'module'].find((k) => value.get(k) instanceof Map);
     if (!key) {
       Object.values(tensors).forEach((t) => t.dispose());

@@ -54,7 +54,7 @@ class PickleWriter {
       x >>= 8n;
     }
     // a sign byte when the top bit disagrees with the sign
-    if (v !== 0n && (v > 0n) === ((out[out.length - 1] ?? 0) & 0x80) > 0) out.push(v > 0n ? 0 : 0xff);
+    if (v !== 0n && v > 0n === ((out[out.length - 1] ?? 0) & 0x80) > 0) out.push(v > 0n ? 0 : 0xff);
     if (out.length > 255) tooLarge();
     this.byte(0x8a, out.length, ...out);
   }
@@ -72,7 +72,16 @@ class PickleWriter {
 }
 
 /** What torch.save can write here: tensors and plain values, in dicts (plain objects, Maps) and lists (arrays). */
-export type TorchSaveValue = Tensor | number | bigint | string | boolean | null | TorchSaveValue[] | Map<string | number | bigint | boolean, TorchSaveValue> | { [key: string]: TorchSaveValue };
+export type TorchSaveValue =
+  | Tensor
+  | number
+  | bigint
+  | string
+  | boolean
+  | null
+  | TorchSaveValue[]
+  | Map<string | number | bigint | boolean, TorchSaveValue>
+  | { [key: string]: TorchSaveValue };
 
 /**
  * Saves `state` as a torch.save file, atomically: a state dict (name → tensor, any device), or any
@@ -82,7 +91,10 @@ export type TorchSaveValue = Tensor | number | bigint | string | boolean | null 
  * `torch.load(f, weights_only=True)`. Anything else (undefined, class instances, cycles) is
  * refused, naming its path, before anything is written.
  */
-export function saveTorchStateDict(file: string, state: Record<string, TorchSaveValue> | Map<string, TorchSaveValue>): void {
+export function saveTorchStateDict(
+  file: string,
+  state: Record<string, TorchSaveValue> | Map<string, TorchSaveValue>,
+): void {
   const archive = 'archive';
   const entries: Record<string, Uint8Array> = {};
   const storageOf = new Map<Tensor, number>();
@@ -100,7 +112,9 @@ export function saveTorchStateDict(file: string, state: Record<string, TorchSave
       key = storageOf.size;
       storageOf.set(t, key);
       const contiguous = t.contiguous();
-      entries[`${archive}/data/${key}`] = new Uint8Array(native.toBuffer(contiguous.checked('saveTorchStateDict'), true));
+      entries[`${archive}/data/${key}`] = new Uint8Array(
+        native.toBuffer(contiguous.checked('saveTorchStateDict'), true),
+      );
       if (contiguous !== t) contiguous.dispose();
     }
     p.global('torch._utils', '_rebuild_tensor_v2');
@@ -125,10 +139,15 @@ export function saveTorchStateDict(file: string, state: Record<string, TorchSave
     if (v === null) return p.byte(0x4e); // NONE
     if (typeof v === 'boolean') return p.byte(v ? 0x88 : 0x89);
     if (typeof v === 'string') return p.str(v);
-    if (typeof v === 'bigint') return p.long(v, () => fail(path, 'is a bigint too large for a pickle LONG1 (255 bytes)'));
+    if (typeof v === 'bigint')
+      return p.long(v, () => fail(path, 'is a bigint too large for a pickle LONG1 (255 bytes)'));
     if (typeof v === 'number') return Number.isSafeInteger(v) && !Object.is(v, -0) ? p.int(v) : p.float(v);
     if (v instanceof Tensor) return tensor(v, path);
-    if (typeof v !== 'object') return fail(path, `is ${v === undefined ? 'undefined' : `a ${typeof v}`}: torch.save files hold tensors, numbers, bigints, strings, booleans, null, arrays and dicts`);
+    if (typeof v !== 'object')
+      return fail(
+        path,
+        `is ${v === undefined ? 'undefined' : `a ${typeof v}`}: torch.save files hold tensors, numbers, bigints, strings, booleans, null, arrays and dicts`,
+      );
     if (active.has(v)) fail(path, 'contains itself (a cycle): torch.save files hold trees');
     active.add(v);
     if (Array.isArray(v)) {
@@ -149,14 +168,21 @@ export function saveTorchStateDict(file: string, state: Record<string, TorchSave
       if (items.length) {
         p.byte(0x28); // MARK
         for (const [k, item] of items) {
-          if (!['string', 'number', 'bigint', 'boolean'].includes(typeof k)) fail(path, `has a key of type ${k === null ? 'null' : typeof k}: dict keys must be strings, numbers, bigints or booleans`);
+          if (!['string', 'number', 'bigint', 'boolean'].includes(typeof k))
+            fail(
+              path,
+              `has a key of type ${k === null ? 'null' : typeof k}: dict keys must be strings, numbers, bigints or booleans`,
+            );
           value(k, path);
           value(item, child(path, k));
         }
         p.byte(0x75); // SETITEMS
       }
     } else {
-      fail(path, `is a ${(v as object).constructor?.name ?? 'object'}, not a tensor, number, bigint, string, boolean, null, array, Map or plain object`);
+      fail(
+        path,
+        `is a ${(v as object).constructor?.name ?? 'object'}, not a tensor, number, bigint, string, boolean, null, array, Map or plain object`,
+      );
     }
     active.delete(v);
   };

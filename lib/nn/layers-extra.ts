@@ -14,12 +14,17 @@ type Pair = number | [number, number];
 
 /** Zeroes each element with probability p in training and scales the rest by 1/(1 − p); the identity in eval. */
 export class Dropout extends Module {
-  constructor(readonly p = 0.5, readonly options: { inplace?: boolean } = {}) {
+  constructor(
+    readonly p = 0.5,
+    readonly options: { inplace?: boolean } = {},
+  ) {
     super();
     is.probability('Dropout', 'p', p);
   }
   forward(x: Tensor): Tensor {
-    return this.options.inplace ? (call('dropout_', [x, this.p, this.training]) as Tensor) : F.dropout(x, this.p, this.training);
+    return this.options.inplace
+      ? (call('dropout_', [x, this.p, this.training]) as Tensor)
+      : F.dropout(x, this.p, this.training);
   }
   extraRepr(): string {
     return `p=${pyFloat(this.p)}, inplace=${pyBool(this.options.inplace ?? false)}`;
@@ -27,7 +32,10 @@ export class Dropout extends Module {
 }
 
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean } = {}) {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly options: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean } = {},
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -40,7 +48,10 @@ export class MaxPool2d extends Module {
 }
 
 export class AvgPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: { stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {}) {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly options: { stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {},
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -56,10 +67,16 @@ export class AvgPool2d extends Module {
 export class LayerNorm extends Module {
   readonly normalizedShape: number[];
   readonly eps: number;
-  constructor(normalizedShape: number | number[], options: LayerOptions & { eps?: number; elementwiseAffine?: boolean; bias?: boolean } = {}) {
+  constructor(
+    normalizedShape: number | number[],
+    options: LayerOptions & { eps?: number; elementwiseAffine?: boolean; bias?: boolean } = {},
+  ) {
     super();
     this.normalizedShape = Array.isArray(normalizedShape) ? [...normalizedShape] : [normalizedShape];
-    if (!this.normalizedShape.every((n) => Number.isInteger(n) && n > 0)) throw new RangeError(`LayerNorm: normalizedShape must be positive integers, got [${this.normalizedShape.join(', ')}]`);
+    if (!this.normalizedShape.every((n) => Number.isInteger(n) && n > 0))
+      throw new RangeError(
+        `LayerNorm: normalizedShape must be positive integers, got [${this.normalizedShape.join(', ')}]`,
+      );
     this.eps = options.eps ?? 1e-5;
     const affine = options.elementwiseAffine ?? true;
     const device = options.device;
@@ -91,7 +108,8 @@ export class GELU extends Module {
   constructor(options: { approximate?: 'none' | 'tanh' } = {}) {
     super();
     this.approximate = options.approximate ?? 'none';
-    if (this.approximate !== 'none' && this.approximate !== 'tanh') throw new RangeError(`GELU: approximate must be 'none' or 'tanh', got ${String(this.approximate)}`);
+    if (this.approximate !== 'none' && this.approximate !== 'tanh')
+      throw new RangeError(`GELU: approximate must be 'none' or 'tanh', got ${String(this.approximate)}`);
   }
   forward(x: Tensor): Tensor {
     return call('gelu', [x], { approximate: this.approximate }) as Tensor;
@@ -104,13 +122,19 @@ export class GELU extends Module {
 /** A lookup table of `numEmbeddings` rows of size `embeddingDim`, N(0, 1) init; the paddingIdx row starts at 0 and gets no gradient. */
 export class Embedding extends Module {
   readonly paddingIdx: number | null;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: LayerOptions & { paddingIdx?: number } = {}) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    options: LayerOptions & { paddingIdx?: number } = {},
+  ) {
     super();
     is.positiveInt('Embedding', 'numEmbeddings', numEmbeddings);
     is.positiveInt('Embedding', 'embeddingDim', embeddingDim);
     const pad = options.paddingIdx;
     if (pad !== undefined && !(Number.isInteger(pad) && pad >= -numEmbeddings && pad < numEmbeddings)) {
-      throw new RangeError(`Embedding: paddingIdx must be an integer in [-${numEmbeddings}, ${numEmbeddings}), got ${pad}`);
+      throw new RangeError(
+        `Embedding: paddingIdx must be an integer in [-${numEmbeddings}, ${numEmbeddings}), got ${pad}`,
+      );
     }
     this.paddingIdx = pad === undefined ? null : pad < 0 ? pad + numEmbeddings : pad;
     const weight = randn([numEmbeddings, embeddingDim], { device: options.device });
@@ -122,7 +146,8 @@ export class Embedding extends Module {
   }
   /** Rows of the table for integer `indices` of any shape: [...indices.shape, embeddingDim]. */
   forward(indices: Tensor): Tensor {
-    if (indices.dtype !== 'int64' && indices.dtype !== 'int32') throw new TypeError(`Embedding: indices must be int64 or int32, got ${indices.dtype}`);
+    if (indices.dtype !== 'int64' && indices.dtype !== 'int32')
+      throw new TypeError(`Embedding: indices must be int64 or int32, got ${indices.dtype}`);
     return call('embedding', [this.weight, indices, this.paddingIdx ?? -1]) as Tensor;
   }
   extraRepr(): string {

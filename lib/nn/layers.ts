@@ -14,12 +14,20 @@ export interface LayerOptions {
 
 /** Uniform on [-bound, bound). */
 function uniform(shape: number[], bound: number, device?: Device): Tensor {
-  return noGrad(() => rand(shape, { device }).mul_(2 * bound).sub_(bound));
+  return noGrad(() =>
+    rand(shape, { device })
+      .mul_(2 * bound)
+      .sub_(bound),
+  );
 }
 
 /** y = x Wᵀ + b; weight and bias uniform on ±1/√in_features, as torch.nn.Linear. */
 export class Linear extends Module {
-  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LayerOptions & { bias?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: LayerOptions & { bias?: boolean } = {},
+  ) {
     super();
     is.positiveInt('Linear', 'inFeatures', inFeatures); // 0 would make the bias NaN (bound 1/√0)
     is.nonNegativeInt('Linear', 'outFeatures', outFeatures);
@@ -52,7 +60,11 @@ export interface BatchNormOptions extends LayerOptions {
 export class BatchNorm extends Module {
   readonly eps: number;
   readonly momentum: number;
-  constructor(readonly numFeatures: number, private readonly expectedDims: number[], options: BatchNormOptions = {}) {
+  constructor(
+    readonly numFeatures: number,
+    private readonly expectedDims: number[],
+    options: BatchNormOptions = {},
+  ) {
     super();
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum ?? 0.1;
@@ -87,20 +99,27 @@ export class BatchNorm extends Module {
   }
   forward(x: Tensor): Tensor {
     if (!this.expectedDims.includes(x.ndim)) {
-      throw new Error(`${this.constructor.name}: expected ${this.expectedDims.join('-d or ')}-d input, got ${x.ndim}-d`);
+      throw new Error(
+        `${this.constructor.name}: expected ${this.expectedDims.join('-d or ')}-d input, got ${x.ndim}-d`,
+      );
     }
     const useBatchStats = this.training || !this.runningMean;
     if (this.training) {
       const tracked = this.buffer('num_batches_tracked');
       if (tracked) noGrad(() => tracked.add_(1));
     }
-    return F.batchNorm(x, useBatchStats && !this.training ? null : this.runningMean, useBatchStats && !this.training ? null : this.runningVar, {
-      weight: this.weight,
-      bias: this.bias,
-      training: useBatchStats,
-      momentum: this.momentum,
-      eps: this.eps,
-    });
+    return F.batchNorm(
+      x,
+      useBatchStats && !this.training ? null : this.runningMean,
+      useBatchStats && !this.training ? null : this.runningVar,
+      {
+        weight: this.weight,
+        bias: this.bias,
+        training: useBatchStats,
+        momentum: this.momentum,
+        eps: this.eps,
+      },
+    );
   }
 }
 
@@ -124,7 +143,11 @@ export class BatchNorm2d extends BatchNorm {
  * is plain BatchNorm2d. num_batches_tracked is not advanced in training, as in the reference.
  */
 export class SplitBatchNorm2d extends BatchNorm2d {
-  constructor(numFeatures: number, readonly numSplits: number, options: BatchNormOptions = {}) {
+  constructor(
+    numFeatures: number,
+    readonly numSplits: number,
+    options: BatchNormOptions = {},
+  ) {
     super(numFeatures, options);
     is.positiveInt('SplitBatchNorm2d', 'numSplits', numSplits);
   }
@@ -169,7 +192,13 @@ export class Conv2d extends Module {
     readonly inChannels: number,
     readonly outChannels: number,
     readonly kernelSize: number,
-    readonly options: LayerOptions & { stride?: number; padding?: number; dilation?: number; groups?: number; bias?: boolean } = {},
+    readonly options: LayerOptions & {
+      stride?: number;
+      padding?: number;
+      dilation?: number;
+      groups?: number;
+      bias?: boolean;
+    } = {},
   ) {
     super();
     const groups = options.groups ?? 1;
@@ -177,12 +206,18 @@ export class Conv2d extends Module {
     is.positiveInt('Conv2d', 'outChannels', outChannels);
     is.positiveInt('Conv2d', 'kernelSize', kernelSize);
     is.positiveInt('Conv2d', 'groups', groups);
-    if (inChannels % groups || outChannels % groups) throw new RangeError(`Conv2d: inChannels ${inChannels} and outChannels ${outChannels} must be multiples of groups ${groups}`);
+    if (inChannels % groups || outChannels % groups)
+      throw new RangeError(
+        `Conv2d: inChannels ${inChannels} and outChannels ${outChannels} must be multiples of groups ${groups}`,
+      );
     is.positiveInt('Conv2d', 'stride', options.stride ?? 1);
     is.nonNegativeInt('Conv2d', 'padding', options.padding ?? 0);
     is.positiveInt('Conv2d', 'dilation', options.dilation ?? 1);
     const bound = 1 / Math.sqrt((inChannels / groups) * kernelSize * kernelSize);
-    this.registerParameter('weight', uniform([outChannels, inChannels / groups, kernelSize, kernelSize], bound, options.device));
+    this.registerParameter(
+      'weight',
+      uniform([outChannels, inChannels / groups, kernelSize, kernelSize], bound, options.device),
+    );
     this.registerParameter('bias', options.bias === false ? null : uniform([outChannels], bound, options.device));
   }
   get weight(): Tensor {
@@ -221,7 +256,10 @@ export class Identity extends Module {
 }
 
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -262,12 +300,20 @@ export class Sequential extends Module {
  * between them (none after the last), e.g. mlp([512, 2048, 128]) for SimCLR/BYOL-style heads.
  * Hidden Linears have no bias before a BatchNorm unless `hiddenBias` (torch.nn defaults, as solo-learn).
  */
-export function mlp(sizes: number[], options: LayerOptions & { batchNorm?: boolean; hiddenBias?: boolean; lastBias?: boolean } = {}): Sequential {
+export function mlp(
+  sizes: number[],
+  options: LayerOptions & { batchNorm?: boolean; hiddenBias?: boolean; lastBias?: boolean } = {},
+): Sequential {
   if (sizes.length < 2) throw new RangeError('mlp: give at least an input and an output size');
   const layers: Module[] = [];
   for (let i = 0; i + 1 < sizes.length; i++) {
     const last = i + 2 === sizes.length;
-    layers.push(new Linear(sizes[i], sizes[i + 1], { device: options.device, bias: last ? options.lastBias ?? true : options.hiddenBias ?? !(options.batchNorm ?? true) }));
+    layers.push(
+      new Linear(sizes[i], sizes[i + 1], {
+        device: options.device,
+        bias: last ? (options.lastBias ?? true) : (options.hiddenBias ?? !(options.batchNorm ?? true)),
+      }),
+    );
     if (!last) {
       if (options.batchNorm ?? true) layers.push(new BatchNorm1d(sizes[i + 1], { device: options.device }));
       layers.push(new ReLU());

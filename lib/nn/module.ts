@@ -69,7 +69,8 @@ export abstract class Module {
   /** This module and every descendant, with dotted names ('' for this one). */
   namedModules(prefix = ''): [string, Module][] {
     const out: [string, Module][] = [[prefix, this]];
-    for (const [name, child] of this.namedChildren()) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    for (const [name, child] of this.namedChildren())
+      out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
     return out;
   }
 
@@ -91,7 +92,14 @@ export abstract class Module {
         this._modules.set(key, value);
       } else if (value === null && this._modules.has(key)) {
         this._modules.delete(key);
-      } else if (value instanceof Tensor && !value.isDisposed && value.isLeaf && value.requiresGrad && !this._parameters.has(key) && !this.owns(value)) {
+      } else if (
+        value instanceof Tensor &&
+        !value.isDisposed &&
+        value.isLeaf &&
+        value.requiresGrad &&
+        !this._parameters.has(key) &&
+        !this.owns(value)
+      ) {
         this.registerParameter(key, value);
       }
     }
@@ -113,7 +121,8 @@ export abstract class Module {
   private ownedTensors(): Set<Tensor> {
     const owned = new Set<Tensor>();
     for (const table of [this._parameters, this._buffers]) for (const v of table.values()) if (v) owned.add(v);
-    for (const child of this._modules.values()) for (const t of [...child.parameters(), ...child.buffers()]) owned.add(t);
+    for (const child of this._modules.values())
+      for (const t of [...child.parameters(), ...child.buffers()]) owned.add(t);
     return owned;
   }
 
@@ -159,13 +168,20 @@ export abstract class Module {
    * replaces buffers; keeping them lets fields that hold them, such as queues, stay valid).
    */
   to(target: Device | DType | { device?: Device; dtype?: DType; memoryFormat?: MemoryFormat }): this {
-    const { device, dtype, memoryFormat } = typeof target === 'string' ? (target === 'cpu' || target.startsWith('cuda') ? { device: target as Device } : { dtype: target as DType }) : target;
+    const { device, dtype, memoryFormat } =
+      typeof target === 'string'
+        ? target === 'cpu' || target.startsWith('cuda')
+          ? { device: target as Device }
+          : { dtype: target as DType }
+        : target;
     for (const [, m] of this.namedModules()) {
       for (const table of [m._parameters, m._buffers]) {
         for (const [, t] of table) {
           if (!t) continue;
           const floating = t.dtype.startsWith('float') || t.dtype === 'bfloat16';
-          let moved = noGrad(() => t.to({ device: device ?? (t.device as Device), dtype: floating && dtype ? dtype : t.dtype }));
+          let moved = noGrad(() =>
+            t.to({ device: device ?? (t.device as Device), dtype: floating && dtype ? dtype : t.dtype }),
+          );
           // as PyTorch's module.to(memory_format=...): 4-d tensors (convolution weights) take the layout
           if (memoryFormat && t.ndim === 4) {
             const laidOut = noGrad(() => moved.contiguous(memoryFormat));
@@ -209,7 +225,10 @@ export abstract class Module {
   }
 
   /** What loadStateDict would report, without copying anything (error: null when it would load). */
-  checkStateDict(state: StateDict, options: { strict?: boolean } = {}): { missing: string[]; unexpected: string[]; error: string | null } {
+  checkStateDict(
+    state: StateDict,
+    options: { strict?: boolean } = {},
+  ): { missing: string[]; unexpected: string[]; error: string | null } {
     const strict = options.strict ?? true;
     const own = this.stateDict();
     const missing = Object.keys(own).filter((k) => !(k in state));
@@ -239,7 +258,9 @@ export abstract class Module {
   toString(): string {
     const extra = this.extraRepr();
     const extraLines = extra ? extra.split('\n') : [];
-    const childLines = this.namedChildren().map(([name, child]) => `(${name}): ${child.toString().split('\n').join('\n  ')}`);
+    const childLines = this.namedChildren().map(
+      ([name, child]) => `(${name}): ${child.toString().split('\n').join('\n  ')}`,
+    );
     const lines = [...extraLines, ...childLines];
     if (!lines.length) return `${this.reprName()}()`;
     if (extraLines.length === 1 && !childLines.length) return `${this.reprName()}(${extra})`;
@@ -252,7 +273,9 @@ export abstract class Module {
   toJSON(): ModuleJSON {
     this.adoptFields();
     const tensors = (table: Map<string, Tensor | null>) =>
-      Object.fromEntries([...table].map(([k, t]) => [k, t && !t.isDisposed ? { shape: t.shape, dtype: t.dtype } : null]));
+      Object.fromEntries(
+        [...table].map(([k, t]) => [k, t && !t.isDisposed ? { shape: t.shape, dtype: t.dtype } : null]),
+      );
     return {
       type: this.reprName(),
       extra: this.extraRepr(),

@@ -71,7 +71,10 @@ class BasicBlock extends Block {
   private readonly bn2: BatchNorm2d;
   constructor(inplanes: number, planes: number, stride: number, norm: NormFactory, device?: Device) {
     super();
-    this.conv1 = this.registerModule('conv1', new Conv2d(inplanes, planes, 3, { stride, padding: 1, bias: false, device }));
+    this.conv1 = this.registerModule(
+      'conv1',
+      new Conv2d(inplanes, planes, 3, { stride, padding: 1, bias: false, device }),
+    );
     this.bn1 = this.registerModule('bn1', norm(planes));
     this.conv2 = this.registerModule('conv2', new Conv2d(planes, planes, 3, { padding: 1, bias: false, device }));
     this.bn2 = this.registerModule('bn2', norm(planes));
@@ -147,9 +150,19 @@ export class ResNet extends Module {
 
   constructor(readonly options: ResNetOptions) {
     super();
-    const { block, layers, stem = 'imagenet', numClasses = 0, baseWidth = 64, width = 64, bnSplits = 1, device } = options;
+    const {
+      block,
+      layers,
+      stem = 'imagenet',
+      numClasses = 0,
+      baseWidth = 64,
+      width = 64,
+      bnSplits = 1,
+      device,
+    } = options;
     is.oneOf('ResNet', 'block', block, ['basic', 'bottleneck']);
-    if (!Array.isArray(layers) || !layers.length) throw new TypeError(`ResNet: layers must be a non-empty list of block counts, got ${is.shown(layers)}`);
+    if (!Array.isArray(layers) || !layers.length)
+      throw new TypeError(`ResNet: layers must be a non-empty list of block counts, got ${is.shown(layers)}`);
     layers.forEach((n, i) => is.positiveInt('ResNet', `layers[${i}]`, n));
     is.oneOf('ResNet', 'stem', stem, ['imagenet', 'cifar', 'swav-cifar']);
     is.nonNegativeInt('ResNet', 'numClasses', numClasses);
@@ -158,7 +171,8 @@ export class ResNet extends Module {
     is.positiveInt('ResNet', 'bnSplits', bnSplits);
     this.stem = stem;
     const bnOptions: BatchNormOptions = { device };
-    const norm: NormFactory = (c) => (bnSplits > 1 ? new SplitBatchNorm2d(c, bnSplits, bnOptions) : new BatchNorm2d(c, bnOptions));
+    const norm: NormFactory = (c) =>
+      bnSplits > 1 ? new SplitBatchNorm2d(c, bnSplits, bnOptions) : new BatchNorm2d(c, bnOptions);
     const expansion = block === 'basic' ? BasicBlock.expansion : Bottleneck.expansion;
     this.conv1 =
       stem === 'imagenet'
@@ -172,9 +186,17 @@ export class ResNet extends Module {
       const blocks: Block[] = [];
       for (let b = 0; b < count; b++) {
         const s = b === 0 ? stride : 1;
-        const blk = block === 'basic' ? new BasicBlock(inplanes, planes, s, norm, device) : new Bottleneck(inplanes, planes, s, norm, baseWidth, device);
+        const blk =
+          block === 'basic'
+            ? new BasicBlock(inplanes, planes, s, norm, device)
+            : new Bottleneck(inplanes, planes, s, norm, baseWidth, device);
         if (b === 0 && (s !== 1 || inplanes !== planes * expansion)) {
-          blk.setDownsample(new Downsample(new Conv2d(inplanes, planes * expansion, 1, { stride: s, bias: false, device }), norm(planes * expansion)));
+          blk.setDownsample(
+            new Downsample(
+              new Conv2d(inplanes, planes * expansion, 1, { stride: s, bias: false, device }),
+              norm(planes * expansion),
+            ),
+          );
         }
         inplanes = planes * expansion;
         blocks.push(blk);
@@ -195,10 +217,13 @@ export class ResNet extends Module {
       for (const [name, m] of this.namedModules()) {
         if (m instanceof Conv2d && !(name === 'conv1' && this.options.stemInit === 'default')) {
           const fanOut = m.outChannels * m.kernelSize * m.kernelSize;
-          scope(() => m.weight.copy_(randn(m.weight.shape, { device: this.options.device }).mul_(Math.sqrt(2 / fanOut))));
+          scope(() =>
+            m.weight.copy_(randn(m.weight.shape, { device: this.options.device }).mul_(Math.sqrt(2 / fanOut))),
+          );
         }
       }
-      if (this.options.zeroInitResidual) for (const layer of this.layers) for (const b of layer.blocks) b.lastBn().weight?.zero_();
+      if (this.options.zeroInitResidual)
+        for (const layer of this.layers) for (const b of layer.blocks) b.lastBn().weight?.zero_();
     });
   }
 

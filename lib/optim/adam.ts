@@ -29,7 +29,10 @@ export class Adam {
   /** `params`: tensors, or groups `{ params, lr?, betas?, ... }` overriding the defaults (lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0 for Adam, 1e-2 for AdamW). */
   constructor(params: Tensor[] | (AdamOptions & { params: Tensor[] })[], defaults: AdamOptions = {}) {
     const name = this.constructor.name;
-    const groups = params.length && !(params[0] instanceof Tensor) ? (params as (AdamOptions & { params: Tensor[] })[]) : [{ params: params as Tensor[] }];
+    const groups =
+      params.length && !(params[0] instanceof Tensor)
+        ? (params as (AdamOptions & { params: Tensor[] })[])
+        : [{ params: params as Tensor[] }];
     this.paramGroups = groups.map((g) => {
       const group: AdamParamGroup = {
         params: g.params,
@@ -41,7 +44,8 @@ export class Adam {
       };
       is.nonNegative(name, 'lr', group.lr);
       is.nonNegative(name, 'eps', group.eps);
-      if (!Array.isArray(group.betas) || group.betas.length !== 2) throw new TypeError(`${name}: betas must be two numbers, got ${is.shown(group.betas)}`);
+      if (!Array.isArray(group.betas) || group.betas.length !== 2)
+        throw new TypeError(`${name}: betas must be two numbers, got ${is.shown(group.betas)}`);
       group.betas.forEach((b, i) => is.inRange(name, `betas[${i}]`, b, 0, 1, { hiOpen: true }));
       is.nonNegative(name, 'weightDecay', group.weightDecay);
       is.boolean(name, 'amsgrad', group.amsgrad);
@@ -106,8 +110,14 @@ export class Adam {
   /** Restores stateDict()'s hyper-parameters and copies of its state (on each parameter's device and dtype). */
   loadStateDict(sd: OptimizerStateDict): void {
     for (const [i, s] of Object.entries(sd?.state ?? {})) {
-      if (!((typeof s.step === 'number' || s.step instanceof Tensor) && s.exp_avg instanceof Tensor && s.exp_avg_sq instanceof Tensor)) {
-        throw new Error(`${this.constructor.name}.loadStateDict: the state of parameter ${i} needs step, exp_avg and exp_avg_sq, got ${Object.keys(s).join(', ') || 'nothing'}`);
+      if (!(
+        (typeof s.step === 'number' || s.step instanceof Tensor) &&
+        s.exp_avg instanceof Tensor &&
+        s.exp_avg_sq instanceof Tensor
+      )) {
+        throw new Error(
+          `${this.constructor.name}.loadStateDict: the state of parameter ${i} needs step, exp_avg and exp_avg_sq, got ${Object.keys(s).join(', ') || 'nothing'}`,
+        );
       }
     }
     loadGroupsStateDict(this.constructor.name, this.paramGroups, sd, (p, s) => {

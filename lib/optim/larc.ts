@@ -22,7 +22,10 @@ export class LARC {
   readonly eps: number;
   readonly excludeBiasAndNorm: boolean;
 
-  constructor(readonly optimizer: SGD, options: LARCOptions = {}) {
+  constructor(
+    readonly optimizer: SGD,
+    options: LARCOptions = {},
+  ) {
     this.trustCoefficient = options.trustCoefficient ?? 0.02;
     this.clip = options.clip ?? true;
     this.eps = options.eps ?? 1e-8;

@@ -16,12 +16,22 @@ export abstract class LRScheduler {
   readonly baseLrs: number[];
   private lastLr: number[] = [];
 
-  constructor(readonly optimizer: HasParamGroups, lastEpoch = -1) {
-    if (!optimizer || !Array.isArray(optimizer.paramGroups)) throw new TypeError(`${this.constructor.name}: expected an optimizer with paramGroups, got ${String(optimizer)}`);
-    if (is.integer(this.constructor.name, 'lastEpoch', lastEpoch) < -1) throw new RangeError(`${this.constructor.name}: lastEpoch must be -1 (a new schedule) or an epoch >= 0, got ${lastEpoch}`);
+  constructor(
+    readonly optimizer: HasParamGroups,
+    lastEpoch = -1,
+  ) {
+    if (!optimizer || !Array.isArray(optimizer.paramGroups))
+      throw new TypeError(`${this.constructor.name}: expected an optimizer with paramGroups, got ${String(optimizer)}`);
+    if (is.integer(this.constructor.name, 'lastEpoch', lastEpoch) < -1)
+      throw new RangeError(
+        `${this.constructor.name}: lastEpoch must be -1 (a new schedule) or an epoch >= 0, got ${lastEpoch}`,
+      );
     if (lastEpoch === -1) for (const g of optimizer.paramGroups) g.initialLr = g.lr;
     this.baseLrs = optimizer.paramGroups.map((g, i) => {
-      if (g.initialLr === undefined) throw new Error(`${this.constructor.name}: resuming (lastEpoch ${lastEpoch}) needs initialLr in parameter group ${i}`);
+      if (g.initialLr === undefined)
+        throw new Error(
+          `${this.constructor.name}: resuming (lastEpoch ${lastEpoch}) needs initialLr in parameter group ${i}`,
+        );
       return g.initialLr;
     });
     this.lastEpoch = lastEpoch;
@@ -46,8 +56,14 @@ export abstract class LRScheduler {
     return { lastEpoch: this.lastEpoch, baseLrs: [...this.baseLrs], lastLr: [...this.lastLr] };
   }
   loadStateDict(state: { lastEpoch: number; baseLrs: number[]; lastLr?: number[] }): void {
-    if (!Number.isInteger(state?.lastEpoch) || !Array.isArray(state.baseLrs) || state.baseLrs.length !== this.baseLrs.length) {
-      throw new Error(`${this.constructor.name}.loadStateDict: expected {lastEpoch, baseLrs} with ${this.baseLrs.length} lrs, got ${JSON.stringify(state)?.slice(0, 80)}`);
+    if (
+      !Number.isInteger(state?.lastEpoch) ||
+      !Array.isArray(state.baseLrs) ||
+      state.baseLrs.length !== this.baseLrs.length
+    ) {
+      throw new Error(
+        `${this.constructor.name}.loadStateDict: expected {lastEpoch, baseLrs} with ${this.baseLrs.length} lrs, got ${JSON.stringify(state)?.slice(0, 80)}`,
+      );
     }
     this.lastEpoch = state.lastEpoch;
     this.baseLrs.splice(0, this.baseLrs.length, ...state.baseLrs);
@@ -57,7 +73,11 @@ export abstract class LRScheduler {
 
 /** lr = base · gamma^⌊epoch / stepSize⌋. */
 export class StepLR extends LRScheduler {
-  constructor(optimizer: HasParamGroups, readonly stepSize: number, readonly options: { gamma?: number; lastEpoch?: number } = {}) {
+  constructor(
+    optimizer: HasParamGroups,
+    readonly stepSize: number,
+    readonly options: { gamma?: number; lastEpoch?: number } = {},
+  ) {
     super(optimizer, options.lastEpoch);
     is.positiveInt('StepLR', 'stepSize', stepSize);
     if (options.gamma !== undefined) is.nonNegative('StepLR', 'gamma', options.gamma);
@@ -71,7 +91,11 @@ export class StepLR extends LRScheduler {
 /** lr = base · gamma^(number of milestones ≤ epoch). */
 export class MultiStepLR extends LRScheduler {
   readonly milestones: number[];
-  constructor(optimizer: HasParamGroups, milestones: number[], readonly options: { gamma?: number; lastEpoch?: number } = {}) {
+  constructor(
+    optimizer: HasParamGroups,
+    milestones: number[],
+    readonly options: { gamma?: number; lastEpoch?: number } = {},
+  ) {
     super(optimizer, options.lastEpoch);
     milestones.forEach((m, i) => is.integer('MultiStepLR', `milestones[${i}]`, m));
     if (options.gamma !== undefined) is.nonNegative('MultiStepLR', 'gamma', options.gamma);
@@ -86,7 +110,11 @@ export class MultiStepLR extends LRScheduler {
 
 /** lr = etaMin + (base − etaMin)(1 + cos(π·epoch / tMax)) / 2. */
 export class CosineAnnealingLR extends LRScheduler {
-  constructor(optimizer: HasParamGroups, readonly tMax: number, readonly options: { etaMin?: number; lastEpoch?: number } = {}) {
+  constructor(
+    optimizer: HasParamGroups,
+    readonly tMax: number,
+    readonly options: { etaMin?: number; lastEpoch?: number } = {},
+  ) {
     super(optimizer, options.lastEpoch);
     is.positiveInt('CosineAnnealingLR', 'tMax', tMax);
     if (options.etaMin !== undefined) is.nonNegative('CosineAnnealingLR', 'etaMin', options.etaMin);
@@ -101,11 +129,16 @@ export class CosineAnnealingLR extends LRScheduler {
 /** lr = base · lambda(epoch), one lambda for all groups or one per group. */
 export class LambdaLR extends LRScheduler {
   private readonly lambdas: ((epoch: number) => number)[];
-  constructor(optimizer: HasParamGroups, lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[], options: { lastEpoch?: number } = {}) {
+  constructor(
+    optimizer: HasParamGroups,
+    lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[],
+    options: { lastEpoch?: number } = {},
+  ) {
     super(optimizer, options.lastEpoch);
     const n = optimizer.paramGroups.length;
     this.lambdas = Array.isArray(lrLambda) ? lrLambda : Array.from({ length: n }, () => lrLambda);
-    if (this.lambdas.length !== n) throw new RangeError(`LambdaLR: expected ${n} lambdas (one per group), got ${this.lambdas.length}`);
+    if (this.lambdas.length !== n)
+      throw new RangeError(`LambdaLR: expected ${n} lambdas (one per group), got ${this.lambdas.length}`);
     this.step();
   }
   protected lrAt(epoch: number): number[] {

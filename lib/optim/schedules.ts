@@ -34,8 +34,10 @@ export function warmupCosineLr(options: WarmupCosineOptions): Float64Array {
   const warmup = itersPerEpoch * warmupEpochs;
   const cosine = itersPerEpoch * (epochs - warmupEpochs);
   const out = new Float64Array(warmup + cosine);
-  for (let i = 0; i < warmup; i++) out[i] = warmup === 1 ? startWarmup : startWarmup + ((baseLr - startWarmup) * i) / (warmup - 1);
-  for (let t = 0; t < cosine; t++) out[warmup + t] = finalLr + 0.5 * (baseLr - finalLr) * (1 + Math.cos((Math.PI * t) / cosine));
+  for (let i = 0; i < warmup; i++)
+    out[i] = warmup === 1 ? startWarmup : startWarmup + ((baseLr - startWarmup) * i) / (warmup - 1);
+  for (let t = 0; t < cosine; t++)
+    out[warmup + t] = finalLr + 0.5 * (baseLr - finalLr) * (1 + Math.cos((Math.PI * t) / cosine));
   return out;
 }
 

@@ -35,7 +35,10 @@ export class SGD {
   /** `params`: tensors, or groups `{ params, lr?, weightDecay?, ... }` overriding the defaults. */
   constructor(params: Tensor[] | (Partial<SGDOptions> & { params: Tensor[] })[], defaults: SGDOptions) {
     this.foreach = defaults.foreach;
-    const groups = params.length && !(params[0] instanceof Tensor) ? (params as (Partial<SGDOptions> & { params: Tensor[] })[]) : [{ params: params as Tensor[] }];
+    const groups =
+      params.length && !(params[0] instanceof Tensor)
+        ? (params as (Partial<SGDOptions> & { params: Tensor[] })[])
+        : [{ params: params as Tensor[] }];
     this.paramGroups = groups.map((g) => {
       const group: ParamGroup = {
         params: g.params,
@@ -71,7 +74,10 @@ export class SGD {
             continue;
           }
           const grads = params.map((p) => p.grad!);
-          let d = group.weightDecay !== 0 ? (call('_foreach_add.List', [grads, params], { alpha: group.weightDecay }) as Tensor[]) : grads;
+          let d =
+            group.weightDecay !== 0
+              ? (call('_foreach_add.List', [grads, params], { alpha: group.weightDecay }) as Tensor[])
+              : grads;
           if (group.momentum !== 0) {
             const existing = params.map((p, i) => [this.momentumBuffers.get(p), d[i]] as const).filter(([buf]) => buf);
             if (existing.length) {

@@ -41,7 +41,10 @@ export function followParam(states: Map<Tensor, Tensor> | Map<Tensor, ParamState
 }
 
 /** The state dict of `groups` (tensors are the optimizer's own, as in PyTorch: copy them to keep a snapshot). */
-export function groupsStateDict(groups: { params: Tensor[] }[], stateOf: (p: Tensor) => ParamState | undefined): OptimizerStateDict {
+export function groupsStateDict(
+  groups: { params: Tensor[] }[],
+  stateOf: (p: Tensor) => ParamState | undefined,
+): OptimizerStateDict {
   const state: Record<number, ParamState> = {};
   let index = 0;
   const paramGroups = groups.map(({ params, ...hyper }) => {
@@ -60,16 +63,27 @@ export function groupsStateDict(groups: { params: Tensor[] }[], stateOf: (p: Ten
  * (checked before anything changes), hyper-parameters copied into the groups, state tensors copied
  * to each parameter's dtype and device (as torch.optim does) and handed to `setState`.
  */
-export function loadGroupsStateDict(owner: string, groups: { params: Tensor[] }[], sd: OptimizerStateDict, setState: (p: Tensor, s: ParamState | undefined) => void): void {
+export function loadGroupsStateDict(
+  owner: string,
+  groups: { params: Tensor[] }[],
+  sd: OptimizerStateDict,
+  setState: (p: Tensor, s: ParamState | undefined) => void,
+): void {
   if (!sd || !Array.isArray(sd.paramGroups) || typeof sd.state !== 'object') {
-    throw new TypeError(`${owner}.loadStateDict: expected {state, paramGroups} as stateDict() returns, got ${JSON.stringify(sd)?.slice(0, 80)}`);
+    throw new TypeError(
+      `${owner}.loadStateDict: expected {state, paramGroups} as stateDict() returns, got ${JSON.stringify(sd)?.slice(0, 80)}`,
+    );
   }
   if (sd.paramGroups.length !== groups.length) {
-    throw new Error(`${owner}.loadStateDict: the state dict has ${sd.paramGroups.length} parameter groups, the optimizer ${groups.length}`);
+    throw new Error(
+      `${owner}.loadStateDict: the state dict has ${sd.paramGroups.length} parameter groups, the optimizer ${groups.length}`,
+    );
   }
   sd.paramGroups.forEach((g, i) => {
     if (g.params.length !== groups[i].params.length) {
-      throw new Error(`${owner}.loadStateDict: group ${i} has ${g.params.length} parameters in the state dict, ${groups[i].params.length} in the optimizer`);
+      throw new Error(
+        `${owner}.loadStateDict: group ${i} has ${g.params.length} parameters in the state dict, ${groups[i].params.length} in the optimizer`,
+      );
     }
   });
   sd.paramGroups.forEach((g, i) => {
@@ -77,7 +91,10 @@ export function loadGroupsStateDict(owner: string, groups: { params: Tensor[] }[
     Object.assign(groups[i], hyper);
     groups[i].params.forEach((p, j) => {
       const s = sd.state[ids[j]];
-      setState(p, s && Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? stateLike(v, p) : v])));
+      setState(
+        p,
+        s && Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? stateLike(v, p) : v])),
+      );
     });
   });
 }

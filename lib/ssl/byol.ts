@@ -83,9 +83,15 @@ export class BYOL extends SslMethod {
     this.backbone = this.registerModule('backbone', new ResNet({ ...o.backbone, device }));
     const dim = this.backbone.featureDim;
     this.projector = this.registerModule('projector', byolHead(dim, o.projHiddenDim, o.projOutputDim, device));
-    this.predictor = this.registerModule('predictor', byolHead(o.projOutputDim, o.predHiddenDim, o.projOutputDim, device));
+    this.predictor = this.registerModule(
+      'predictor',
+      byolHead(o.projOutputDim, o.predHiddenDim, o.projOutputDim, device),
+    );
     this.momentumBackbone = this.registerModule('momentum_backbone', new ResNet({ ...o.backbone, device }));
-    this.momentumProjector = this.registerModule('momentum_projector', byolHead(dim, o.projHiddenDim, o.projOutputDim, device));
+    this.momentumProjector = this.registerModule(
+      'momentum_projector',
+      byolHead(dim, o.projHiddenDim, o.projOutputDim, device),
+    );
     this.momentumPairs = [
       [this.backbone, this.momentumBackbone],
       [this.projector, this.momentumProjector],
@@ -109,7 +115,9 @@ export class BYOL extends SslMethod {
     return scope((): StepResult => {
       const online = (x: Tensor) => this.predictor.forward(this.projector.forward(this.backbone.forward(x)));
       const [p1, p2] = views.map(online);
-      const [zt1, zt2] = noGrad(() => views.map((x) => this.momentumProjector.forward(this.momentumBackbone.forward(x))));
+      const [zt1, zt2] = noGrad(() =>
+        views.map((x) => this.momentumProjector.forward(this.momentumBackbone.forward(x))),
+      );
       const clean = byolLoss(p2, zt1).add(byolLoss(p1, zt2)); // solo-learn's order: (P[1], Zm[0]) then (P[0], Zm[1])
       return unmixStep(clean, views[0], mix, online, (p) => byolLoss(p, zt2));
     });
@@ -118,7 +126,10 @@ export class BYOL extends SslMethod {
   /** The target update after the optimizer step of iteration k: τ_k = 1 − (1 − τ_base)(cos(πk/K) + 1)/2. */
   afterOptimizerStep(ctx: StepContext): void {
     const total = ctx.itersPerEpoch * ctx.totalEpochs;
-    if (!(total > 0)) throw new RangeError(`BYOL: the schedule needs itersPerEpoch · totalEpochs > 0, got ${ctx.itersPerEpoch} · ${ctx.totalEpochs}`);
+    if (!(total > 0))
+      throw new RangeError(
+        `BYOL: the schedule needs itersPerEpoch · totalEpochs > 0, got ${ctx.itersPerEpoch} · ${ctx.totalEpochs}`,
+      );
     const tau = cosineMomentum(this.options.baseTau, total)(ctx.iteration);
     this.updateTarget(tau);
   }

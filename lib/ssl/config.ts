@@ -4,7 +4,9 @@
 // Each method then validates the result up front.
 
 /** Options where every nested plain object may be given in part. */
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
@@ -21,7 +23,13 @@ export function deepMerge<T>(base: T, partial: DeepPartial<T> | undefined): T {
 }
 
 /** The preset `name` of `presets` with `partial` merged in; an unknown name throws, listing the known ones. */
-export function configure<T>(owner: string, presets: Readonly<Record<string, T>>, name: string, partial: DeepPartial<NoInfer<T>> | undefined): T {
-  if (!Object.hasOwn(presets, name)) throw new Error(`${owner}: unknown preset '${name}' (use ${Object.keys(presets).join(', ')})`);
+export function configure<T>(
+  owner: string,
+  presets: Readonly<Record<string, T>>,
+  name: string,
+  partial: DeepPartial<NoInfer<T>> | undefined,
+): T {
+  if (!Object.hasOwn(presets, name))
+    throw new Error(`${owner}: unknown preset '${name}' (use ${Object.keys(presets).join(', ')})`);
   return deepMerge(presets[name], partial);
 }

@@ -30,7 +30,9 @@ export function ntXent(z1: Tensor, z2: Tensor, temperature: number): Tensor {
 /** SimCLR's mixed term: anchors against candidates `z2` (positive at the same index), cross entropy at T. */
 export function crossViewInfoNce(anchors: Tensor, z2: Tensor, temperature: number): Tensor {
   return scope(() => {
-    const logits = F.normalize(anchors, { dim: 1 }).mm(F.normalize(z2, { dim: 1 }).t()).div(temperature);
+    const logits = F.normalize(anchors, { dim: 1 })
+      .mm(F.normalize(z2, { dim: 1 }).t())
+      .div(temperature);
     return F.crossEntropy(logits, arange(0, anchors.shape[0], 1, { dtype: 'int64', device: anchors.device as Device }));
   });
 }
@@ -47,7 +49,13 @@ export function byolLoss(p: Tensor, z: Tensor): Tensor {
  * SwAV's swapped prediction for one assigned crop: −Σ_v mean(q · log softmax(scores_v / T)) over
  * the crops v other than `assigned`, divided by (crops − 1). 'old' is the CIFAR file's log(softmax).
  */
-export function swappedPrediction(codes: Tensor, scores: Tensor[], assigned: number, temperature: number, sinkhorn: 'old' | 'new'): Tensor {
+export function swappedPrediction(
+  codes: Tensor,
+  scores: Tensor[],
+  assigned: number,
+  temperature: number,
+  sinkhorn: 'old' | 'new',
+): Tensor {
   let subloss: Tensor | null = null;
   for (const [v, s] of scores.entries()) {
     if (v === assigned) continue;

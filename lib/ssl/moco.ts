@@ -81,16 +81,55 @@ const UNMIX_CIFAR: UnmixOptions = { enabled: true, prob: 0.5, beta: 1.0 };
  */
 export const MOCO_PRESETS: Record<MoCoPreset, Omit<MoCoOptions, 'device'>> = {
   cifar: {
-    arch: 'resnet18', stem: 'cifar', width: 64, dim: 128, K: 4096, m: 0.99, T: 0.1, bnSplits: 8, symmetric: true,
-    mlp: false, shuffleBn: true, unmix: UNMIX_CIFAR, mixedForwards: 2, rank: 0, worldSize: 1,
+    arch: 'resnet18',
+    stem: 'cifar',
+    width: 64,
+    dim: 128,
+    K: 4096,
+    m: 0.99,
+    T: 0.1,
+    bnSplits: 8,
+    symmetric: true,
+    mlp: false,
+    shuffleBn: true,
+    unmix: UNMIX_CIFAR,
+    mixedForwards: 2,
+    rank: 0,
+    worldSize: 1,
   },
   'imagenet-v1': {
-    arch: 'resnet50', stem: 'imagenet', width: 64, dim: 128, K: 65536, m: 0.999, T: 0.07, bnSplits: 1, symmetric: false,
-    mlp: false, shuffleBn: true, unmix: { enabled: true, prob: 0.0, beta: 1.0 }, mixedForwards: 2, rank: 0, worldSize: 1,
+    arch: 'resnet50',
+    stem: 'imagenet',
+    width: 64,
+    dim: 128,
+    K: 65536,
+    m: 0.999,
+    T: 0.07,
+    bnSplits: 1,
+    symmetric: false,
+    mlp: false,
+    shuffleBn: true,
+    unmix: { enabled: true, prob: 0.0, beta: 1.0 },
+    mixedForwards: 2,
+    rank: 0,
+    worldSize: 1,
   },
   'imagenet-v2': {
-    arch: 'resnet50', stem: 'imagenet', width: 64, dim: 128, K: 65536, m: 0.999, T: 0.2, bnSplits: 1, symmetric: false,
-    mlp: true, shuffleBn: true, unmix: UNMIX_CIFAR, mixedForwards: 2, rank: 0, worldSize: 1,
+    arch: 'resnet50',
+    stem: 'imagenet',
+    width: 64,
+    dim: 128,
+    K: 65536,
+    m: 0.999,
+    T: 0.2,
+    bnSplits: 1,
+    symmetric: false,
+    mlp: true,
+    shuffleBn: true,
+    unmix: UNMIX_CIFAR,
+    mixedForwards: 2,
+    rank: 0,
+    worldSize: 1,
   },
 };
 
@@ -116,9 +155,21 @@ export class MoCoEncoder extends Module {
   readonly backbone: ResNet;
   readonly fc: Module;
 
-  constructor(o: Pick<MoCoOptions, 'arch' | 'stem' | 'dim' | 'bnSplits' | 'mlp' | 'device'> & { width?: number; channelsLast?: boolean }) {
+  constructor(
+    o: Pick<MoCoOptions, 'arch' | 'stem' | 'dim' | 'bnSplits' | 'mlp' | 'device'> & {
+      width?: number;
+      channelsLast?: boolean;
+    },
+  ) {
     super();
-    this.backbone = BACKBONES[o.arch]({ stem: o.stem, width: o.width ?? 64, channelsLast: o.channelsLast ?? false, bnSplits: o.bnSplits, stemInit: o.stem === 'cifar' ? 'default' : 'kaiming', device: o.device });
+    this.backbone = BACKBONES[o.arch]({
+      stem: o.stem,
+      width: o.width ?? 64,
+      channelsLast: o.channelsLast ?? false,
+      bnSplits: o.bnSplits,
+      stemInit: o.stem === 'cifar' ? 'default' : 'kaiming',
+      device: o.device,
+    });
     for (const [name, child] of this.backbone.namedChildren()) this.registerModule(name, child);
     this.fc = this.registerModule('fc', mocoHead(this.backbone.featureDim, o.dim, o.mlp, o.device));
   }
@@ -152,7 +203,10 @@ export class MoCo extends SslMethod {
     // The key encoder starts as a copy of the query encoder's parameters (not its buffers) and is never trained.
     this.momentumPairs = [[this.encoderQ, this.encoderK]];
     initMomentum(this.momentumPairs);
-    this.registerBuffer('queue', noGrad(() => scope(() => F.normalize(randn([o.dim, o.K], { device: o.device }), { dim: 0 }))));
+    this.registerBuffer(
+      'queue',
+      noGrad(() => scope(() => F.normalize(randn([o.dim, o.K], { device: o.device }), { dim: 0 }))),
+    );
   }
 
   /** The negatives [dim, K], L2-normalized columns. */
@@ -174,7 +228,9 @@ export class MoCo extends SslMethod {
   drawChoices(shape: readonly number[], rng: Rng): MoCoChoices {
     const o = this.options;
     const mix = drawIfEnabled(shape, o.unmix, rng);
-    const shufflePerms = o.shuffleBn ? Array.from({ length: o.symmetric ? 2 : 1 }, () => rng.permutation(shape[0])) : [];
+    const shufflePerms = o.shuffleBn
+      ? Array.from({ length: o.symmetric ? 2 : 1 }, () => rng.permutation(shape[0]))
+      : [];
     return { mix, shufflePerms };
   }
 
@@ -194,53 +250,70 @@ export class MoCo extends SslMethod {
     const n = x1.shape[0];
     const keys = this.keysPerStep(n);
     if (o.K % keys !== 0) {
-      throw new Error(`MoCo: the queue size K=${o.K} must be a multiple of the keys enqueued per step (${keys} = batch ${n}${o.symmetric ? ' × 2 views' : ''})`);
+      throw new Error(
+        `MoCo: the queue size K=${o.K} must be a multiple of the keys enqueued per step (${keys} = batch ${n}${o.symmetric ? ' × 2 views' : ''})`,
+      );
     }
     const calls = o.symmetric ? 2 : 1;
     if (o.shuffleBn) {
-      if (choices.shufflePerms.length !== calls) throw new Error(`MoCo: expected ${calls} shuffle permutation(s), got ${choices.shufflePerms.length}`);
+      if (choices.shufflePerms.length !== calls)
+        throw new Error(`MoCo: expected ${calls} shuffle permutation(s), got ${choices.shufflePerms.length}`);
       for (const p of choices.shufflePerms) checkPermutation(p, n);
     }
     momentumUpdate(this.momentumPairs, o.m, o.foreach); // θk ← m·θk + (1 − m)·θq, before any forward
-    const body = () => scope(() => {
-      // The queue as it was before this step's enqueue: the graph keeps these negatives for backward.
-      const queue = noGrad(() => this.queue.clone());
-      const mixture = choices.mix ? mixWithParams(x1, choices.mix) : null;
-      let shared: Tensor | null = null;
-      const mixedOutput = mixture
-        ? () => (o.mixedForwards === 1 ? (shared ??= this.encode(this.encoderQ, mixture.mixed)) : this.encode(this.encoderQ, mixture.mixed))
-        : null;
-      const perm = (i: number) => (o.shuffleBn ? choices.shufflePerms[i] : null);
-      const first = this.contrastive(x1, x2, mixedOutput, perm(0), queue);
-      const logs: [string, Tensor][] = [];
-      let loss: Tensor;
-      let enqueued: Tensor;
-      if (o.symmetric) {
-        // Second call: x2 queries against the key of x1; the mixture is still the one of x1.
-        const second = this.contrastive(x2, x1, mixedOutput, perm(1), queue);
-        loss = first.loss.add(second.loss);
-        logs.push(['loss_12', first.loss], ['loss_21', second.loss]);
-        if (mixture) {
-          loss = unmixLoss(unmixLoss(loss, first.mixed!, first.flipped!, mixture.lam), second.mixed!, second.flipped!, mixture.lam);
-          logs.push(['loss_m11', first.mixed!], ['loss_m12', first.flipped!], ['loss_m21', second.mixed!], ['loss_m22', second.flipped!]);
+    const body = () =>
+      scope(() => {
+        // The queue as it was before this step's enqueue: the graph keeps these negatives for backward.
+        const queue = noGrad(() => this.queue.clone());
+        const mixture = choices.mix ? mixWithParams(x1, choices.mix) : null;
+        let shared: Tensor | null = null;
+        const mixedOutput = mixture
+          ? () =>
+              o.mixedForwards === 1
+                ? (shared ??= this.encode(this.encoderQ, mixture.mixed))
+                : this.encode(this.encoderQ, mixture.mixed)
+          : null;
+        const perm = (i: number) => (o.shuffleBn ? choices.shufflePerms[i] : null);
+        const first = this.contrastive(x1, x2, mixedOutput, perm(0), queue);
+        const logs: [string, Tensor][] = [];
+        let loss: Tensor;
+        let enqueued: Tensor;
+        if (o.symmetric) {
+          // Second call: x2 queries against the key of x1; the mixture is still the one of x1.
+          const second = this.contrastive(x2, x1, mixedOutput, perm(1), queue);
+          loss = first.loss.add(second.loss);
+          logs.push(['loss_12', first.loss], ['loss_21', second.loss]);
+          if (mixture) {
+            loss = unmixLoss(
+              unmixLoss(loss, first.mixed!, first.flipped!, mixture.lam),
+              second.mixed!,
+              second.flipped!,
+              mixture.lam,
+            );
+            logs.push(
+              ['loss_m11', first.mixed!],
+              ['loss_m12', first.flipped!],
+              ['loss_m21', second.mixed!],
+              ['loss_m22', second.flipped!],
+            );
+          }
+          enqueued = F.cat([second.key, first.key]);
+        } else {
+          loss = mixture ? unmixLoss(first.loss, first.mixed!, first.flipped!, mixture.lam) : first.loss;
+          logs.push(['loss_0', first.loss]);
+          if (mixture) logs.push(['loss_m11', first.mixed!], ['loss_m12', first.flipped!]);
+          enqueued = first.key;
         }
-        enqueued = F.cat([second.key, first.key]);
-      } else {
-        loss = mixture ? unmixLoss(first.loss, first.mixed!, first.flipped!, mixture.lam) : first.loss;
-        logs.push(['loss_0', first.loss]);
-        if (mixture) logs.push(['loss_m11', first.mixed!], ['loss_m12', first.flipped!]);
-        enqueued = first.key;
-      }
-      this.enqueue(this.gatherKeys(enqueued));
-      logs.unshift(['loss', loss]);
-      const values = noGrad(() => F.stack(logs.map(([, t]) => t)).data());
-      const out: Record<string, number> = Object.fromEntries(logs.map(([name], i) => [name, Number(values[i])]));
-      if (mixture) {
-        out.lam = mixture.lam;
-        out.mix_global = mixture.kind === 'global' ? 1 : 0;
-      }
-      return { loss, logs: out };
-    });
+        this.enqueue(this.gatherKeys(enqueued));
+        logs.unshift(['loss', loss]);
+        const values = noGrad(() => F.stack(logs.map(([, t]) => t)).data());
+        const out: Record<string, number> = Object.fromEntries(logs.map(([name], i) => [name, Number(values[i])]));
+        if (mixture) {
+          out.lam = mixture.lam;
+          out.mix_global = mixture.kind === 'global' ? 1 : 0;
+        }
+        return { loss, logs: out };
+      });
     // With amp, one region around the step, switched off (the loss stays float32) but holding
     // LibTorch's cache of casted weights, so the query encoder's weights are cast once per step, not
     // once per forward: each forward then switches autocast on inside it (encode).
@@ -280,7 +353,13 @@ export class MoCo extends SslMethod {
   }
 
   /** The reference's contrastive_loss: InfoNCE of q, and of the mixture and its reversal, against the same key. */
-  private contrastive(imQ: Tensor, imK: Tensor, mixedOutput: (() => Tensor) | null, perm: Int32Array | null, queue: Tensor) {
+  private contrastive(
+    imQ: Tensor,
+    imK: Tensor,
+    mixedOutput: (() => Tensor) | null,
+    perm: Int32Array | null,
+    queue: Tensor,
+  ) {
     const q = F.normalize(this.encode(this.encoderQ, imQ), { dim: 1 });
     const qm = mixedOutput ? F.normalize(mixedOutput(), { dim: 1 }) : null;
     const key = this.keyForward(imK, perm);
@@ -289,7 +368,12 @@ export class MoCo extends SslMethod {
     if (!qm) return { loss, mixed: null, flipped: null, key };
     const negatives = F.mm(qm, queue);
     // The reversed mixture's features are the reversed features of the mixture (no second forward).
-    return { loss, mixed: infoNce(qm, key, negatives, T), flipped: infoNce(qm.flip(0), key, negatives.flip(0), T), key };
+    return {
+      loss,
+      mixed: infoNce(qm, key, negatives, T),
+      flipped: infoNce(qm.flip(0), key, negatives.flip(0), T),
+      key,
+    };
   }
 
   /** An encoder's forward, under autocast when `amp` is set; the features come back in float32. */
@@ -307,7 +391,10 @@ export class MoCo extends SslMethod {
         const inverse = new Int32Array(perm.length);
         perm.forEach((p, i) => (inverse[p] = i));
         const shuffled = x.indexSelect(0, tensor(perm, { dtype: 'int64', device: x.device }));
-        return F.normalize(this.encode(this.encoderK, shuffled), { dim: 1 }).indexSelect(0, tensor(inverse, { dtype: 'int64', device: x.device }));
+        return F.normalize(this.encode(this.encoderK, shuffled), { dim: 1 }).indexSelect(
+          0,
+          tensor(inverse, { dtype: 'int64', device: x.device }),
+        );
       }),
     );
   }
@@ -320,12 +407,16 @@ export class MoCo extends SslMethod {
   }
 
   private checkViews(views: Tensor[]): void {
-    if (!Array.isArray(views) || views.length !== 2) throw new Error(`MoCo: expected two views [x1, x2], got ${Array.isArray(views) ? views.length : typeof views}`);
+    if (!Array.isArray(views) || views.length !== 2)
+      throw new Error(`MoCo: expected two views [x1, x2], got ${Array.isArray(views) ? views.length : typeof views}`);
     const [a, b] = views;
     if (a.ndim !== 4 || a.shape.join() !== b.shape.join()) {
-      throw new Error(`MoCo: the views must be two batches [N, C, H, W] of one shape, got [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
+      throw new Error(
+        `MoCo: the views must be two batches [N, C, H, W] of one shape, got [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`,
+      );
     }
-    if (a.shape[0] % this.options.bnSplits !== 0) throw new Error(`MoCo: the batch size ${a.shape[0]} must be a multiple of bnSplits=${this.options.bnSplits}`);
+    if (a.shape[0] % this.options.bnSplits !== 0)
+      throw new Error(`MoCo: the batch size ${a.shape[0]} must be a multiple of bnSplits=${this.options.bnSplits}`);
   }
 }
 
@@ -335,7 +426,15 @@ export class MoCo extends SslMethod {
  * (importTorchStateDict strips DDP's `module.`). `queue_ptr` is returned as a number.
  */
 export function fromReferenceStateDict(state: StateDict): { stateDict: StateDict; queuePtr: number | null } {
-  const demoNames: Record<string, string> = { 0: 'conv1', 1: 'bn1', 3: 'layer1', 4: 'layer2', 5: 'layer3', 6: 'layer4', 9: 'fc' };
+  const demoNames: Record<string, string> = {
+    0: 'conv1',
+    1: 'bn1',
+    3: 'layer1',
+    4: 'layer2',
+    5: 'layer3',
+    6: 'layer4',
+    9: 'fc',
+  };
   const stateDict: StateDict = {};
   let queuePtr: number | null = null;
   for (const [key, t] of Object.entries(state)) {
@@ -356,15 +455,23 @@ export function fromReferenceStateDict(state: StateDict): { stateDict: StateDict
 }
 
 function checkOptions(o: MoCoOptions): void {
-  if (!Object.hasOwn(BACKBONES, o.arch)) throw new Error(`MoCo: unknown arch '${o.arch}' (use ${Object.keys(BACKBONES).join(', ')})`);
-  if (o.stem !== 'cifar' && o.stem !== 'imagenet') throw new Error(`MoCo: stem must be 'cifar' or 'imagenet', got '${o.stem}'`);
+  if (!Object.hasOwn(BACKBONES, o.arch))
+    throw new Error(`MoCo: unknown arch '${o.arch}' (use ${Object.keys(BACKBONES).join(', ')})`);
+  if (o.stem !== 'cifar' && o.stem !== 'imagenet')
+    throw new Error(`MoCo: stem must be 'cifar' or 'imagenet', got '${o.stem}'`);
   for (const k of ['dim', 'K', 'bnSplits'] as const) is.positiveInt('MoCo', k, o[k]);
   is.probability('MoCo', 'm', o.m);
   is.positive('MoCo', 'T', o.T);
   is.oneOf('MoCo', 'mixedForwards', o.mixedForwards, [1, 2]);
   checkUnmixOptions('MoCo', o.unmix, 'unmix.');
-  if (o.amp != null && o.amp !== 'bfloat16') throw new RangeError(`MoCo: amp must be 'bfloat16' or null (float16 would need loss scaling, which unmix does not have yet), got '${String(o.amp)}'`);
-  if (o.worldSize !== 1 || o.rank !== 0) throw new Error(`MoCo: data-parallel training is not implemented yet (worldSize ${o.worldSize}, rank ${o.rank}); use worldSize 1, rank 0`);
+  if (o.amp != null && o.amp !== 'bfloat16')
+    throw new RangeError(
+      `MoCo: amp must be 'bfloat16' or null (float16 would need loss scaling, which unmix does not have yet), got '${String(o.amp)}'`,
+    );
+  if (o.worldSize !== 1 || o.rank !== 0)
+    throw new Error(
+      `MoCo: data-parallel training is not implemented yet (worldSize ${o.worldSize}, rank ${o.rank}); use worldSize 1, rank 0`,
+    );
 }
 
 function checkPermutation(p: Int32Array, n: number): void {

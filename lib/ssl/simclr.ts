@@ -74,7 +74,10 @@ export class SimCLR extends SslMethod {
     is.positive('SimCLR', 'temperature', o.temperature);
     checkUnmixOptions('SimCLR', o.unmix, 'unmix.');
     this.backbone = this.registerModule('backbone', new ResNet({ ...o.backbone, device }));
-    this.projector = this.registerModule('projector', simclrProjector(this.backbone.featureDim, o.projHiddenDim, o.projOutputDim, device));
+    this.projector = this.registerModule(
+      'projector',
+      simclrProjector(this.backbone.featureDim, o.projHiddenDim, o.projOutputDim, device),
+    );
   }
 
   embed(images: Tensor, which: 'projection' | 'backbone'): Tensor {
@@ -90,7 +93,8 @@ export class SimCLR extends SslMethod {
   /** One step with given mixing parameters (null: plain SimCLR). Each batch has its own forward (BN statistics per view). */
   stepWith(views: Tensor[], mix: MixParams | null): StepResult {
     checkTwoViews('SimCLR', views);
-    if (views[0].shape[0] < 2) throw new Error('SimCLR: a batch needs at least 2 samples (negatives come from the batch)');
+    if (views[0].shape[0] < 2)
+      throw new Error('SimCLR: a batch needs at least 2 samples (negatives come from the batch)');
     const T = this.options.temperature;
     return scope((): StepResult => {
       const project = (x: Tensor) => this.projector.forward(this.backbone.forward(x));

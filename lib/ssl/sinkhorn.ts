@@ -36,7 +36,8 @@ export function shootInfs(t: Tensor): Tensor {
 function check(Q: Tensor, what: string, iterations: number): void {
   if (Q.ndim !== 2) throw new Error(`${what}: expected a 2-d tensor, got shape [${Q.shape.join(', ')}]`);
   if (!Q.dtype.startsWith('float')) throw new Error(`${what}: expected a floating tensor, got ${Q.dtype}`);
-  if (!Number.isInteger(iterations) || iterations < 0) throw new RangeError(`${what}: iterations must be a non-negative integer, got ${iterations}`);
+  if (!Number.isInteger(iterations) || iterations < 0)
+    throw new RangeError(`${what}: iterations must be a non-negative integer, got ${iterations}`);
 }
 
 /**
@@ -73,7 +74,12 @@ export function sinkhornOld(Q: Tensor, iterations: number, options: SinkhornOpti
  * Q = exp(scores/ε)ᵀ; Q /= ΣQ; repeat: Q /= row sums, Q /= K, Q /= column sums, Q /= B; Q *= B.
  * Returns Qᵀ [B, K] (rows sum to 1).
  */
-export function sinkhornNew(scores: Tensor, epsilon: number, iterations: number, options: SinkhornOptions = {}): Tensor {
+export function sinkhornNew(
+  scores: Tensor,
+  epsilon: number,
+  iterations: number,
+  options: SinkhornOptions = {},
+): Tensor {
   check(scores, 'sinkhornNew', iterations);
   if (!(epsilon > 0)) throw new RangeError(`sinkhornNew: epsilon must be > 0, got ${epsilon}`);
   const { worldSize = 1, allReduce = () => {} } = options;

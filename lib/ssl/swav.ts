@@ -145,8 +145,10 @@ export const SWAV_IMAGENET_RECIPE: SwavRecipe = {
 
 /** The reference's rule: queue_length -= queue_length % (batch_size · world_size) (120 % 128 → no queue). */
 export function effectiveQueueLength(queueLength: number, batchSize: number, worldSize = 1): number {
-  if (!Number.isInteger(queueLength) || queueLength < 0) throw new RangeError(`SwAV: queueLength must be a non-negative integer, got ${queueLength}`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`SwAV: batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(queueLength) || queueLength < 0)
+    throw new RangeError(`SwAV: queueLength must be a non-negative integer, got ${queueLength}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`SwAV: batchSize must be a positive integer, got ${batchSize}`);
   return queueLength - (queueLength % (batchSize * worldSize));
 }
 
@@ -159,7 +161,11 @@ export interface SwavMixChoices {
 }
 
 /** The reference's draw order: r, λ, then per pair (CutMix only) the box centre from the overwritten λ. */
-export function drawSwavMixChoices(shapes: readonly (readonly number[])[], options: UnmixOptions, rng: Rng): SwavMixChoices {
+export function drawSwavMixChoices(
+  shapes: readonly (readonly number[])[],
+  options: UnmixOptions,
+  rng: Rng,
+): SwavMixChoices {
   checkUnmixOptions('Un-Mix', options);
   const r = rng.random();
   const lam = rng.beta(options.beta, options.beta);
@@ -191,8 +197,12 @@ export class SwAV extends SslMethod {
     const o = (this.options = configure('SwAV', SWAV_PRESETS, preset, rest));
     for (const k of ['featDim', 'nPrototypes', 'worldSize'] as const) is.positiveInt('SwAV', k, o[k]);
     is.nonNegativeInt('SwAV', 'sinkhornIterations', o.sinkhornIterations);
-    if (o.amp != null && o.amp !== 'bfloat16') throw new RangeError(`SwAV: amp must be 'bfloat16' or null (float16 would need loss scaling, which unmix does not have yet), got '${String(o.amp)}'`);
-    if (!(o.temperature > 0) || !(o.epsilon > 0)) throw new RangeError(`SwAV: temperature and epsilon must be > 0, got ${o.temperature}, ${o.epsilon}`);
+    if (o.amp != null && o.amp !== 'bfloat16')
+      throw new RangeError(
+        `SwAV: amp must be 'bfloat16' or null (float16 would need loss scaling, which unmix does not have yet), got '${String(o.amp)}'`,
+      );
+    if (!(o.temperature > 0) || !(o.epsilon > 0))
+      throw new RangeError(`SwAV: temperature and epsilon must be > 0, got ${o.temperature}, ${o.epsilon}`);
     if (!o.cropsForAssign.length || o.cropsForAssign.some((c) => !Number.isInteger(c) || c < 0)) {
       throw new RangeError(`SwAV: cropsForAssign must list crop indices, got [${o.cropsForAssign}]`);
     }
@@ -203,7 +213,10 @@ export class SwAV extends SslMethod {
     this.prototypes = this.registerModule('prototypes', new Linear(o.featDim, o.nPrototypes, { bias: false, device }));
     this.queueSize = effectiveQueueLength(o.queueLength, o.batchSize, o.worldSize);
     // Allocated now (zeros, as the reference creates it at epoch_queue_starts) so checkpoints carry it.
-    this.registerBuffer('queue', this.queueSize > 0 ? zeros([o.cropsForAssign.length, this.queueSize, o.featDim], { device }) : null);
+    this.registerBuffer(
+      'queue',
+      this.queueSize > 0 ? zeros([o.cropsForAssign.length, this.queueSize, o.featDim], { device }) : null,
+    );
   }
 
   /** [crops for assign, queue length, featDim], or null when the rounding rule left no queue. */
@@ -224,7 +237,7 @@ export class SwAV extends SslMethod {
   private forwardCropsIn(crops: Tensor[]): { z: Tensor; scores: Tensor } {
     return scope(() => {
       const features: Tensor[] = [];
-      for (let start = 0; start < crops.length; ) {
+      for (let start = 0; start < crops.length;) {
         let end = start + 1;
         while (end < crops.length && crops[end].shape[3] === crops[start].shape[3]) end++;
         features.push(this.backbone.forward(cat(crops.slice(start, end))));
@@ -241,7 +254,11 @@ export class SwAV extends SslMethod {
   }
 
   drawChoices(views: Tensor[], rng: Rng): SwavMixChoices {
-    return drawSwavMixChoices(views.map((v) => v.shape), this.options.unmix, rng);
+    return drawSwavMixChoices(
+      views.map((v) => v.shape),
+      this.options.unmix,
+      rng,
+    );
   }
 
   trainingStep(views: Tensor[], ctx: StepContext): StepResult {
@@ -253,11 +270,15 @@ export class SwAV extends SslMethod {
     const o = this.options;
     const B = this.checkViews(views, choices !== null);
     if (choices?.kind === 'region' && choices.boxes?.length !== views.length / 2) {
-      throw new Error(`SwAV: a region mixture needs one box per crop pair (${views.length / 2}), got ${choices.boxes?.length ?? 0}`);
+      throw new Error(
+        `SwAV: a region mixture needs one box per crop pair (${views.length / 2}), got ${choices.boxes?.length ?? 0}`,
+      );
     }
     const queueOn = this.queueSize > 0 && ctx.epoch >= o.epochQueueStarts;
     if (queueOn && B !== o.batchSize) {
-      throw new Error(`SwAV: the queue length was rounded for batchSize ${o.batchSize}, but this step has batches of ${B}`);
+      throw new Error(
+        `SwAV: the queue length was rounded for batchSize ${o.batchSize}, but this step has batches of ${B}`,
+      );
     }
     if (ctx.epoch !== this.queueFlagEpoch) {
       this.useTheQueue = false; // the reference resets use_the_queue at every epoch's start
@@ -281,14 +302,19 @@ export class SwAV extends SslMethod {
       let lam = choices.lam;
       for (let k = 0; k < views.length; k += 2) {
         const box = choices.boxes?.[k / 2];
-        const mix = mixWithParams(views[k], choices.kind === 'global' ? { kind: 'global', lam } : { kind: 'region', lam, box });
+        const mix = mixWithParams(
+          views[k],
+          choices.kind === 'global' ? { kind: 'global', lam } : { kind: 'region', lam, box },
+        );
         lam = mix.lam; // CutMix: each pair overwrites λ; the last pair's is the loss weight
         inputs.push(views[k], views[k + 1], mix.mixed);
       }
       const { z, scores } = this.forwardCrops(inputs);
       const part = (t: Tensor, i: number) => t.narrow(0, i * B, B);
       const order = (t: Tensor, pick: (triple: number) => [number, number]) =>
-        cat(Array.from({ length: views.length / 2 }, (_, p) => pick(3 * p)).flatMap(([a, b]) => [part(t, a), part(t, b)]));
+        cat(
+          Array.from({ length: views.length / 2 }, (_, p) => pick(3 * p)).flatMap(([a, b]) => [part(t, a), part(t, b)]),
+        );
       const output = order(scores, (t) => [t, t + 1]);
       const outUnmix = order(scores, (t) => [t + 2, t + 1]); // [mix0, c1, mix2, c3, ...]
       const zd = z.detach();
@@ -330,7 +356,14 @@ export class SwAV extends SslMethod {
           if (queue) {
             const qi = queue.select(0, i);
             const L = qi.shape[0];
-            if (this.useTheQueue || qi.select(0, L - 1).ne(0).any().item()) {
+            if (
+              this.useTheQueue ||
+              qi
+                .select(0, L - 1)
+                .ne(0)
+                .any()
+                .item()
+            ) {
               this.useTheQueue = true;
               scores = cat([qi.mm(this.prototypes.weight.t()), scores]);
             }
@@ -359,16 +392,21 @@ export class SwAV extends SslMethod {
   }
 
   private checkViews(views: Tensor[], unmix: boolean): number {
-    if (!Array.isArray(views) || views.length < 2) throw new Error(`SwAV: expected at least 2 crops, got ${Array.isArray(views) ? views.length : typeof views}`);
+    if (!Array.isArray(views) || views.length < 2)
+      throw new Error(`SwAV: expected at least 2 crops, got ${Array.isArray(views) ? views.length : typeof views}`);
     const B = views[0].shape[0];
     views.forEach((v, i) => {
       if (v.ndim !== 4 || v.shape[0] !== B || v.shape[1] !== views[0].shape[1]) {
-        throw new Error(`SwAV: crop ${i} has shape [${v.shape.join(', ')}]; every crop must be [${B}, ${views[0].shape[1]}, H, W]`);
+        throw new Error(
+          `SwAV: crop ${i} has shape [${v.shape.join(', ')}]; every crop must be [${B}, ${views[0].shape[1]}, H, W]`,
+        );
       }
     });
-    if (unmix && views.length % 2 !== 0) throw new Error(`SwAV: Un-Mix mixes crops in pairs (0,1), (2,3), ...; got ${views.length} crops`);
+    if (unmix && views.length % 2 !== 0)
+      throw new Error(`SwAV: Un-Mix mixes crops in pairs (0,1), (2,3), ...; got ${views.length} crops`);
     const bad = this.options.cropsForAssign.find((c) => c >= views.length);
-    if (bad !== undefined) throw new Error(`SwAV: cropsForAssign names crop ${bad}, but there are ${views.length} crops`);
+    if (bad !== undefined)
+      throw new Error(`SwAV: cropsForAssign names crop ${bad}, but there are ${views.length} crops`);
     return B;
   }
 

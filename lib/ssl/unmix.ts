@@ -118,7 +118,13 @@ export function unmixLoss(clean: Tensor, mixed: Tensor, mixedReversed: Tensor, l
  * method says what the forward and a term are (the mixture on the online/query side, x2's outputs as
  * targets); the reversed term reverses the output (no second forward, step 6). mix null: plain method.
  */
-export function unmixStep(clean: Tensor, x1: Tensor, mix: MixParams | null, forward: (x: Tensor) => Tensor, term: (out: Tensor) => Tensor): StepResult {
+export function unmixStep(
+  clean: Tensor,
+  x1: Tensor,
+  mix: MixParams | null,
+  forward: (x: Tensor) => Tensor,
+  term: (out: Tensor) => Tensor,
+): StepResult {
   if (!mix) return { loss: clean, logs: { loss: clean.item(), loss_clean: clean.item() } };
   const m = mixWithParams(x1, mix);
   const out = forward(m.mixed);
@@ -127,7 +133,14 @@ export function unmixStep(clean: Tensor, x1: Tensor, mix: MixParams | null, forw
   const loss = unmixLoss(clean, mixed, mixedReversed, m.lam);
   return {
     loss,
-    logs: { loss: loss.item(), loss_clean: clean.item(), loss_mix: mixed.item(), loss_mix_reversed: mixedReversed.item(), lam: m.lam, unmix_global: Number(m.kind === 'global') },
+    logs: {
+      loss: loss.item(),
+      loss_clean: clean.item(),
+      loss_mix: mixed.item(),
+      loss_mix_reversed: mixedReversed.item(),
+      lam: m.lam,
+      unmix_global: Number(m.kind === 'global'),
+    },
   };
 }
 

@@ -19,7 +19,13 @@ export abstract class ConversionMethods {
       }
       return T('to.dtype', [this, checkDtype(target, 'target')]);
     }
-    return T('to.device', [this, target.device ?? this.device, target.dtype ?? this.dtype, target.nonBlocking ?? false, target.copy ?? false]);
+    return T('to.device', [
+      this,
+      target.device ?? this.device,
+      target.dtype ?? this.dtype,
+      target.nonBlocking ?? false,
+      target.copy ?? false,
+    ]);
   }
   cpu(): Tensor {
     return this.to('cpu');

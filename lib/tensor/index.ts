@@ -135,7 +135,8 @@ export class Tensor {
     const shape = this.shape;
     if (dim === undefined) return shape;
     const d = dim < 0 ? dim + shape.length : dim;
-    if (d < 0 || d >= shape.length) throw new RangeError(`size: dimension ${dim} is out of range for a ${shape.length}-d tensor`);
+    if (d < 0 || d >= shape.length)
+      throw new RangeError(`size: dimension ${dim} is out of range for a ${shape.length}-d tensor`);
     return shape[d];
   }
   stride(): number[] {
@@ -224,13 +225,15 @@ export class Tensor {
    */
   item(): number {
     const v = native.item(this.checked('item'));
-    if (typeof v === 'bigint') throw new RangeError(`item: the int64 value ${v} has no exact JS number (past 2^53); use itemBigInt() for it`);
+    if (typeof v === 'bigint')
+      throw new RangeError(`item: the int64 value ${v} has no exact JS number (past 2^53); use itemBigInt() for it`);
     return Number(v);
   }
   /** The exact value of a one-element integer or bool tensor as a bigint (int64 past 2^53 included). */
   itemBigInt(): bigint {
     const dtype = this.dtype;
-    if (isFloating(dtype)) throw new TypeError(`itemBigInt: the tensor must have an integer or bool dtype, got ${dtype}; use item()`);
+    if (isFloating(dtype))
+      throw new TypeError(`itemBigInt: the tensor must have an integer or bool dtype, got ${dtype}; use item()`);
     const v = native.item(this.checked('itemBigInt'));
     return typeof v === 'bigint' ? v : BigInt(Number(v));
   }
@@ -261,7 +264,16 @@ export class Tensor {
       });
       return { values: numel === 0 ? new Float32Array(0) : t.data(), cut: cutDims, printed: t.shape };
     });
-    return formatTensor({ values, shape: printed, cut, dtype: this.dtype, device: this.device, fullShape: shape, gradFn, requiresGrad });
+    return formatTensor({
+      values,
+      shape: printed,
+      cut,
+      dtype: this.dtype,
+      device: this.device,
+      fullShape: shape,
+      gradFn,
+      requiresGrad,
+    });
   }
   [inspect.custom](): string {
     return this.toString();
@@ -271,7 +283,8 @@ export class Tensor {
    * 1000 elements (PyTorch's print threshold), `values` as toArray() gives them; int64 values past
    * 2^53 are written as strings, to stay exact.
    */
-  toJSON(): { shape: number[]; dtype: DType; device: Device; requiresGrad: boolean; values?: unknown } | { disposed: true } {
+  toJSON():
+    { shape: number[]; dtype: DType; device: Device; requiresGrad: boolean; values?: unknown } | { disposed: true } {
     if (this.isDisposed) return { disposed: true };
     const out: { shape: number[]; dtype: DType; device: Device; requiresGrad: boolean; values?: unknown } = {
       shape: this.shape,
@@ -280,7 +293,10 @@ export class Tensor {
       requiresGrad: this.requiresGrad,
     };
     if (!summarizes(this.numel())) {
-      const exact = (v: number | bigint) => (typeof v === 'bigint' && (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) ? v.toString() : Number(v));
+      const exact = (v: number | bigint) =>
+        typeof v === 'bigint' && (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER))
+          ? v.toString()
+          : Number(v);
       out.values = this.dtype === 'int64' ? nestWith(this.data(), this.shape, exact) : this.toArray();
     }
     return out;
@@ -290,9 +306,27 @@ export class Tensor {
 // The op methods' declarations, merged into the class's type (TypeScript's mixin pattern; the
 // methods are installed on the prototype by the family files, so the merge is safe).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface Tensor extends ConversionMethods, ShapeMethods, IndexingMethods, ArithmeticMethods, FillMethods, ComparisonMethods, ReductionMethods, LinalgMethods {}
+export interface Tensor
+  extends
+    ConversionMethods,
+    ShapeMethods,
+    IndexingMethods,
+    ArithmeticMethods,
+    FillMethods,
+    ComparisonMethods,
+    ReductionMethods,
+    LinalgMethods {}
 
-for (const family of [ConversionMethods, ShapeMethods, IndexingMethods, ArithmeticMethods, FillMethods, ComparisonMethods, ReductionMethods, LinalgMethods]) {
+for (const family of [
+  ConversionMethods,
+  ShapeMethods,
+  IndexingMethods,
+  ArithmeticMethods,
+  FillMethods,
+  ComparisonMethods,
+  ReductionMethods,
+  LinalgMethods,
+]) {
   for (const name of Object.getOwnPropertyNames(family.prototype)) {
     if (name === 'constructor') continue;
     // Copied as defined (non-enumerable, getters as getters), as class methods are.
@@ -301,7 +335,10 @@ for (const family of [ConversionMethods, ShapeMethods, IndexingMethods, Arithmet
 }
 
 function nest(flat: AnyTypedArray, shape: number[], dtype: DType): NestedArray {
-  const convert = dtype === 'bool' ? (v: number | bigint): number | boolean => v !== 0 : (v: number | bigint): number | boolean => Number(v);
+  const convert =
+    dtype === 'bool'
+      ? (v: number | bigint): number | boolean => v !== 0
+      : (v: number | bigint): number | boolean => Number(v);
   return nestWith(flat, shape, convert) as NestedArray;
 }
 

@@ -41,7 +41,11 @@ export abstract class IndexingMethods {
   }
   /** Python-style index assignment, in place: t.indexPut_([mask], 0) is t[mask] = 0. */
   indexPut_(indices: Index[], value: TensorOrScalar): this {
-    native.indexPut(this.checked('indexPut_'), indices.map(toNativeIndex), value instanceof Tensor ? value.checked('indexPut_') : value);
+    native.indexPut(
+      this.checked('indexPut_'),
+      indices.map(toNativeIndex),
+      value instanceof Tensor ? value.checked('indexPut_') : value,
+    );
     return this;
   }
   /** t[indices] += values (accumulating repeated indices) for index tensors; null keeps a dimension whole. */

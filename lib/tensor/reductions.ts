@@ -20,10 +20,16 @@ export abstract class ReductionMethods {
   }
   /** Variance; `correction` 1 (default) is the unbiased estimate, 0 the population variance. */
   var(dim?: number | number[], options: ReduceOptions & { correction?: number } = {}): Tensor {
-    return T('var.correction', [this, dims(dim) ?? null], { correction: options.correction ?? 1, keepdim: options.keepdim ?? false });
+    return T('var.correction', [this, dims(dim) ?? null], {
+      correction: options.correction ?? 1,
+      keepdim: options.keepdim ?? false,
+    });
   }
   std(dim?: number | number[], options: ReduceOptions & { correction?: number } = {}): Tensor {
-    return T('std.correction', [this, dims(dim) ?? null], { correction: options.correction ?? 1, keepdim: options.keepdim ?? false });
+    return T('std.correction', [this, dims(dim) ?? null], {
+      correction: options.correction ?? 1,
+      keepdim: options.keepdim ?? false,
+    });
   }
   /** max() over all elements, or { values, indices } along a dimension. */
   max(): Tensor;
@@ -53,12 +59,20 @@ export abstract class ReductionMethods {
   argmin(dim?: number, options: ReduceOptions = {}): Tensor {
     return T('argmin', [this, dim ?? null, options.keepdim ?? false]);
   }
-  topk(k: number, dim = -1, options: { largest?: boolean; sorted?: boolean } = {}): { values: Tensor; indices: Tensor } {
+  topk(
+    k: number,
+    dim = -1,
+    options: { largest?: boolean; sorted?: boolean } = {},
+  ): { values: Tensor; indices: Tensor } {
     const [values, indices] = call('topk', [this, k, dim, options.largest ?? true, options.sorted ?? true]) as Tensor[];
     return { values, indices };
   }
   sort(dim = -1, options: { descending?: boolean; stable?: boolean } = {}): { values: Tensor; indices: Tensor } {
-    const [values, indices] = call('sort.stable', [this], { stable: options.stable ?? false, dim, descending: options.descending ?? false }) as Tensor[];
+    const [values, indices] = call('sort.stable', [this], {
+      stable: options.stable ?? false,
+      dim,
+      descending: options.descending ?? false,
+    }) as Tensor[];
     return { values, indices };
   }
   argsort(dim = -1, options: { descending?: boolean } = {}): Tensor {

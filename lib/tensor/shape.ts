@@ -46,7 +46,11 @@ export abstract class ShapeMethods {
     return T('slice.Tensor', [this, dim, start ?? null, end ?? null, step]);
   }
   split(splitSize: number | number[], dim = 0): Tensor[] {
-    return (Array.isArray(splitSize) ? call('split_with_sizes', [this, splitSize, dim]) : call('split.Tensor', [this, splitSize, dim])) as Tensor[];
+    return (
+      Array.isArray(splitSize)
+        ? call('split_with_sizes', [this, splitSize, dim])
+        : call('split.Tensor', [this, splitSize, dim])
+    ) as Tensor[];
   }
   chunk(chunks: number, dim = 0): Tensor[] {
     return call('chunk', [this, chunks, dim]) as Tensor[];

@@ -61,7 +61,12 @@ export function encodeEvent(event: EventFields): Uint8Array {
 
 /** Decodes Event bytes (tests, and reading our own files back). */
 export function decodeEvent(bytes: Uint8Array): EventFields {
-  return EventType.toObject(EventType.decode(bytes), { longs: Number, bytes: Buffer, defaults: false, oneofs: false }) as EventFields;
+  return EventType.toObject(EventType.decode(bytes), {
+    longs: Number,
+    bytes: Buffer,
+    defaults: false,
+    oneofs: false,
+  }) as EventFields;
 }
 
 /** The TFRecord checksum: CRC32C rotated right by 15 bits plus a constant (tensorflow/core/lib/hash/crc32c.h). */
@@ -83,13 +88,16 @@ export function tfRecord(data: Uint8Array): Buffer {
 /** The records of an event file, checksums verified. */
 export function readTfRecords(file: Buffer): Buffer[] {
   const records: Buffer[] = [];
-  for (let at = 0; at < file.length; ) {
+  for (let at = 0; at < file.length;) {
     if (at + 12 > file.length) throw new Error(`TFRecord: truncated header at byte ${at}`);
     const length = Number(file.readBigUInt64LE(at));
-    if (file.readUInt32LE(at + 8) !== maskedCrc32c(file.subarray(at, at + 8))) throw new Error(`TFRecord: bad length checksum at byte ${at}`);
+    if (file.readUInt32LE(at + 8) !== maskedCrc32c(file.subarray(at, at + 8)))
+      throw new Error(`TFRecord: bad length checksum at byte ${at}`);
     const data = file.subarray(at + 12, at + 12 + length);
-    if (data.length !== length || at + 16 + length > file.length) throw new Error(`TFRecord: truncated record at byte ${at}`);
-    if (file.readUInt32LE(at + 12 + length) !== maskedCrc32c(data)) throw new Error(`TFRecord: bad data checksum at byte ${at}`);
+    if (data.length !== length || at + 16 + length > file.length)
+      throw new Error(`TFRecord: truncated record at byte ${at}`);
+    if (file.readUInt32LE(at + 12 + length) !== maskedCrc32c(data))
+      throw new Error(`TFRecord: bad data checksum at byte ${at}`);
     records.push(data);
     at += 16 + length;
   }

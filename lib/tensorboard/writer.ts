@@ -28,20 +28,28 @@ export class SummaryWriter {
     // TensorBoard reads every events.out.tfevents.* file of a folder; pid and counter keep names unique.
     const name = `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${os.hostname()}.${process.pid}.${fileCounter++}`;
     this.file = path.join(logDir, name);
-    fs.writeFileSync(this.file, tfRecord(encodeEvent({ wall_time: Date.now() / 1000, step: 0, file_version: 'brain.Event:2' })));
+    fs.writeFileSync(
+      this.file,
+      tfRecord(encodeEvent({ wall_time: Date.now() / 1000, step: 0, file_version: 'brain.Event:2' })),
+    );
   }
 
   addScalar(tag: string, value: number, step: number, wallTime = Date.now() / 1000): void {
     checkTag(tag);
-    if (typeof value !== 'number') throw new TypeError(`SummaryWriter: value of ${tag} must be a number, got ${typeof value}`);
+    if (typeof value !== 'number')
+      throw new TypeError(`SummaryWriter: value of ${tag} must be a number, got ${typeof value}`);
     this.add({ wall_time: wallTime, step: checkStep(step), summary: { value: [{ tag, simple_value: value }] } });
   }
 
   /** A PNG image (for example from imageGrid). */
   addImage(tag: string, image: PngImage, step: number, wallTime = Date.now() / 1000): void {
     checkTag(tag);
-    if (!Buffer.isBuffer(image?.png)) throw new TypeError(`SummaryWriter: the image of ${tag} must be {png, width, height}, got ${typeof image}`);
-    const value = { tag, image: { height: image.height, width: image.width, colorspace: 3, encoded_image_string: image.png } };
+    if (!Buffer.isBuffer(image?.png))
+      throw new TypeError(`SummaryWriter: the image of ${tag} must be {png, width, height}, got ${typeof image}`);
+    const value = {
+      tag,
+      image: { height: image.height, width: image.width, colorspace: 3, encoded_image_string: image.png },
+    };
     this.add({ wall_time: wallTime, step: checkStep(step), summary: { value: [value] } });
   }
 
@@ -72,6 +80,7 @@ function checkTag(tag: string): void {
 }
 
 function checkStep(step: number): number {
-  if (!Number.isSafeInteger(step) || step < 0) throw new RangeError(`SummaryWriter: step must be a non-negative integer, got ${step}`);
+  if (!Number.isSafeInteger(step) || step < 0)
+    throw new RangeError(`SummaryWriter: step must be a non-negative integer, got ${step}`);
   return step;
 }

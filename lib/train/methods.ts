@@ -152,13 +152,29 @@ export function buildSwav(o: SwavArgs, variant: SwavVariant, device?: Device): S
 
 /** BYOL or SimCLR on a CIFAR-stem ResNet (solo-learn's recipes, spec §7). */
 export function buildSolo(method: 'byol' | 'simclr', o: SoloArgs, device?: Device): BYOL | SimCLR {
-  if (!Object.hasOwn(DEPTH, o.arch)) throw new Error(`${method}: arch must be resnet18 or resnet34, got '${String(o.arch)}'`);
+  if (!Object.hasOwn(DEPTH, o.arch))
+    throw new Error(`${method}: arch must be resnet18 or resnet34, got '${String(o.arch)}'`);
   const backbone = { block: 'basic' as const, layers: [...DEPTH[o.arch]], stem: 'cifar' as const, width: o.width };
   const unmix = { enabled: o.unmix, prob: o.prob, beta: o.beta };
   if (method === 'byol') {
-    return new BYOL({ backbone, projHiddenDim: o.projHiddenDim, projOutputDim: o.projOutputDim, predHiddenDim: o.predHiddenDim ?? o.projHiddenDim, baseTau: o.baseTau ?? 0.99, unmix, device });
+    return new BYOL({
+      backbone,
+      projHiddenDim: o.projHiddenDim,
+      projOutputDim: o.projOutputDim,
+      predHiddenDim: o.predHiddenDim ?? o.projHiddenDim,
+      baseTau: o.baseTau ?? 0.99,
+      unmix,
+      device,
+    });
   }
-  return new SimCLR({ backbone, projHiddenDim: o.projHiddenDim, projOutputDim: o.projOutputDim, temperature: o.temperature ?? 0.2, unmix, device });
+  return new SimCLR({
+    backbone,
+    projHiddenDim: o.projHiddenDim,
+    projOutputDim: o.projOutputDim,
+    temperature: o.temperature ?? 0.2,
+    unmix,
+    device,
+  });
 }
 
 export const REBUILDABLE = ['moco', 'swav', 'byol', 'simclr'] as const;
@@ -169,7 +185,8 @@ export const REBUILDABLE = ['moco', 'swav', 'byol', 'simclr'] as const;
  */
 export function methodFromArgs(method: string, args: Record<string, unknown>, device?: Device): SslMethod {
   const a = args as never;
-  if (method === 'moco') return args.example === 'unmix_moco_imagenet.ts' ? buildMoCoImagenet(a, device) : buildMoCoCifar(a, device);
+  if (method === 'moco')
+    return args.example === 'unmix_moco_imagenet.ts' ? buildMoCoImagenet(a, device) : buildMoCoCifar(a, device);
   if (method === 'swav') return buildSwav(a, args.variant === 'imagenet' ? 'imagenet' : 'cifar', device);
   if (method === 'byol' || method === 'simclr') return buildSolo(method, a, device);
   throw new Error(`method '${method}' cannot be rebuilt (known: ${REBUILDABLE.join(', ')})`);

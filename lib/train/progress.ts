@@ -20,7 +20,10 @@ export function inRepl(): boolean {
 }
 
 /** What to draw: a bar only on a terminal outside a REPL and CI; lines when asked for (true) where a bar cannot be drawn. */
-export function progressMode(enabled: boolean | 'auto', at: { tty: boolean; repl: boolean; ci: boolean }): ProgressMode {
+export function progressMode(
+  enabled: boolean | 'auto',
+  at: { tty: boolean; repl: boolean; ci: boolean },
+): ProgressMode {
   if (enabled === false) return 'off';
   const bar = at.tty && !at.repl && (enabled === true || !at.ci);
   if (bar) return 'bar';
@@ -37,7 +40,11 @@ export class Progress {
 
   constructor(private readonly options: ProgressOptions) {
     this.stream = options.stream ?? process.stderr;
-    this.mode = progressMode(options.enabled, { tty: Boolean(this.stream.isTTY), repl: inRepl(), ci: Boolean(process.env.CI) });
+    this.mode = progressMode(options.enabled, {
+      tty: Boolean(this.stream.isTTY),
+      repl: inRepl(),
+      ci: Boolean(process.env.CI),
+    });
   }
 
   start(done: number): void {
@@ -56,7 +63,11 @@ export class Progress {
   update(done: number, values: { loss: number; lr: number; imagesPerSecond: number }): void {
     this.done = done;
     this.last = values;
-    this.bar?.update(done, { loss: values.loss.toFixed(4), lr: values.lr.toPrecision(3), ips: values.imagesPerSecond.toFixed(0) });
+    this.bar?.update(done, {
+      loss: values.loss.toFixed(4),
+      lr: values.lr.toPrecision(3),
+      ips: values.imagesPerSecond.toFixed(0),
+    });
   }
 
   /** Clears the bar, or writes the epoch's one line. */
@@ -65,7 +76,11 @@ export class Progress {
     this.bar = null;
     if (this.mode !== 'lines') return;
     const v = this.last;
-    const stats = v ? `, loss ${v.loss.toFixed(4)}, lr ${v.lr.toPrecision(3)}, ${v.imagesPerSecond.toFixed(0)} img/s` : '';
-    this.stream.write(`epoch ${this.options.epoch}/${this.options.epochs}: ${this.done}/${this.options.total} batches${stats}, ${((performance.now() - this.started) / 1000).toFixed(1)} s\n`);
+    const stats = v
+      ? `, loss ${v.loss.toFixed(4)}, lr ${v.lr.toPrecision(3)}, ${v.imagesPerSecond.toFixed(0)} img/s`
+      : '';
+    this.stream.write(
+      `epoch ${this.options.epoch}/${this.options.epochs}: ${this.done}/${this.options.total} batches${stats}, ${((performance.now() - this.started) / 1000).toFixed(1)} s\n`,
+    );
   }
 }

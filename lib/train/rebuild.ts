@@ -27,12 +27,16 @@ export interface RebuiltRun {
  * checkpoint, or the reference demo's model_last.pth. The method is in eval mode, on `device`.
  */
 export function rebuildTrained(source: string, options: { device?: Device } = {}): RebuiltRun {
-  if (typeof source !== 'string' || !source) throw new TypeError(`rebuildTrained: source must be a results folder or a checkpoint file, got ${JSON.stringify(source)}`);
+  if (typeof source !== 'string' || !source)
+    throw new TypeError(
+      `rebuildTrained: source must be a results folder or a checkpoint file, got ${JSON.stringify(source)}`,
+    );
   const device = options.device ?? 'cpu';
   const stat = fs.statSync(source, { throwIfNoEntry: false });
   if (!stat) throw new Error(`rebuildTrained: ${source} does not exist`);
   const checkpoint = stat.isDirectory() ? path.join(source, 'checkpoint.safetensors') : source;
-  if (!fs.existsSync(checkpoint)) throw new Error(`rebuildTrained: ${source} holds no checkpoint.safetensors (is it a results folder?)`);
+  if (!fs.existsSync(checkpoint))
+    throw new Error(`rebuildTrained: ${source} holds no checkpoint.safetensors (is it a results folder?)`);
   if (/\.(pth|pt|tar)$/.test(checkpoint)) return referenceMoCo(checkpoint, device);
 
   const { methodName, args, from } = runArgs(checkpoint);
@@ -68,7 +72,9 @@ function runArgs(checkpoint: string): { methodName: string; args: Record<string,
   const args = hasArgs ? meta.args! : fileArgs;
   const methodName = typeof meta.method === 'string' ? meta.method : fileArgs?.method;
   if (!args || typeof methodName !== 'string') {
-    throw new Error(`rebuildTrained: ${checkpoint} does not say how it was trained (no method and args in its metadata, ${fileArgs ? 'no method in' : 'and no'} ${argsFile})`);
+    throw new Error(
+      `rebuildTrained: ${checkpoint} does not say how it was trained (no method and args in its metadata, ${fileArgs ? 'no method in' : 'and no'} ${argsFile})`,
+    );
   }
   return { methodName, args, from: hasArgs ? `${checkpoint} (its metadata)` : argsFile };
 }

@@ -43,8 +43,21 @@ export interface SwavOptimizerOptions {
  * clipping), weight decay inside, and its per-iteration warmup + cosine as a trainer `lr` hook (the
  * last value held past the schedule's end).
  */
-export function swavOptimizer(params: Tensor[], o: SwavOptimizerOptions): { optimizer: LARC; lr: (at: { iteration: number }) => number } {
-  const optimizer = new LARC(new SGD(params, { lr: o.baseLr, momentum: 0.9, weightDecay: o.weightDecay }), { trustCoefficient: 0.001, clip: false });
-  const schedule = warmupCosineLr({ baseLr: o.baseLr, finalLr: o.finalLr, startWarmup: o.startWarmup, warmupEpochs: o.warmupEpochs, epochs: o.epochs, itersPerEpoch: o.itersPerEpoch });
+export function swavOptimizer(
+  params: Tensor[],
+  o: SwavOptimizerOptions,
+): { optimizer: LARC; lr: (at: { iteration: number }) => number } {
+  const optimizer = new LARC(new SGD(params, { lr: o.baseLr, momentum: 0.9, weightDecay: o.weightDecay }), {
+    trustCoefficient: 0.001,
+    clip: false,
+  });
+  const schedule = warmupCosineLr({
+    baseLr: o.baseLr,
+    finalLr: o.finalLr,
+    startWarmup: o.startWarmup,
+    warmupEpochs: o.warmupEpochs,
+    epochs: o.epochs,
+    itersPerEpoch: o.itersPerEpoch,
+  });
   return { optimizer, lr: ({ iteration }) => schedule[Math.min(iteration, schedule.length - 1)] };
 }

@@ -12,7 +12,21 @@ export const RUN_FILES = ['checkpoint.safetensors', 'log.csv', 'log.jsonl', 'arg
  * Flags that may change on --resume: they do not change what is trained (length, evaluation,
  * display, decoding threads, where things go; `normalization` is what --mean/--std resolved to, and those are compared). Any other difference is refused.
  */
-export const RESUMABLE_ARGS = ['epochs', 'knnEvery', 'knnK', 'knnT', 'testSubset', 'evalInit', 'progress', 'workers', 'resume', 'overwrite', 'resultsDir', 'dump_path', 'normalization'];
+export const RESUMABLE_ARGS = [
+  'epochs',
+  'knnEvery',
+  'knnK',
+  'knnT',
+  'testSubset',
+  'evalInit',
+  'progress',
+  'workers',
+  'resume',
+  'overwrite',
+  'resultsDir',
+  'dump_path',
+  'normalization',
+];
 
 interface LockInfo {
   pid: number;
@@ -47,10 +61,14 @@ export function lockRunFolder(dir: string, log: (line: string) => void): () => v
       // unreadable or half-written: its writer died before finishing it
     }
     if (held && held.host !== mine.host) {
-      throw new Error(`Trainer: ${dir} is locked by a run on ${held.host} (pid ${held.pid}, since ${held.started}); if that run is gone, remove ${file}`);
+      throw new Error(
+        `Trainer: ${dir} is locked by a run on ${held.host} (pid ${held.pid}, since ${held.started}); if that run is gone, remove ${file}`,
+      );
     }
     if (held && Number.isInteger(held.pid) && alive(held.pid)) {
-      throw new Error(`Trainer: ${dir} is in use by another run (pid ${held.pid}, since ${held.started}); wait for it to finish or choose another results folder`);
+      throw new Error(
+        `Trainer: ${dir} is in use by another run (pid ${held.pid}, since ${held.started}); wait for it to finish or choose another results folder`,
+      );
     }
     log(`removed a stale lock in ${dir} (pid ${held?.pid ?? '?'} is gone)`);
     fs.rmSync(file, { force: true });
@@ -79,7 +97,11 @@ export function existingRunFiles(dir: string): string[] {
 
 /** The training flags that differ between a saved run and this one (ignoring RESUMABLE_ARGS). */
 export function changedArgs(saved: Record<string, unknown>, now: Record<string, unknown>): string[] {
-  const keys = [...new Set([...Object.keys(saved), ...Object.keys(now)])].filter((k) => !RESUMABLE_ARGS.includes(k)).sort();
+  const keys = [...new Set([...Object.keys(saved), ...Object.keys(now)])]
+    .filter((k) => !RESUMABLE_ARGS.includes(k))
+    .sort();
   const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
-  return keys.filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(now[k])).map((k) => `${k} ${show(saved[k])} → ${show(now[k])}`);
+  return keys
+    .filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(now[k]))
+    .map((k) => `${k} ${show(saved[k])} → ${show(now[k])}`);
 }

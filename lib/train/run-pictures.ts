@@ -63,7 +63,12 @@ export class RunPictures {
   }
 
   /** The first batch's views (and, when the method mixes, its Un-Mix mixtures) as a TensorBoard image. */
-  async firstBatch(views: Tensor[], method: SslMethod, normalization: Normalization | undefined, iteration: number): Promise<void> {
+  async firstBatch(
+    views: Tensor[],
+    method: SslMethod,
+    normalization: Normalization | undefined,
+    iteration: number,
+  ): Promise<void> {
     if (!this.writer) return;
     try {
       const unmix = (method as { options?: { unmix?: UnmixOptions } }).options?.unmix;
@@ -91,7 +96,9 @@ export class RunPictures {
     this.drawing = this.drawing.then(async () => {
       this.queued = false;
       try {
-        const picture = await curvesChart([{ name: path.basename(path.resolve(this.o.resultsDir)), history: this.latest }]);
+        const picture = await curvesChart([
+          { name: path.basename(path.resolve(this.o.resultsDir)), history: this.latest },
+        ]);
         writeFileAtomic(path.join(this.o.resultsDir, 'curves.png'), [picture.png]);
       } catch (e) {
         this.warn('curves', `curves.png not drawn: ${(e as Error).message}`);
@@ -109,6 +116,12 @@ export class RunPictures {
 
 function viewsPicture(views: Tensor[], normalization: Normalization | undefined) {
   const count = Math.min(8, views[0].shape[0]);
-  const rows = scope(() => F.cat(views.filter((v) => v.shape[2] === views[0].shape[2]).map((v) => v.narrow(0, 0, count).to({ device: 'cpu', dtype: 'float32' }))));
+  const rows = scope(() =>
+    F.cat(
+      views
+        .filter((v) => v.shape[2] === views[0].shape[2])
+        .map((v) => v.narrow(0, 0, count).to({ device: 'cpu', dtype: 'float32' })),
+    ),
+  );
   return imageGrid(rows, { columns: count, normalization, scale: 2 }).finally(() => rows.dispose());
 }

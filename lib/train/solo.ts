@@ -34,7 +34,18 @@ export interface SoloRunOptions extends SoloArgs, RunDataOptions {
   knnEvery: number;
   knnFeatures: 'projection' | 'backbone';
   resultsDir: string;
-  trainer?: Pick<TrainerOptions, 'resume' | 'overwrite' | 'itersPerEpoch' | 'progress' | 'evaluateFirst' | 'tensorboard' | 'curves' | 'signal' | 'log'>;
+  trainer?: Pick<
+    TrainerOptions,
+    | 'resume'
+    | 'overwrite'
+    | 'itersPerEpoch'
+    | 'progress'
+    | 'evaluateFirst'
+    | 'tensorboard'
+    | 'curves'
+    | 'signal'
+    | 'log'
+  >;
 }
 
 /** The flags alone: a clear error before anything is built or read. */
@@ -49,7 +60,8 @@ export function checkSoloFlags(o: SoloRunOptions): void {
   int('--warmup-epochs', o.warmupEpochs, 0);
   int('--knn-every', o.knnEvery, 0);
   if (o.knnEvery > 0) int('--knn-k', o.knnK, 1);
-  if (o.warmupEpochs >= o.epochs) throw new Error(`--warmup-epochs ${o.warmupEpochs} must be less than --epochs ${o.epochs}`);
+  if (o.warmupEpochs >= o.epochs)
+    throw new Error(`--warmup-epochs ${o.warmupEpochs} must be less than --epochs ${o.epochs}`);
   if (!(o.lr > 0)) throw new Error(`--lr must be > 0, got ${o.lr}`);
   if (!(o.wd >= 0)) throw new Error(`--wd must be >= 0, got ${o.wd}`);
   if (!(o.knnT > 0)) throw new Error(`--knn-t must be > 0, got ${o.knnT}`);
@@ -70,18 +82,40 @@ export async function trainSolo(o: SoloRunOptions): Promise<TrainResult> {
   const data = await openRunData({ ...o, log, warn: o.warn ?? ((line) => console.error(`warning: ${line}`)) });
   checkDataFlags(data, { batchSize: o.batchSize, knn: o.knnEvery > 0 ? { k: o.knnK } : null });
   const stats = await resolveNormalization(o, data.train, { mean: CIFAR_MEAN, std: CIFAR_STD });
-  if (o.mean === 'data' || o.std === 'data') log(`normalisation measured on the training images: mean [${stats.mean.map((v) => v.toFixed(4))}], std [${stats.std.map((v) => v.toFixed(4))}]`);
+  if (o.mean === 'data' || o.std === 'data')
+    log(
+      `normalisation measured on the training images: mean [${stats.mean.map((v) => v.toFixed(4))}], std [${stats.std.map((v) => v.toFixed(4))}]`,
+    );
   const views = (o.method === 'byol' ? byolViews : simclrViews)({ size: o.crop, ...stats });
   const loader = new Loader(data.train, { batchSize: o.batchSize, views, seed: o.seed, device: o.device });
   const lr = (o.lr * o.batchSize) / 256;
-  const optimizer = new LARC(new SGD(method.trainableParameters(), { lr, momentum: 0.9, weightDecay: o.wd }), { trustCoefficient: 0.02, clip: true, excludeBiasAndNorm: true });
+  const optimizer = new LARC(new SGD(method.trainableParameters(), { lr, momentum: 0.9, weightDecay: o.wd }), {
+    trustCoefficient: 0.02,
+    clip: true,
+    excludeBiasAndNorm: true,
+  });
   const itersPerEpoch = Math.min(loader.length, o.trainer?.itersPerEpoch ?? Infinity);
-  const schedule = warmupCosineLr({ baseLr: lr, finalLr: 0, startWarmup: 0, warmupEpochs: o.warmupEpochs, epochs: o.epochs, itersPerEpoch });
+  const schedule = warmupCosineLr({
+    baseLr: lr,
+    finalLr: 0,
+    startWarmup: 0,
+    warmupEpochs: o.warmupEpochs,
+    epochs: o.epochs,
+    itersPerEpoch,
+  });
   const evaluate =
     o.knnEvery > 0
-      ? knnMonitor(method, data, { batchSize: Math.max(o.batchSize, 256), pipeline: evalPipelineFor(data.train, o.crop, stats), k: o.knnK, t: o.knnT, features: o.knnFeatures })
+      ? knnMonitor(method, data, {
+          batchSize: Math.max(o.batchSize, 256),
+          pipeline: evalPipelineFor(data.train, o.crop, stats),
+          k: o.knnK,
+          t: o.knnT,
+          features: o.knnFeatures,
+        })
       : undefined;
-  log(`${o.example}: ${o.method === 'byol' ? 'BYOL' : 'SimCLR'}${o.unmix ? ' + Un-Mix' : ''}, ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize} (lr ${lr}), crops ${o.crop}, ${imageCount(data.train)} images, ${o.device}`);
+  log(
+    `${o.example}: ${o.method === 'byol' ? 'BYOL' : 'SimCLR'}${o.unmix ? ' + Un-Mix' : ''}, ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize} (lr ${lr}), crops ${o.crop}, ${imageCount(data.train)} images, ${o.device}`,
+  );
   return new Trainer({
     method,
     loader,

@@ -120,10 +120,21 @@ export class Trainer {
     if (options.evaluateEvery !== undefined) is.nonNegativeInt('Trainer', 'evaluateEvery', options.evaluateEvery); // 0: after the last epoch only
     if (options.saveEvery !== undefined) is.nonNegativeInt('Trainer', 'saveEvery', options.saveEvery); // 0: off
     const tb = options.tensorboard;
-    if (!(tb === undefined || typeof tb === 'boolean' || (typeof tb === 'string' && tb))) throw new TypeError(`Trainer: tensorboard must be a boolean or a folder, got ${JSON.stringify(tb)}`);
+    if (!(tb === undefined || typeof tb === 'boolean' || (typeof tb === 'string' && tb)))
+      throw new TypeError(`Trainer: tensorboard must be a boolean or a folder, got ${JSON.stringify(tb)}`);
     const signal = options.signal;
-    if (signal !== undefined && !(typeof signal === 'object' && signal !== null && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
-      throw new TypeError(`Trainer: signal must be an AbortSignal (new AbortController().signal), got ${signal === null ? 'null' : typeof signal}`);
+    if (
+      signal !== undefined &&
+      !(
+        typeof signal === 'object' &&
+        signal !== null &&
+        typeof signal.aborted === 'boolean' &&
+        typeof signal.addEventListener === 'function'
+      )
+    ) {
+      throw new TypeError(
+        `Trainer: signal must be an AbortSignal (new AbortController().signal), got ${signal === null ? 'null' : typeof signal}`,
+      );
     }
     this.checkpointPath = path.join(options.resultsDir, 'checkpoint.safetensors');
     this.log = options.log ?? ((line) => console.log(line));
@@ -139,7 +150,10 @@ export class Trainer {
   }
 
   async run(): Promise<TrainResult> {
-    if (this.options.signal?.aborted) throw new Error(`Trainer: the signal was aborted before the run started (${describeReason(this.options.signal.reason)}); nothing was read or written`);
+    if (this.options.signal?.aborted)
+      throw new Error(
+        `Trainer: the signal was aborted before the run started (${describeReason(this.options.signal.reason)}); nothing was read or written`,
+      );
     makeDir(this.options.resultsDir, 'Trainer: resultsDir');
     const unlock = lockRunFolder(this.options.resultsDir, this.log);
     try {
@@ -155,13 +169,20 @@ export class Trainer {
     const existing = existingRunFiles(o.resultsDir);
     if (existing.length && !o.resume) {
       if (!o.overwrite) {
-        throw new Error(`Trainer: ${o.resultsDir} already holds a run (${existing.join(', ')}): continue it with --resume, or replace it with --overwrite`);
+        throw new Error(
+          `Trainer: ${o.resultsDir} already holds a run (${existing.join(', ')}): continue it with --resume, or replace it with --overwrite`,
+        );
       }
       for (const f of existing) fs.rmSync(path.join(o.resultsDir, f), { force: true });
     }
     const history: EpochRecord[] = [];
     let pos: Position = { epoch: 0, batch: 0, iteration: 0, lossSum: 0, lossCount: 0, termSums: {}, epochSeconds: 0 };
-    const resumeFrom = typeof o.resume === 'string' ? o.resume : o.resume && fs.existsSync(this.checkpointPath) ? this.checkpointPath : null;
+    const resumeFrom =
+      typeof o.resume === 'string'
+        ? o.resume
+        : o.resume && fs.existsSync(this.checkpointPath)
+          ? this.checkpointPath
+          : null;
     if (resumeFrom) {
       const restored = this.restore(resumeFrom);
       pos = restored.position;
@@ -173,9 +194,18 @@ export class Trainer {
       this.log(`no checkpoint in ${o.resultsDir} to resume from: starting from epoch 1 (the logs there are replaced)`);
       for (const f of existing) fs.rmSync(path.join(o.resultsDir, f), { force: true });
     }
-    writeText(path.join(o.resultsDir, 'args.json'), JSON.stringify({ ...o.args, seed: o.seed ?? 0, method: o.method.name }, null, 2) + '\n');
+    writeText(
+      path.join(o.resultsDir, 'args.json'),
+      JSON.stringify({ ...o.args, seed: o.seed ?? 0, method: o.method.name }, null, 2) + '\n',
+    );
     const tensorboardDir = o.tensorboard === true ? path.join(o.resultsDir, 'tensorboard') : o.tensorboard || null;
-    this.pictures = new RunPictures({ resultsDir: o.resultsDir, curves: o.curves ?? true, tensorboardDir, seed: o.seed ?? 0, warn: this.log });
+    this.pictures = new RunPictures({
+      resultsDir: o.resultsDir,
+      curves: o.curves ?? true,
+      tensorboardDir,
+      seed: o.seed ?? 0,
+      warn: this.log,
+    });
 
     const onSigint = () => {
       if (this.stopRequested) return;
@@ -192,7 +222,15 @@ export class Trainer {
     try {
       if (o.evaluate && o.evaluateFirst && pos.iteration === 0 && history.length === 0) {
         const acc = await o.evaluate(0);
-        const record: EpochRecord = { epoch: 0, train_loss: null, 'test_acc@1': acc, lr: 0, seconds: 0, images_per_s: 0, terms: {} };
+        const record: EpochRecord = {
+          epoch: 0,
+          train_loss: null,
+          'test_acc@1': acc,
+          lr: 0,
+          seconds: 0,
+          images_per_s: 0,
+          terms: {},
+        };
         history.push(record);
         this.log(`epoch 0 (before training): test acc@1 ${acc.toFixed(2)}%`);
         this.pictures.epoch(record, history);
@@ -202,7 +240,12 @@ export class Trainer {
         if (!done) {
           this.save(pos, history);
           this.log(`saved ${this.checkpointPath} at epoch ${pos.epoch + 1}, batch ${pos.batch}; continue with resume`);
-          return { history, interrupted: true, stoppedBy: this.stopRequested ?? 'stop', checkpoint: this.checkpointPath };
+          return {
+            history,
+            interrupted: true,
+            stoppedBy: this.stopRequested ?? 'stop',
+            checkpoint: this.checkpointPath,
+          };
         }
       }
       return { history, interrupted: false, checkpoint: this.checkpointPath };
@@ -219,7 +262,12 @@ export class Trainer {
     const iters = this.itersPerEpoch;
     const seed = o.seed ?? 0;
     o.method.train();
-    const progress = new Progress({ enabled: o.progress ?? 'auto', total: iters, epoch: pos.epoch + 1, epochs: o.epochs });
+    const progress = new Progress({
+      enabled: o.progress ?? 'auto',
+      total: iters,
+      epoch: pos.epoch + 1,
+      epochs: o.epochs,
+    });
     progress.start(pos.batch);
     let lr = 0;
     let start = performance.now();
@@ -235,10 +283,17 @@ export class Trainer {
           batch.dispose();
           return false;
         }
-        const ctx: StepContext = { iteration: pos.iteration, epoch: pos.epoch, itersPerEpoch: iters, totalEpochs: o.epochs, rng: Rng.derive(seed, STEP_STREAM, pos.iteration) };
+        const ctx: StepContext = {
+          iteration: pos.iteration,
+          epoch: pos.epoch,
+          itersPerEpoch: iters,
+          totalEpochs: o.epochs,
+          rng: Rng.derive(seed, STEP_STREAM, pos.iteration),
+        };
         lr = o.lr({ epoch: pos.epoch, iteration: pos.iteration, itersPerEpoch: iters });
         for (const group of o.optimizer.paramGroups) group.lr = lr;
-        if (pos.iteration === 0) await this.pictures.firstBatch(batch.views, o.method, normalizationOf(o.loader.viewSpecs[0].pipeline), 0);
+        if (pos.iteration === 0)
+          await this.pictures.firstBatch(batch.views, o.method, normalizationOf(o.loader.viewSpecs[0].pipeline), 0);
         let result: { loss: number; logs: Record<string, number> };
         try {
           result = scope(() => {
@@ -290,7 +345,9 @@ export class Trainer {
       } catch (e) {
         // the epoch's steps are kept: resume restarts at its end and evaluates again
         this.save(pos, history);
-        throw new Error(`${(e as Error).message} (evaluating after epoch ${epochNumber}; its training is saved in ${this.checkpointPath}: resume re-runs only the evaluation)`);
+        throw new Error(
+          `${(e as Error).message} (evaluating after epoch ${epochNumber}; its training is saved in ${this.checkpointPath}: resume re-runs only the evaluation)`,
+        );
       }
     }
     const record: EpochRecord = {
@@ -321,7 +378,11 @@ export class Trainer {
   /** log.csv exactly as the reference's pandas writes it, and log.jsonl with everything. */
   private writeLogs(history: EpochRecord[]): void {
     const dir = this.options.resultsDir;
-    const csv = ['epoch,train_loss,test_acc@1', ...history.filter((r) => r.epoch > 0).map((r) => `${r.epoch},${r.train_loss ?? ''},${r['test_acc@1'] ?? ''}`)].join('\n') + '\n';
+    const csv =
+      [
+        'epoch,train_loss,test_acc@1',
+        ...history.filter((r) => r.epoch > 0).map((r) => `${r.epoch},${r.train_loss ?? ''},${r['test_acc@1'] ?? ''}`),
+      ].join('\n') + '\n';
     writeText(path.join(dir, 'log.csv'), csv);
     writeText(path.join(dir, 'log.jsonl'), history.map((r) => JSON.stringify(r)).join('\n') + '\n');
   }
@@ -352,7 +413,11 @@ export class Trainer {
   /** args.json of the folder (checkpoints before args were saved in them), without what the trainer adds. */
   private savedArgs(): Record<string, unknown> {
     try {
-      const { seed: _seed, method: _method, ...args } = JSON.parse(fs.readFileSync(path.join(this.options.resultsDir, 'args.json'), 'utf8'));
+      const {
+        seed: _seed,
+        method: _method,
+        ...args
+      } = JSON.parse(fs.readFileSync(path.join(this.options.resultsDir, 'args.json'), 'utf8'));
       return args;
     } catch {
       return this.options.args ?? {};
@@ -381,7 +446,7 @@ export class Trainer {
     if (changed.length) {
       throw new Error(
         `${file}: cannot resume with changed training flags (${changed.join('; ')}); only ${RESUMABLE_ARGS.join(', ')} may change on resume: ` +
-          'give the run\'s flags again, or start a new run in another results folder',
+          "give the run's flags again, or start a new run in another results folder",
       );
     }
     loadCheckpoint(file, { modules: { method: o.method }, optimizers: { optimizer: o.optimizer } });

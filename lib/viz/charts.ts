@@ -25,7 +25,10 @@ const PANELS = [
 
 /** The Vega-Lite spec of runs' curves: one panel per quantity, one colour per run. */
 export function curvesSpec(runs: Run[], options: { title?: string } = {}): object {
-  if (!Array.isArray(runs) || !runs.length) throw new Error(`curves: runs must be a non-empty list of {name, history}, got ${Array.isArray(runs) ? 'none' : typeof runs}`);
+  if (!Array.isArray(runs) || !runs.length)
+    throw new Error(
+      `curves: runs must be a non-empty list of {name, history}, got ${Array.isArray(runs) ? 'none' : typeof runs}`,
+    );
   const rows = runs.flatMap((run) =>
     run.history.flatMap((r) =>
       PANELS.flatMap(({ key }) => {
@@ -58,13 +61,18 @@ export function curvesSpec(runs: Run[], options: { title?: string } = {}): objec
 
 /** A simple line chart of named series (x, y). */
 export function lineChartSpec(series: Series[], options: { title?: string; x?: string; y?: string } = {}): object {
-  if (!Array.isArray(series) || !series.length) throw new Error('lineChart: series must be a non-empty list of {name, points}');
+  if (!Array.isArray(series) || !series.length)
+    throw new Error('lineChart: series must be a non-empty list of {name, points}');
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...(options.title ? { title: options.title } : {}),
     background: 'white',
     ...PANEL,
-    data: { values: series.flatMap((s) => s.points.filter((p) => Number.isFinite(p.y)).map((p) => ({ series: s.name, x: p.x, y: p.y }))) },
+    data: {
+      values: series.flatMap((s) =>
+        s.points.filter((p) => Number.isFinite(p.y)).map((p) => ({ series: s.name, x: p.x, y: p.y })),
+      ),
+    },
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'x', type: 'quantitative', title: options.x ?? 'x' },
@@ -80,7 +88,10 @@ export function curvesChart(runs: Run[], options: { title?: string; scale?: numb
 }
 
 /** PNG of a line chart. */
-export function lineChart(series: Series[], options: { title?: string; x?: string; y?: string; scale?: number } = {}): Promise<Picture> {
+export function lineChart(
+  series: Series[],
+  options: { title?: string; x?: string; y?: string; scale?: number } = {},
+): Promise<Picture> {
   return vegaLitePng(lineChartSpec(series, options), options.scale);
 }
 
@@ -88,7 +99,10 @@ export function lineChart(series: Series[], options: { title?: string; x?: strin
 export function readRun(dir: string, name = path.basename(path.resolve(dir))): Run {
   const file = fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() ? path.join(dir, 'log.jsonl') : dir;
   if (!fs.existsSync(file)) throw new Error(`plot: ${dir} has no log.jsonl (give a results folder the trainer wrote)`);
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
   const history = lines.map((line, i) => {
     try {
       return JSON.parse(line) as EpochRecord;

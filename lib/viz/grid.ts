@@ -56,7 +56,8 @@ export function normalizationOf(pipeline: Pipeline): Normalization | undefined {
 /** x·std + mean per channel: normalised images [N, C, H, W] back to [0, 1]. */
 export function denormalize(images: Tensor, norm: Normalization): Tensor {
   const c = images.shape[1];
-  if (norm.mean.length !== c || norm.std.length !== c) throw new Error(`denormalize: needs ${c} means and stds, got ${norm.mean.length} and ${norm.std.length}`);
+  if (norm.mean.length !== c || norm.std.length !== c)
+    throw new Error(`denormalize: needs ${c} means and stds, got ${norm.mean.length} and ${norm.std.length}`);
   return scope(() => {
     const shape = [1, c, 1, 1];
     const at = (v: readonly number[]) => tensor([...v], { dtype: images.dtype, device: images.device }).view(shape);
@@ -67,8 +68,11 @@ export function denormalize(images: Tensor, norm: Normalization): Tensor {
 /** Images [N, C, H, W] (C 1 or 3; float in [0, 1] after normalisation is undone, or uint8) as one PNG grid. */
 export async function imageGrid(images: Tensor, options: GridOptions = {}): Promise<Picture> {
   const { pixels, width, height, captions } = gridPixels(images, options);
-  let image = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width, height, channels: 3 } });
-  if (captions.length) image = image.composite([{ input: Buffer.from(captionSvg(width, height, captions)), top: 0, left: 0 }]);
+  let image = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
+    raw: { width, height, channels: 3 },
+  });
+  if (captions.length)
+    image = image.composite([{ input: Buffer.from(captionSvg(width, height, captions)), top: 0, left: 0 }]);
   return { png: await image.png().toBuffer(), width, height };
 }
 
@@ -79,9 +83,14 @@ interface Caption {
 }
 
 /** The grid as RGB bytes (row-major, 3 per pixel) and where captions go; imageGrid encodes it. */
-export function gridPixels(images: Tensor, options: GridOptions = {}): { pixels: Uint8Array; width: number; height: number; captions: Caption[] } {
+export function gridPixels(
+  images: Tensor,
+  options: GridOptions = {},
+): { pixels: Uint8Array; width: number; height: number; captions: Caption[] } {
   if (!(images instanceof Tensor) || images.ndim !== 4 || ![1, 3].includes(images.shape[1])) {
-    throw new Error(`imageGrid: images must be a tensor [N, C, H, W] with C 1 or 3, got ${images instanceof Tensor ? `shape [${images.shape.join(', ')}]` : typeof images}`);
+    throw new Error(
+      `imageGrid: images must be a tensor [N, C, H, W] with C 1 or 3, got ${images instanceof Tensor ? `shape [${images.shape.join(', ')}]` : typeof images}`,
+    );
   }
   const [n, c, h, w] = images.shape;
   if (n === 0) throw new Error('imageGrid: images must hold at least one image, got none');
@@ -108,14 +117,16 @@ export function gridPixels(images: Tensor, options: GridOptions = {}): { pixels:
   const [br, bg, bb] = options.background ?? [255, 255, 255];
   for (let i = 0; i < width * height; i++) pixels.set([br, bg, bb], i * 3);
   const fill = (x0: number, y0: number, x1: number, y1: number, rgb: Rgb) => {
-    for (let y = Math.max(0, y0); y < Math.min(height, y1); y++) for (let x = Math.max(0, x0); x < Math.min(width, x1); x++) pixels.set(rgb, (y * width + x) * 3);
+    for (let y = Math.max(0, y0); y < Math.min(height, y1); y++)
+      for (let x = Math.max(0, x0); x < Math.min(width, x1); x++) pixels.set(rgb, (y * width + x) * 3);
   };
   const captions: Caption[] = [];
   for (let i = 0; i < n; i++) {
     const left = padding + (i % cols) * cellW;
     const top = padding + Math.floor(i / cols) * cellH;
     const frame = options.frames?.[i];
-    if (frame) fill(left - frameWidth, top - frameWidth, left + w * scale + frameWidth, top + h * scale + frameWidth, frame);
+    if (frame)
+      fill(left - frameWidth, top - frameWidth, left + w * scale + frameWidth, top + h * scale + frameWidth, frame);
     for (let y = 0; y < h * scale; y++) {
       for (let x = 0; x < w * scale; x++) {
         const src = Math.floor(y / scale) * w + Math.floor(x / scale);
@@ -124,7 +135,15 @@ export function gridPixels(images: Tensor, options: GridOptions = {}): { pixels:
       }
     }
     const box = options.boxes?.[i];
-    if (box) outline(fill, left + box[1] * scale, top + box[0] * scale, left + box[3] * scale, top + box[2] * scale, options.boxColor ?? [255, 0, 0]);
+    if (box)
+      outline(
+        fill,
+        left + box[1] * scale,
+        top + box[0] * scale,
+        left + box[3] * scale,
+        top + box[2] * scale,
+        options.boxColor ?? [255, 0, 0],
+      );
     const caption = options.captions?.[i];
     if (caption) captions.push({ x: left + (w * scale) / 2, y: top + h * scale + captionHeight - 3, text: caption });
   }
@@ -135,9 +154,19 @@ export function gridPixels(images: Tensor, options: GridOptions = {}): { pixels:
 function toBytes(images: Tensor, norm: Normalization | undefined): Uint8Array {
   const c = images.shape[1];
   if (norm && (norm.mean.length !== c || norm.std.length !== c)) {
-    throw new Error(`imageGrid: normalization needs ${c} means and stds, got ${norm.mean.length} and ${norm.std.length}`);
+    throw new Error(
+      `imageGrid: normalization needs ${c} means and stds, got ${norm.mean.length} and ${norm.std.length}`,
+    );
   }
-  const data = noGrad(() => scope(() => images.detach().to({ device: 'cpu', dtype: images.dtype === 'uint8' ? 'uint8' : 'float32' }).contiguous().data()));
+  const data = noGrad(() =>
+    scope(() =>
+      images
+        .detach()
+        .to({ device: 'cpu', dtype: images.dtype === 'uint8' ? 'uint8' : 'float32' })
+        .contiguous()
+        .data(),
+    ),
+  );
   if (images.dtype === 'uint8') return data as Uint8Array;
   const plane = images.shape[2] * images.shape[3];
   const out = new Uint8Array(data.length);
@@ -149,7 +178,14 @@ function toBytes(images: Tensor, norm: Normalization | undefined): Uint8Array {
   return out;
 }
 
-function outline(fill: (x0: number, y0: number, x1: number, y1: number, rgb: Rgb) => void, x0: number, y0: number, x1: number, y1: number, rgb: Rgb): void {
+function outline(
+  fill: (x0: number, y0: number, x1: number, y1: number, rgb: Rgb) => void,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+  rgb: Rgb,
+): void {
   if (x1 <= x0 || y1 <= y0) return;
   fill(x0, y0, x1, y0 + 1, rgb);
   fill(x0, y1 - 1, x1, y1, rgb);
@@ -163,9 +199,10 @@ function captionSvg(width: number, height: number, captions: Caption[]): string 
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><g font-family="DejaVu Sans, sans-serif" font-size="10" text-anchor="middle" fill="#222">${texts}</g></svg>`;
 }
 
-
 function checkPerImage(name: string, list: unknown[] | undefined, n: number): void {
   if (list !== undefined && (!Array.isArray(list) || list.length !== n)) {
-    throw new Error(`imageGrid: ${name} must list one entry per image (${n}), got ${Array.isArray(list) ? list.length : typeof list}`);
+    throw new Error(
+      `imageGrid: ${name} must list one entry per image (${n}), got ${Array.isArray(list) ? list.length : typeof list}`,
+    );
   }
 }

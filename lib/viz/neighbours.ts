@@ -39,11 +39,15 @@ export async function neighbourGrid(o: NeighbourGridOptions): Promise<NeighbourG
   const n = o.bank.shape[0];
   const k = o.k ?? 8;
   is.intInRange('neighbourGrid', 'k', k, 1, n, 'the bank size');
-  if (o.queryFeatures.ndim !== 2 || o.queryFeatures.shape[0] !== q) throw new Error(`neighbourGrid: queryFeatures must be [${q}, D], got [${o.queryFeatures.shape.join(', ')}]`);
-  if (o.bankFeatures.ndim !== 2 || o.bankFeatures.shape[0] !== n) throw new Error(`neighbourGrid: bankFeatures must be [${n}, D], got [${o.bankFeatures.shape.join(', ')}]`);
+  if (o.queryFeatures.ndim !== 2 || o.queryFeatures.shape[0] !== q)
+    throw new Error(`neighbourGrid: queryFeatures must be [${q}, D], got [${o.queryFeatures.shape.join(', ')}]`);
+  if (o.bankFeatures.ndim !== 2 || o.bankFeatures.shape[0] !== n)
+    throw new Error(`neighbourGrid: bankFeatures must be [${n}, D], got [${o.bankFeatures.shape.join(', ')}]`);
   const { indices, similarities } = noGrad(() =>
     scope(() => {
-      const sim = F.normalize(o.queryFeatures.float(), { dim: 1 }).mm(F.normalize(o.bankFeatures.float(), { dim: 1 }).t());
+      const sim = F.normalize(o.queryFeatures.float(), { dim: 1 }).mm(
+        F.normalize(o.bankFeatures.float(), { dim: 1 }).t(),
+      );
       const top = sim.topk(k, 1);
       const idx = Array.from(top.indices.to('cpu').data() as BigInt64Array, Number);
       const val = Array.from(top.values.to('cpu').data() as Float32Array);
@@ -55,7 +59,8 @@ export async function neighbourGrid(o: NeighbourGridOptions): Promise<NeighbourG
     const order = tensor(Int32Array.from(indices.flat()), { device: o.bank.device }).to('int64');
     const neighbours = o.bank.indexSelect(0, order).to('cpu');
     const cells: Tensor[] = [];
-    for (let i = 0; i < q; i++) cells.push(o.queries.narrow(0, i, 1).to('cpu').to(neighbours.dtype), neighbours.narrow(0, i * k, k));
+    for (let i = 0; i < q; i++)
+      cells.push(o.queries.narrow(0, i, 1).to('cpu').to(neighbours.dtype), neighbours.narrow(0, i * k, k));
     return F.cat(cells);
   });
   try {
@@ -72,7 +77,14 @@ export async function neighbourGrid(o: NeighbourGridOptions): Promise<NeighbourG
         frames.push(ql === undefined || bl === undefined ? null : bl === ql ? SAME : OTHER);
       });
     });
-    const picture = await imageGrid(images, { columns: k + 1, normalization: o.normalization, scale: o.scale ?? 2, padding: 5, captions, frames });
+    const picture = await imageGrid(images, {
+      columns: k + 1,
+      normalization: o.normalization,
+      scale: o.scale ?? 2,
+      padding: 5,
+      captions,
+      frames,
+    });
     return { ...picture, indices, similarities };
   } finally {
     images.dispose();

@@ -19,7 +19,9 @@ function tslab(): Tslab {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(require.resolve('tslab', { paths: [...from, process.cwd()] })) as Tslab;
   } catch {
-    throw new Error('show: not running in a tslab notebook (start one with `npx unmix notebook`); write picture.png to a file instead');
+    throw new Error(
+      'show: not running in a tslab notebook (start one with `npx unmix notebook`); write picture.png to a file instead',
+    );
   }
 }
 

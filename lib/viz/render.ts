@@ -21,7 +21,10 @@ let nextId = 0;
 
 /** The worker script: beside this file under lib/, or lib/viz/ of the package when running from dist/. */
 function workerFile(): string {
-  const candidates = [path.join(__dirname, 'vega-worker.mjs'), path.join(__dirname, '..', '..', 'lib', 'viz', 'vega-worker.mjs')];
+  const candidates = [
+    path.join(__dirname, 'vega-worker.mjs'),
+    path.join(__dirname, '..', '..', 'lib', 'viz', 'vega-worker.mjs'),
+  ];
   const found = candidates.find((f) => fs.existsSync(f));
   if (!found) throw new Error(`charts: vega-worker.mjs not found (looked in ${candidates.join(', ')})`);
   return found;
@@ -78,6 +81,9 @@ export function vegaLiteSvg(spec: object): Promise<string> {
 export async function vegaLitePng(spec: object, scale = 1): Promise<Picture> {
   is.positive('charts', 'scale', scale);
   const svg = await vegaLiteSvg(spec);
-  const { data, info } = await sharp(Buffer.from(svg), { density: 72 * scale }).flatten({ background: '#ffffff' }).png().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(Buffer.from(svg), { density: 72 * scale })
+    .flatten({ background: '#ffffff' })
+    .png()
+    .toBuffer({ resolveWithObject: true });
   return { png: data, width: info.width, height: info.height };
 }

@@ -49,11 +49,22 @@ export async function unmixPicture(views: Tensor[], options: UnmixPictureOptions
       const r = mixWithParams(x1, region);
       const first = (t: Tensor) => t.narrow(0, 0, count);
       const shown = [first(x1), ...(x2 ? [first(x2)] : []), first(reverseBatch(x1)), first(g.mixed), first(r.mixed)];
-      return { rows: F.cat(shown.map((t) => t.to({ device: 'cpu', dtype: 'float32' }))), globalLam: g.lam, regionLam: r.lam, box: r.box! };
+      return {
+        rows: F.cat(shown.map((t) => t.to({ device: 'cpu', dtype: 'float32' }))),
+        globalLam: g.lam,
+        regionLam: r.lam,
+        box: r.box!,
+      };
     }),
   );
   try {
-    const labels = ['view 1', ...(x2 ? ['view 2'] : []), 'partner', `global λ=${globalLam.toFixed(2)}`, `region λ=${regionLam.toFixed(2)}`];
+    const labels = [
+      'view 1',
+      ...(x2 ? ['view 2'] : []),
+      'partner',
+      `global λ=${globalLam.toFixed(2)}`,
+      `region λ=${regionLam.toFixed(2)}`,
+    ];
     const total = labels.length * count;
     const regionRow = total - count;
     const picture = await imageGrid(rows, {

@@ -37,18 +37,31 @@ function pngClaiming(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(1 + width * 3))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(Buffer.alloc(1 + width * 3))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 async function smallPng(): Promise<Buffer> {
   const sharp = (await import('sharp')).default;
-  return sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 200, g: 10, b: 10 } } }).png().toBuffer();
+  return sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 200, g: 10, b: 10 } } })
+    .png()
+    .toBuffer();
 }
 
 test('a PNG claiming 16000×16000 is refused before decoding; an SVG named .png is not decoded', async () => {
-  await expect(decodeRgb(pngClaiming(16000, 16000), 'big.png')).rejects.toThrow("big.png: cannot decode image: 16000×16000 is more than 89478485 pixels (PIL's decompression-bomb limit)");
-  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="16000" height="16000"><rect width="16000" height="16000"/></svg>');
-  await expect(decodeRgb(svg, 'svg.png')).rejects.toThrow('svg.png: cannot decode image: Input buffer contains unsupported image format');
+  await expect(decodeRgb(pngClaiming(16000, 16000), 'big.png')).rejects.toThrow(
+    "big.png: cannot decode image: 16000×16000 is more than 89478485 pixels (PIL's decompression-bomb limit)",
+  );
+  const svg = Buffer.from(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="16000" height="16000"><rect width="16000" height="16000"/></svg>',
+  );
+  await expect(decodeRgb(svg, 'svg.png')).rejects.toThrow(
+    'svg.png: cannot decode image: Input buffer contains unsupported image format',
+  );
   expect((await decodeRgb(await smallPng(), 'ok.png')).width).toBe(4);
 });
 
@@ -59,7 +72,9 @@ test('unmix dataset on four 16000×16000 PNGs answers in bounded memory, naming 
   const r = runCli(['dataset', root, '--json', '--no-cache']);
   expect(r.signal).toBeNull();
   expect(r.status).toBe(1);
-  expect(r.stderr).toMatch(/unmix: .*bombs\/a\/[0-3]\.png: cannot decode image: 16000×16000 is more than 89478485 pixels/);
+  expect(r.stderr).toMatch(
+    /unmix: .*bombs\/a\/[0-3]\.png: cannot decode image: 16000×16000 is more than 89478485 pixels/,
+  );
   expect(r.maxRssMB).toBeLessThan(1000);
 }, 60000);
 
@@ -71,7 +86,8 @@ test('a torch.save zip with an unused 400 MiB entry loads without inflating it',
   const bomb = path.join(dir, 'bomb.pt');
   fs.writeFileSync(bomb, zipDeflated({ ...entries, [`${prefix}/data/unused`]: new Uint8Array(400 * 1024 * 1024) }));
   expect(fs.statSync(bomb).size).toBeLessThan(4 * 1024 * 1024);
-  const load = (file: string) => runScript(`console.log(Object.keys(u.importTorchStateDict(${JSON.stringify(file)})).join(','))`);
+  const load = (file: string) =>
+    runScript(`console.log(Object.keys(u.importTorchStateDict(${JSON.stringify(file)})).join(','))`);
   const base = load(good);
   const r = load(bomb);
   expect(r.status).toBe(0);
@@ -89,7 +105,9 @@ test('a torch.save zip whose storage entry declares more bytes than its tensor n
   expect(fs.statSync(bomb).size).toBeLessThan(4 * 1024 * 1024);
   const r = runScript(`u.importTorchStateDict(${JSON.stringify(bomb)})`);
   expect(r.status).toBe(1);
-  expect(r.stderr).toMatch(/oversized\.pt: storage \S+ declares 314572800 bytes, its 4 float32 elements need 16: refused/);
+  expect(r.stderr).toMatch(
+    /oversized\.pt: storage \S+ declares 314572800 bytes, its 4 float32 elements need 16: refused/,
+  );
   expect(r.maxRssMB).toBeLessThan(1000);
 }, 60000);
 
@@ -100,7 +118,9 @@ test('a looping symlink is left out and listed; an absolute tar member is not a 
   fs.symlinkSync('loop.png', path.join(root, 'train', 'a', 'loop.png'));
   const { description, details } = await describeDataset(root, { cacheDir: false });
   expect(description.splits.train.images).toBe(1);
-  expect(details.warnings).toContain(`left out ${path.join(root, 'train', 'a', 'loop.png')}: a symbolic link that loops`);
+  expect(details.warnings).toContain(
+    `left out ${path.join(root, 'train', 'a', 'loop.png')}: a symbolic link that loops`,
+  );
 
   fs.rmSync(path.join(root, 'train', 'a', 'loop.png'));
   const archive = path.join(dir, 'abs.tar');
@@ -110,7 +130,9 @@ test('a looping symlink is left out and listed; an absolute tar member is not a 
   tar.c({ file: archive, cwd: root, sync: true, preservePaths: true }, ['train', path.join(outside, 'x.png')]);
   const t = await describeDataset(archive, { cacheDir: false });
   expect(Object.keys(t.description.splits)).toEqual(['train']);
-  expect(t.details.warnings).toContain(`left out ${archive}:${path.join(outside, 'x.png')}: a member outside the archive's folder (absolute or ..)`);
+  expect(t.details.warnings).toContain(
+    `left out ${archive}:${path.join(outside, 'x.png')}: a member outside the archive's folder (absolute or ..)`,
+  );
 });
 
 test('a tar whose members point outside (absolute, ..) writes nothing outside: describing and opening it touch only the cache', async () => {
@@ -144,31 +166,51 @@ test('unmix dataset of a FIFO answers at once; a results folder under /proc is a
   const r = runCli(['dataset', fifo], { timeoutMs: 30000 });
   expect(r.signal).toBeNull();
   expect(r.stderr).toContain(`${fifo} is neither a folder nor a regular file (a FIFO)`);
-  const t = new Trainer({ ...toySetup(), lr: () => 0.05, epochs: 1, resultsDir: '/proc/unmix-results/run', progress: false, log: () => undefined });
-  await expect(t.run()).rejects.toThrow('Trainer: resultsDir: ENOENT: cannot create the folder /proc/unmix-results: its file system does not allow new folders in /proc');
+  const t = new Trainer({
+    ...toySetup(),
+    lr: () => 0.05,
+    epochs: 1,
+    resultsDir: '/proc/unmix-results/run',
+    progress: false,
+    log: () => undefined,
+  });
+  await expect(t.run()).rejects.toThrow(
+    'Trainer: resultsDir: ENOENT: cannot create the folder /proc/unmix-results: its file system does not allow new folders in /proc',
+  );
 }, 60000);
 
 // A read-only file system needs a mount: a private mount namespace (as root; CI runs as root).
 const canMount = spawnSync('unshare', ['-m', 'true']).status === 0;
-(canMount ? test : test.skip)(`a results folder on a read-only file system is an error saying so, not ENOENT${canMount ? '' : ' (skipped: unshare -m is not permitted here)'}`, () => {
-  const ro = path.join(dir, 'read-only');
-  fs.mkdirSync(ro);
-  const script = path.join(dir, 'read-only-run.ts');
-  fs.writeFileSync(
-    script,
-    `import { Trainer } from ${JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'train', 'trainer'))};
+(canMount ? test : test.skip)(
+  `a results folder on a read-only file system is an error saying so, not ENOENT${canMount ? '' : ' (skipped: unshare -m is not permitted here)'}`,
+  () => {
+    const ro = path.join(dir, 'read-only');
+    fs.mkdirSync(ro);
+    const script = path.join(dir, 'read-only-run.ts');
+    fs.writeFileSync(
+      script,
+      `import { Trainer } from ${JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'train', 'trainer'))};
 import { toySetup } from ${JSON.stringify(path.join(__dirname, '..', 'support', 'toy-setup'))};
 new Trainer({ ...toySetup(), lr: () => 0.05, epochs: 1, resultsDir: ${JSON.stringify(path.join(ro, 'a', 'run'))}, progress: false, log: () => undefined })
   .run().then(() => console.log('trained'), (e) => console.log(e.message));`,
-  );
-  const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ro tmpfs '${ro}' && exec '${process.execPath}' --import tsx '${script}'`], { encoding: 'utf8', timeout: 60000 });
-  expect(r.stderr).toBe('');
-  expect(r.stdout.trim()).toBe(`Trainer: resultsDir: EROFS: cannot create the folder ${path.join(ro, 'a')}: the file system is read-only`);
-}, 60000);
+    );
+    const r = spawnSync(
+      'unshare',
+      ['-m', 'sh', '-c', `mount -t tmpfs -o ro tmpfs '${ro}' && exec '${process.execPath}' --import tsx '${script}'`],
+      { encoding: 'utf8', timeout: 60000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(
+      `Trainer: resultsDir: EROFS: cannot create the folder ${path.join(ro, 'a')}: the file system is read-only`,
+    );
+  },
+  60000,
+);
 
 test('files and class folders whose names are not UTF-8 are listed, counted and decoded', async () => {
   const root = path.join(dir, 'names');
-  const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+  const bytes = (...parts: (string | number[])[]) =>
+    Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
   const png = await smallPng();
   fs.mkdirSync(path.join(root, 'train', 'a'), { recursive: true });
   fs.writeFileSync(path.join(root, 'train', 'a', 'ok.png'), png);

@@ -27,14 +27,21 @@ export interface ChildResult {
 // dies quickly instead of taking the machine's memory.
 const REPORT = path.join(__dirname, 'report-rss.cjs');
 
-function run(args: string[], options: { timeoutMs?: number; heapMB?: number; env?: Record<string, string> } = {}): ChildResult {
-  const r = spawnSync(process.execPath, [`--max-old-space-size=${options.heapMB ?? 1024}`, '--require', REPORT, '--import', 'tsx', ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: options.timeoutMs ?? 60000,
-    env: { ...process.env, ...options.env },
-    maxBuffer: 16 * 1024 * 1024,
-  });
+function run(
+  args: string[],
+  options: { timeoutMs?: number; heapMB?: number; env?: Record<string, string> } = {},
+): ChildResult {
+  const r = spawnSync(
+    process.execPath,
+    [`--max-old-space-size=${options.heapMB ?? 1024}`, '--require', REPORT, '--import', 'tsx', ...args],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: options.timeoutMs ?? 60000,
+      env: { ...process.env, ...options.env },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   const m = /\nMAXRSS_KB (\d+)\n/.exec(r.stderr ?? '');
   return {
     status: r.status,
@@ -58,7 +65,10 @@ export function runScript(code: string, options: { timeoutMs?: number; heapMB?: 
 }
 
 /** Runs `unmix ...args` as a user does. */
-export function runCli(args: string[], options: { timeoutMs?: number; heapMB?: number; env?: Record<string, string> } = {}): ChildResult {
+export function runCli(
+  args: string[],
+  options: { timeoutMs?: number; heapMB?: number; env?: Record<string, string> } = {},
+): ChildResult {
   return run([path.join(root, 'lib', 'cli', 'unmix.ts'), ...args], options);
 }
 
@@ -66,10 +76,14 @@ export function runCli(args: string[], options: { timeoutMs?: number; heapMB?: n
 
 /** A torch.save zip archive around a pickle (and extra entries). */
 export function torchZip(pickle: Uint8Array, extra: Record<string, Uint8Array> = {}): Uint8Array {
-  return zipSync({ 'archive/data.pkl': pickle, 'archive/version': new TextEncoder().encode('3\n'), ...extra }, { level: 0 });
+  return zipSync(
+    { 'archive/data.pkl': pickle, 'archive/version': new TextEncoder().encode('3\n'), ...extra },
+    { level: 0 },
+  );
 }
 
-const bytes = (...parts: (number | number[] | Uint8Array)[]) => Uint8Array.from(parts.flatMap((p) => (typeof p === 'number' ? [p] : [...p])));
+const bytes = (...parts: (number | number[] | Uint8Array)[]) =>
+  Uint8Array.from(parts.flatMap((p) => (typeof p === 'number' ? [p] : [...p])));
 const PROTO2 = [0x80, 0x02];
 const EMPTY_LIST = 0x5d;
 const MARK = 0x28;

@@ -19,7 +19,8 @@ beforeAll(async () => {
   for (let c = 0; c < CLASSES; c++) {
     const folder = path.join(dir, 'train', `n${String(c).padStart(8, '0')}`);
     fs.mkdirSync(folder, { recursive: true });
-    for (let i = 0; i < PER_CLASS; i++) fs.writeFileSync(path.join(folder, `${i}.${i % 2 ? 'png' : 'jpeg'}`), images[i % 2]);
+    for (let i = 0; i < PER_CLASS; i++)
+      fs.writeFileSync(path.join(folder, `${i}.${i % 2 ? 'png' : 'jpeg'}`), images[i % 2]);
   }
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -46,7 +47,15 @@ test('5,000 images over the memory budget open as an encoded set in seconds and 
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   const out = JSON.parse(r.stdout.trim());
-  expect(out).toMatchObject({ kind: 'encoded', n: CLASSES * PER_CLASS, shapes: [[16, 3, 32, 32], [16, 3, 32, 32]], labels: [16] });
+  expect(out).toMatchObject({
+    kind: 'encoded',
+    n: CLASSES * PER_CLASS,
+    shapes: [
+      [16, 3, 32, 32],
+      [16, 3, 32, 32],
+    ],
+    labels: [16],
+  });
   expect(out.openMs).toBeLessThan(5000);
   expect(r.maxRssMB! - base.maxRssMB!).toBeLessThan(100);
 }, 90000);

@@ -6,19 +6,53 @@ import { runScript } from './helpers';
 
 // Kernels that crashed the process (SIGSEGV) on these arguments before call() refused them.
 const crashers: [string, string, RegExp][] = [
-  ['_reshape_alias', `u.call('_reshape_alias', [u.ones([2]), [1000000], [1]])`, /aten::_reshape_alias is refused: a leading underscore marks a LibTorch internal/],
-  ['max_pool2d_with_indices_backward', `u.call('max_pool2d_with_indices_backward', [u.ones([1, 1, 2, 2]), u.ones([1, 1, 4, 4]), [2, 2], [2, 2], [0, 0], [1, 1], false, u.full([1, 1, 2, 2], 1e9).to('int64')])`, /is refused: backward kernels trust the arguments autograd gives them/],
-  ['native_batch_norm_backward', `u.call('native_batch_norm_backward', [u.ones([2, 3]), u.ones([2, 3]), null, null, null, null, null, true, 1e-5, [true, true, true]])`, /is refused: backward kernels/],
-  ['segment_reduce(unsafe=true)', `u.call('segment_reduce', [u.ones([4]), 'sum'], { lengths: u.tensor([100]).to('int64'), unsafe: true })`, /aten::segment_reduce: unsafe=true skips the kernel's argument checks/],
-  ['_sparse_coo_tensor_unsafe', `u.call('to_dense', [u.call('_sparse_coo_tensor_unsafe', [u.tensor([[1e9]]).to('int64'), u.ones([1]), [2]])])`, /aten::_sparse_coo_tensor_unsafe is refused/],
-  ['sparse_coo_tensor', `u.call('to_dense', [u.call('sparse_coo_tensor', [u.tensor([[1e9]]).to('int64'), u.ones([1]), [2]])])`, /aten::sparse_coo_tensor is refused: the sparse family/],
+  [
+    '_reshape_alias',
+    `u.call('_reshape_alias', [u.ones([2]), [1000000], [1]])`,
+    /aten::_reshape_alias is refused: a leading underscore marks a LibTorch internal/,
+  ],
+  [
+    'max_pool2d_with_indices_backward',
+    `u.call('max_pool2d_with_indices_backward', [u.ones([1, 1, 2, 2]), u.ones([1, 1, 4, 4]), [2, 2], [2, 2], [0, 0], [1, 1], false, u.full([1, 1, 2, 2], 1e9).to('int64')])`,
+    /is refused: backward kernels trust the arguments autograd gives them/,
+  ],
+  [
+    'native_batch_norm_backward',
+    `u.call('native_batch_norm_backward', [u.ones([2, 3]), u.ones([2, 3]), null, null, null, null, null, true, 1e-5, [true, true, true]])`,
+    /is refused: backward kernels/,
+  ],
+  [
+    'segment_reduce(unsafe=true)',
+    `u.call('segment_reduce', [u.ones([4]), 'sum'], { lengths: u.tensor([100]).to('int64'), unsafe: true })`,
+    /aten::segment_reduce: unsafe=true skips the kernel's argument checks/,
+  ],
+  [
+    '_sparse_coo_tensor_unsafe',
+    `u.call('to_dense', [u.call('_sparse_coo_tensor_unsafe', [u.tensor([[1e9]]).to('int64'), u.ones([1]), [2]])])`,
+    /aten::_sparse_coo_tensor_unsafe is refused/,
+  ],
+  [
+    'sparse_coo_tensor',
+    `u.call('to_dense', [u.call('sparse_coo_tensor', [u.tensor([[1e9]]).to('int64'), u.ones([1]), [2]])])`,
+    /aten::sparse_coo_tensor is refused: the sparse family/,
+  ],
 ];
 
 test('internal, backward, sparse and unsafe=true kernels are refused by call() unless {unchecked: true}, and the process lives', () => {
-  const r = runScript(crashers.map(([, code]) => `try { ${code}; console.log('called'); } catch (e) { console.log(JSON.stringify((e as Error).message)); }`).join('\n'));
+  const r = runScript(
+    crashers
+      .map(
+        ([, code]) =>
+          `try { ${code}; console.log('called'); } catch (e) { console.log(JSON.stringify((e as Error).message)); }`,
+      )
+      .join('\n'),
+  );
   expect(r.signal).toBeNull();
   expect(r.status).toBe(0);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as string);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as string);
   crashers.forEach(([, , message], i) => {
     expect(lines[i]).toMatch(message);
     expect(lines[i]).toContain('{unchecked: true}');
@@ -48,7 +82,10 @@ test('C++ exceptions outside Guard do not abort: Generator.manualSeed([]) and se
 });
 
 test('setNumThreads(3000) is refused at once (it did not return)', () => {
-  const r = runScript(`try { u.setNumThreads(3000); console.log('set'); } catch (e) { console.log((e as Error).message); }`, { timeoutMs: 30000 });
+  const r = runScript(
+    `try { u.setNumThreads(3000); console.log('set'); } catch (e) { console.log((e as Error).message); }`,
+    { timeoutMs: 30000 },
+  );
   expect(r.signal).toBeNull();
   expect(r.stdout).toMatch(/^setNumThreads: threads must be between 1 and \d+, got 3000/);
 });
@@ -57,7 +94,9 @@ test('a grad of another shape, dtype or the tensor itself is refused (SGD broadc
   const w = u.zeros([1000]).requiresGrad_();
   expect(() => (w.grad = u.randn([1]))).toThrow('grad: the assigned grad has shape [1], the tensor [1000]');
   expect(() => (w.grad = w)).toThrow('grad: a tensor cannot be assigned as its own grad');
-  expect(() => (w.grad = u.zeros([1000], { dtype: 'float64' }))).toThrow('grad: the assigned grad is float64, the tensor float32');
+  expect(() => (w.grad = u.zeros([1000], { dtype: 'float64' }))).toThrow(
+    'grad: the assigned grad is float64, the tensor float32',
+  );
   w.grad = u.ones([1000]);
   expect(w.grad!.sum().item()).toBe(1000);
   w.grad = null;
@@ -65,8 +104,12 @@ test('a grad of another shape, dtype or the tensor itself is refused (SGD broadc
 });
 
 test('sizes out of range and typed arrays over a SharedArrayBuffer', () => {
-  expect(() => u.zeros([-(2 ** 63)])).toThrow(/aten::zeros: argument 'size' \(position 1\): element 0: expected integer of at least -2\^62/);
-  expect(() => u.zeros([2 ** 63])).toThrow(/aten::zeros: argument 'size' \(position 1\): element 0: expected integer, got number/);
+  expect(() => u.zeros([-(2 ** 63)])).toThrow(
+    /aten::zeros: argument 'size' \(position 1\): element 0: expected integer of at least -2\^62/,
+  );
+  expect(() => u.zeros([2 ** 63])).toThrow(
+    /aten::zeros: argument 'size' \(position 1\): element 0: expected integer, got number/,
+  );
   const shared = new Float32Array(new SharedArrayBuffer(12));
   shared.set([1, 2, 3]);
   expect(u.tensor(shared).toArray()).toEqual([1, 2, 3]);
@@ -74,5 +117,7 @@ test('sizes out of range and typed arrays over a SharedArrayBuffer', () => {
 
 test('applyPipeline with a negative size names the step', () => {
   const x = u.zeros([1, 3, 8, 8], { dtype: 'uint8' });
-  expect(() => u.applyPipeline(x, [{ op: 'resize', size: -4 }], new u.Rng(1))).toThrow('pipeline step 0 (resize): size must be a positive integer, got -4');
+  expect(() => u.applyPipeline(x, [{ op: 'resize', size: -4 }], new u.Rng(1))).toThrow(
+    'pipeline step 0 (resize): size must be a positive integer, got -4',
+  );
 });

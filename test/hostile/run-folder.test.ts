@@ -20,7 +20,17 @@ afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }
 
 function trainer(dir: string, epochs: number, extra: Partial<TrainerOptions> = {}, lines: string[] = []) {
   const setup = toySetup();
-  return new Trainer({ ...setup, lr: () => 0.05, epochs, resultsDir: dir, seed: 3, itersPerEpoch: 2, progress: false, log: (l) => lines.push(l), ...extra });
+  return new Trainer({
+    ...setup,
+    lr: () => 0.05,
+    epochs,
+    resultsDir: dir,
+    seed: 3,
+    itersPerEpoch: 2,
+    progress: false,
+    log: (l) => lines.push(l),
+    ...extra,
+  });
 }
 
 test('a second run into a folder in use is refused; a lock left by a dead process is replaced', async () => {
@@ -31,7 +41,10 @@ test('a second run into a folder in use is refused; a lock left by a dead proces
   expect(fs.existsSync(path.join(dir, '.unmix.lock'))).toBe(false);
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   const other = tmp();
-  fs.writeFileSync(path.join(other, '.unmix.lock'), JSON.stringify({ pid: Number(dead.stdout), host: os.hostname(), started: 'then' }));
+  fs.writeFileSync(
+    path.join(other, '.unmix.lock'),
+    JSON.stringify({ pid: Number(dead.stdout), host: os.hostname(), started: 'then' }),
+  );
   const lines: string[] = [];
   await trainer(other, 1, {}, lines).run();
   expect(lines[0]).toBe(`removed a stale lock in ${other} (pid ${dead.stdout} is gone)`);
@@ -73,7 +86,9 @@ test.each([
   await trainer(dir, 1, { args }).run();
   const before = (args as Record<string, unknown>)[flag];
   await expect(trainer(dir, 2, { resume: true, args: { ...args, [flag]: value } }).run()).rejects.toThrow(
-    new RegExp(`cannot resume with changed training flags \\(${flag} ${String(before).replace('.', '\\.')} → ${String(value).replace('.', '\\.')}\\)`),
+    new RegExp(
+      `cannot resume with changed training flags \\(${flag} ${String(before).replace('.', '\\.')} → ${String(value).replace('.', '\\.')}\\)`,
+    ),
   );
 });
 
@@ -103,7 +118,13 @@ test('on resume the logs are reconciled with the checkpoint, and stale temporari
   const t = trainer(dir, 1, { resume: true });
   await t.run();
   expect(fs.existsSync(tmpFile)).toBe(false);
-  expect(fs.readFileSync(path.join(dir, 'log.csv'), 'utf8').trim().split('\n').map((l) => l.split(',')[0])).toEqual(['epoch', '1']);
+  expect(
+    fs
+      .readFileSync(path.join(dir, 'log.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(',')[0]),
+  ).toEqual(['epoch', '1']);
 });
 
 test('a checkpoint with 4 bytes flipped in its tensor data is refused on load', async () => {
@@ -113,6 +134,8 @@ test('a checkpoint with 4 bytes flipped in its tensor data is refused on load', 
   const bytes = fs.readFileSync(file);
   for (let i = 1; i <= 4; i++) bytes[bytes.length - 16 * i] ^= 0xff;
   fs.writeFileSync(file, bytes);
-  expect(() => u.loadSafetensors(file)).toThrow(`${file}: the tensor data does not match the checksum in its header: the file is damaged`);
+  expect(() => u.loadSafetensors(file)).toThrow(
+    `${file}: the tensor data does not match the checksum in its header: the file is damaged`,
+  );
   await expect(trainer(dir, 2, { resume: true }).run()).rejects.toThrow('does not match the checksum');
 });

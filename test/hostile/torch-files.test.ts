@@ -6,7 +6,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as u from '../../lib';
 import { inspectFile } from '../../lib/io/inspect';
-import { billionLaughsPickle, cyclePickle, deepPickle, legacyTorchFile, rebuildWithoutArgsPickle, runCli, runScript, safetensorsWithHeader, tempDir, torchZip } from './helpers';
+import {
+  billionLaughsPickle,
+  cyclePickle,
+  deepPickle,
+  legacyTorchFile,
+  rebuildWithoutArgsPickle,
+  runCli,
+  runScript,
+  safetensorsWithHeader,
+  tempDir,
+  torchZip,
+} from './helpers';
 
 let dir: string;
 beforeAll(() => {
@@ -34,7 +45,10 @@ test('a billion-laughs pickle (a shared sub-list 40 levels deep) is refused in b
     { heapMB: 512 },
   );
   expect(lib.status).toBe(0);
-  expect(lib.stdout.trim().split('\n')).toEqual([expect.stringContaining(`${file}: the pickle's object graph has more than`), expect.stringContaining(`${file}: the pickle's object graph has more than`)]);
+  expect(lib.stdout.trim().split('\n')).toEqual([
+    expect.stringContaining(`${file}: the pickle's object graph has more than`),
+    expect.stringContaining(`${file}: the pickle's object graph has more than`),
+  ]);
   expect(lib.maxRssMB).toBeLessThan(600);
 }, 60000);
 
@@ -48,12 +62,16 @@ test('a pickle whose objects form a cycle, and one nested 100,000 levels deep, g
 
 test('_rebuild_tensor_v2 without arguments names the call and the file', () => {
   const file = write('noargs.pt', torchZip(rebuildWithoutArgsPickle()));
-  expect(() => u.loadTorchFile(file)).toThrow(`${file}: _rebuild_tensor_v2 must be called with (storage, offset, size, stride), got ()`);
+  expect(() => u.loadTorchFile(file)).toThrow(
+    `${file}: _rebuild_tensor_v2 must be called with (storage, offset, size, stride), got ()`,
+  );
 });
 
 test('inspect of a legacy (pre-1.6) torch.save file says so, not "bad safetensors header"', () => {
   const file = write('legacy.pt', legacyTorchFile());
-  expect(() => inspectFile(file)).toThrow(`${file}: not a torch.save zip archive (legacy pre-1.6 files are not supported: re-save them with a current PyTorch)`);
+  expect(() => inspectFile(file)).toThrow(
+    `${file}: not a torch.save zip archive (legacy pre-1.6 files are not supported: re-save them with a current PyTorch)`,
+  );
 });
 
 test('a storage global named like an Object.prototype member ("constructor") is refused by name', () => {
@@ -64,11 +82,20 @@ test('a storage global named like an Object.prototype member ("constructor") is 
 
 test('safetensors: a null tensor entry and dtype "constructor" are named in the message', () => {
   const nul = write('null.safetensors', safetensorsWithHeader('{"a": null}'));
-  expect(() => u.loadSafetensors(nul)).toThrow(`${nul}: not a valid safetensors file: tensor 'a' must be an object {dtype, shape, data_offsets}, got null`);
-  const ctor = write('ctor.safetensors', safetensorsWithHeader('{"a": {"dtype": "constructor", "shape": [1], "data_offsets": [0, 4]}}', new Uint8Array(4)));
-  expect(() => u.loadSafetensors(ctor)).toThrow(`${ctor}: not a valid safetensors file: tensor 'a' has unsupported dtype "constructor"`);
+  expect(() => u.loadSafetensors(nul)).toThrow(
+    `${nul}: not a valid safetensors file: tensor 'a' must be an object {dtype, shape, data_offsets}, got null`,
+  );
+  const ctor = write(
+    'ctor.safetensors',
+    safetensorsWithHeader('{"a": {"dtype": "constructor", "shape": [1], "data_offsets": [0, 4]}}', new Uint8Array(4)),
+  );
+  expect(() => u.loadSafetensors(ctor)).toThrow(
+    `${ctor}: not a valid safetensors file: tensor 'a' has unsupported dtype "constructor"`,
+  );
   const meta = write('meta.safetensors', safetensorsWithHeader('{"__metadata__": "abc"}'));
-  expect(() => u.loadSafetensors(meta)).toThrow(`${meta}: not a valid safetensors file: __metadata__ must map strings to strings`);
+  expect(() => u.loadSafetensors(meta)).toThrow(
+    `${meta}: not a valid safetensors file: __metadata__ must map strings to strings`,
+  );
 });
 
 test('a tensor named __proto__ survives safetensors and torch.save round trips', () => {

@@ -3,7 +3,8 @@
 import * as u from '../../lib';
 
 const STEPS = 5;
-const wave = (n: number, a: number, b: number, fn: 'sin' | 'cos' = 'sin') => u.arange(0, n, 1, { dtype: 'float64' }).mul(a).add(b)[fn]();
+const wave = (n: number, a: number, b: number, fn: 'sin' | 'cos' = 'sin') =>
+  u.arange(0, n, 1, { dtype: 'float64' }).mul(a).add(b)[fn]();
 
 function batch(step: number, rank: number, micro = 0): [u.Tensor, u.Tensor] {
   const x = wave(4 * 6, 0.11, step * 1.3 + rank * 0.7 + micro * 0.5, 'cos').reshape([4, 6]);
@@ -14,8 +15,18 @@ function batch(step: number, rank: number, micro = 0): [u.Tensor, u.Tensor] {
 async function main() {
   const g = await u.distributed.initProcessGroup({ timeoutMs: 60000, interface: 'lo' });
   u.setNumThreads(1);
-  const model = new u.Sequential(new u.Linear(6, 8), new u.BatchNorm1d(8), new u.ReLU(), new u.Linear(8, 3)).to('float64');
-  u.noGrad(() => model.parameters().forEach((p, i) => p.copy_(wave(p.numel(), 0.37, i + 100 * g.rank).mul(0.3).reshape(p.shape))));
+  const model = new u.Sequential(new u.Linear(6, 8), new u.BatchNorm1d(8), new u.ReLU(), new u.Linear(8, 3)).to(
+    'float64',
+  );
+  u.noGrad(() =>
+    model.parameters().forEach((p, i) =>
+      p.copy_(
+        wave(p.numel(), 0.37, i + 100 * g.rank)
+          .mul(0.3)
+          .reshape(p.shape),
+      ),
+    ),
+  );
   const ddp = await u.distributed.DistributedDataParallel.create(model);
   const opt = new u.SGD(model.parameters(), { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
   for (let step = 0; step < STEPS; step++) {

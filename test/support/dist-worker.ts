@@ -11,7 +11,12 @@ const vals = (t: u.Tensor) => Array.from(t.data() as ArrayLike<number>, Number);
 
 async function collectives(g: u.distributed.ProcessGroup) {
   const r = g.rank;
-  const seen: Record<string, unknown> = { rank: r, worldSize: g.worldSize, getRank: d.getRank(), getWorldSize: d.getWorldSize() };
+  const seen: Record<string, unknown> = {
+    rank: r,
+    worldSize: g.worldSize,
+    getRank: d.getRank(),
+    getWorldSize: d.getWorldSize(),
+  };
   const s = u.tensor([1 + r, 10 * (r + 1), -r], { dtype: 'float64' });
   await g.allReduce(s, 'sum');
   seen.sum = vals(s);

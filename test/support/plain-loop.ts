@@ -27,7 +27,14 @@ async function main(): Promise<void> {
     }
     const live = u.liveTensors();
     const m = process.memoryUsage();
-    rows.push({ epoch: e + 1, live: live.count, rssMb: m.rss / 2 ** 20, externalMb: m.external / 2 ** 20, gcMb: live.gcBytes / 2 ** 20, loss: last });
+    rows.push({
+      epoch: e + 1,
+      live: live.count,
+      rssMb: m.rss / 2 ** 20,
+      externalMb: m.external / 2 ** 20,
+      gcMb: live.gcBytes / 2 ** 20,
+      loss: last,
+    });
     if (process.env.PLAIN_LOOP_VERBOSE) console.error(JSON.stringify(rows[rows.length - 1]));
   }
   console.log(JSON.stringify({ rows }));

@@ -21,7 +21,13 @@ export interface RankResult {
 }
 
 /** Runs `command args` as `ranks` of a world of `worldSize` (default: every rank); each prints JSON lines. */
-export async function runRanks(command: string, args: string[], worldSize: number, env: Record<string, string> = {}, ranks?: number[]): Promise<RankResult[]> {
+export async function runRanks(
+  command: string,
+  args: string[],
+  worldSize: number,
+  env: Record<string, string> = {},
+  ranks?: number[],
+): Promise<RankResult[]> {
   const port = await freePort();
   const start = Date.now();
   return Promise.all(
@@ -29,7 +35,15 @@ export async function runRanks(command: string, args: string[], worldSize: numbe
       (rank) =>
         new Promise<RankResult>((resolve) => {
           const child = spawn(command, args, {
-            env: { ...process.env, RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(worldSize), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), ...env },
+            env: {
+              ...process.env,
+              RANK: String(rank),
+              LOCAL_RANK: String(rank),
+              WORLD_SIZE: String(worldSize),
+              MASTER_ADDR: '127.0.0.1',
+              MASTER_PORT: String(port),
+              ...env,
+            },
             stdio: ['ignore', 'pipe', 'pipe'],
           });
           let stdout = '';
@@ -37,7 +51,16 @@ export async function runRanks(command: string, args: string[], worldSize: numbe
           child.stdout.on('data', (b) => (stdout += b));
           child.stderr.on('data', (b) => (stderr += b));
           child.on('close', (code) =>
-            resolve({ code, ms: Date.now() - start, stderr, lines: stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) }),
+            resolve({
+              code,
+              ms: Date.now() - start,
+              stderr,
+              lines: stdout
+                .trim()
+                .split('\n')
+                .filter(Boolean)
+                .map((l) => JSON.parse(l)),
+            }),
           );
         }),
     ),

@@ -20,7 +20,12 @@ export interface SimSiamOptions {
 }
 
 export const SIMSIAM_PRESETS: Record<'cifar', SimSiamOptions> = {
-  cifar: { backbone: { block: 'basic', layers: [2, 2, 2, 2], stem: 'cifar' }, hiddenDim: 2048, outputDim: 2048, unmix: { enabled: true, prob: 0.5, beta: 1 } },
+  cifar: {
+    backbone: { block: 'basic', layers: [2, 2, 2, 2], stem: 'cifar' },
+    hiddenDim: 2048,
+    outputDim: 2048,
+    unmix: { enabled: true, prob: 0.5, beta: 1 },
+  },
 };
 
 export class SimSiam extends SslMethod {
@@ -37,7 +42,10 @@ export class SimSiam extends SslMethod {
     for (const k of ['hiddenDim', 'outputDim'] as const) is.positiveInt('SimSiam', k, o[k]);
     checkUnmixOptions('SimSiam', o.unmix, 'unmix.');
     this.backbone = this.registerModule('backbone', new ResNet({ ...o.backbone, device }));
-    this.projector = this.registerModule('projector', byolHead(this.backbone.featureDim, o.hiddenDim, o.outputDim, device));
+    this.projector = this.registerModule(
+      'projector',
+      byolHead(this.backbone.featureDim, o.hiddenDim, o.outputDim, device),
+    );
     this.predictor = this.registerModule('predictor', byolHead(o.outputDim, o.hiddenDim, o.outputDim, device));
   }
 

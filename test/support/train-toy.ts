@@ -9,7 +9,18 @@ async function main() {
   const [dir, epochs] = process.argv.slice(2);
   const { method, loader, optimizer } = toySetup();
   if (process.argv.includes('--announce')) method.onStep = (ctx) => process.stdout.write(`step ${ctx.iteration}\n`);
-  const trainer = new Trainer({ method, loader, optimizer, lr: () => 0.05, epochs: Number(epochs), resultsDir: dir, seed: 3, resume: process.argv.includes('--resume'), progress: false, log: (l) => process.stdout.write(l + '\n') });
+  const trainer = new Trainer({
+    method,
+    loader,
+    optimizer,
+    lr: () => 0.05,
+    epochs: Number(epochs),
+    resultsDir: dir,
+    seed: 3,
+    resume: process.argv.includes('--resume'),
+    progress: false,
+    log: (l) => process.stdout.write(l + '\n'),
+  });
   const result = await trainer.run();
   u.saveSafetensors(`${dir}/final.safetensors`, method.stateDict());
   process.stdout.write(`done interrupted=${result.interrupted}\n`);

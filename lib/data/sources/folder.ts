@@ -72,4 +72,3 @@ export function folderTree(root: string): SourceTree {
       }),
   };
 }
-

@@ -27,7 +27,8 @@ export function readSourceTree(source: string, options: { memoryBudget?: number 
     const fd = fs.openSync(resolved, 'r');
     const n = fs.readSync(fd, head, 0, 512, 0);
     fs.closeSync(fd);
-    if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) tree = gzipTree(resolved, memoryBudget(options.memoryBudget, 'readSourceTree'));
+    if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b)
+      tree = gzipTree(resolved, memoryBudget(options.memoryBudget, 'readSourceTree'));
     else if (n === 512 && new tar.Header(head).cksumValid) tree = tarTree(resolved, stat.size);
     else fail(`${source} is neither a folder, a .tar nor a .tar.gz`);
   }
@@ -37,4 +38,3 @@ export function readSourceTree(source: string, options: { memoryBudget?: number 
   }
   return tree;
 }
-

@@ -46,4 +46,3 @@ export function archiveIdentity(file: string): unknown {
   const s = fs.statSync(file);
   return [s.size, s.mtimeMs];
 }
-

@@ -37,7 +37,9 @@ export function gzipTree(file: string, budget: number): SourceTree {
     fail(`${file} is not a readable .tar.gz (${(e as Error).message})`);
   }
   if (held > budget) {
-    fail(`${file}: a .tar.gz is held in memory, and its images take more than the memory budget of ${formatBytes(budget)} (memoryBudget, or UNMIX_DATASET_BUDGET, in bytes); extract it, or repack it as a plain .tar (read lazily)`);
+    fail(
+      `${file}: a .tar.gz is held in memory, and its images take more than the memory budget of ${formatBytes(budget)} (memoryBudget, or UNMIX_DATASET_BUDGET, in bytes); extract it, or repack it as a plain .tar (read lazily)`,
+    );
   }
   return {
     path: file,
@@ -54,4 +56,3 @@ export function gzipTree(file: string, budget: number): SourceTree {
     identity: () => archiveIdentity(file),
   };
 }
-

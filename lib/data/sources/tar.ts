@@ -22,7 +22,7 @@ export function tarTree(file: string, size: number): SourceTree {
     let gex: tar.HeaderData | undefined;
     let longPath: string | undefined;
     let ended = false;
-    for (let pos = 0; pos + 512 <= size; ) {
+    for (let pos = 0; pos + 512 <= size;) {
       fs.readSync(fd, block, 0, 512, pos);
       // pax values are applied here, as node-tar's ReadEntry does (Header.decode would prefix them)
       const h = new tar.Header(block, 0);
@@ -32,14 +32,22 @@ export function tarTree(file: string, size: number): SourceTree {
       }
       if (!h.cksumValid) fail(`${file}: corrupt tar header at byte ${pos} (bad checksum)`);
       const type = h.type as string;
-      const meta = ['ExtendedHeader', 'GlobalExtendedHeader', 'NextFileHasLongPath', 'OldGnuLongPath', 'NextFileHasLongLinkpath'].includes(type);
+      const meta = [
+        'ExtendedHeader',
+        'GlobalExtendedHeader',
+        'NextFileHasLongPath',
+        'OldGnuLongPath',
+        'NextFileHasLongLinkpath',
+      ].includes(type);
       const start = pos + 512;
       const length = type === 'Directory' ? 0 : ((meta ? h.size : (ex?.size ?? gex?.size ?? h.size)) ?? 0);
       pos = start + Math.ceil(length / 512) * 512;
-      if (start + length > size) fail(`${file} is truncated (member ${h.path} needs ${start + length} bytes, the file has ${size})`);
+      if (start + length > size)
+        fail(`${file} is truncated (member ${h.path} needs ${start + length} bytes, the file has ${size})`);
       if (type === 'ExtendedHeader') ex = tar.Pax.parse(body(start, length), ex, false);
       else if (type === 'GlobalExtendedHeader') gex = tar.Pax.parse(body(start, length), gex, true);
-      else if (type === 'NextFileHasLongPath' || type === 'OldGnuLongPath') longPath = body(start, length).replace(/\0[\s\S]*$/, '');
+      else if (type === 'NextFileHasLongPath' || type === 'OldGnuLongPath')
+        longPath = body(start, length).replace(/\0[\s\S]*$/, '');
       else if (type === 'NextFileHasLongLinkpath') continue;
       else {
         const name = memberName(longPath ?? ex?.path ?? h.path ?? '', file, unreadable);
@@ -81,4 +89,3 @@ export function tarTree(file: string, size: number): SourceTree {
     identity: () => archiveIdentity(file),
   };
 }
-
