@@ -54,7 +54,7 @@ Napi::Value Guard(const Napi::Env& env, const std::string& op, F&& body) {
 // instead of reaching freed memory. JS passes tensors back as its Tensor objects, whose property
 // under a symbol key (given at load) holds the number, null once disposed: so a tensor is never
 // mistaken for an integer argument, and a symbol key is cheaper to look up than a string. Tensors
-// no scope owns (lib/tensor.ts) get a weak reference to their JS object: V8 clears it when it
+// no scope owns (lib/tensor/index.ts) get a weak reference to their JS object: V8 clears it when it
 // collects the object, and Sweep() frees the tensors whose references are cleared, synchronously,
 // from the next tensors handed to the GC. FinalizationRegistry callbacks (JS side) run only from
 // the event loop, which a loop over promises that settle as microtasks never reaches.

@@ -137,8 +137,8 @@ const OPS: Record<string, OpFn> = {
   index_tensor_after_slice: ({ x, idx }) => x.index({}, idx),
   index_two_tensors: ({ x, i, j }) => x.index(i, j),
   index_bool_mask: ({ x, m }) => x.index(m),
-  // Known unmix bug (fails until lib/tensor.ts is fixed): indexTensor sizes '...' by counting a
-  // bool mask as one dimension, so x[..., mask2d] puts the mask at the wrong dimension.
+  // x[..., mask2d]: the mask spans as many dimensions as it has (an earlier JS indexer counted it
+  // as one and put it at the wrong dimension; indexing is native/indexing.cc's TensorIndex now).
   index_ellipsis_bool_mask: ({ x, m }) => x.index('...', m),
   index_select: ({ x, idx }) => x.indexSelect(1, idx),
   gather: ({ x, idx }) => x.gather(1, idx),
