@@ -57,6 +57,24 @@ const foreach = (v: string): boolean | undefined =>
 
 export const parse = { int, num, list: (v: string) => v.split(',').filter(Boolean).map(int), foreach };
 
+/** The speed options of the MoCo examples (results unchanged, or bf16 under --amp). */
+export const speedOptions = {
+  channelsLast: () => new Option('--channels-last', 'speed option: channels_last convolutions (same results)'),
+  amp: () =>
+    new Option(
+      '--amp <dtype>',
+      'speed option for CUDA: encoder forwards under autocast in this dtype (the loss stays float32)',
+    ).choices(['bfloat16']),
+  foreach: () =>
+    new Option(
+      '--foreach <mode>',
+      'speed option: momentum and SGD updates as multi-tensor kernels (on), per-parameter loops as the reference (off), or on for CUDA only (auto); same results',
+    )
+      .choices(['auto', 'on', 'off'])
+      .default('auto')
+      .argParser(foreach),
+};
+
 /** Adds the shared flags; `resultsDir` is the reference's default results folder. */
 export function addCommonOptions(program: Command, resultsDir: string): Command {
   return program

@@ -1,7 +1,8 @@
 // What knn_eval.ts and linear_eval.ts take from the run they evaluate: its crop size and the
 // normalisation it trained with (args.json's `normalization`, which the training examples record
 // after resolving --mean/--std), CIFAR's when the run recorded none.
-import { presets, type Rgb } from '../lib';
+import { presets, type Device, type Rgb } from '../lib';
+import { CommonOptions, openData } from './common';
 
 const { CIFAR_MEAN, CIFAR_STD } = presets;
 
@@ -20,4 +21,23 @@ export function runNormalization(
   const runCrop =
     typeof args.crop === 'number' ? args.crop : Array.isArray(args.size_crops) ? (args.size_crops[0] as number) : 32;
   return { crop: crop ?? runCrop, fallback: { mean, std }, custom: !same(mean, CIFAR_MEAN) || !same(std, CIFAR_STD) };
+}
+
+/** The data flags both evaluations share. */
+export interface EvalDataFlags {
+  data?: string;
+  device: Device;
+  seed: number;
+  subset?: number;
+  testSubset?: number;
+  skipCorrupt?: boolean;
+  mean?: Rgb | 'data';
+  std?: Rgb | 'data';
+  json?: boolean;
+}
+
+/** The evaluation's data, opened as the training examples open theirs (no results folder). */
+export async function openEvalData(o: EvalDataFlags) {
+  const common: CommonOptions = { ...o, resultsDir: '', progress: !o.json };
+  return { common, data: await openData(common) };
 }

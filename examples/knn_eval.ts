@@ -5,8 +5,8 @@
 import { Command, Option } from 'commander';
 import * as u from '../lib';
 import { evalPipelineFor, parseRgb, type Rgb, checkDataFlags, rebuildTrained, knnMonitor } from '../lib';
-import { CommonOptions, normalization, openData, parse, run } from './common';
-import { runNormalization } from './eval-common';
+import { normalization, parse, run } from './common';
+import { openEvalData, runNormalization } from './eval-common';
 
 const program = new Command('knn_eval.ts')
   .description("kNN accuracy of a trained encoder (the MoCo CIFAR demo's monitor)")
@@ -61,19 +61,7 @@ const o = program.opts<{
 
 run(async () => {
   const { method, args } = rebuildTrained(o.checkpoint, { device: o.device });
-  const common: CommonOptions = {
-    data: o.data,
-    device: o.device,
-    seed: o.seed,
-    resultsDir: '',
-    progress: !o.json,
-    subset: o.subset,
-    testSubset: o.testSubset,
-    skipCorrupt: o.skipCorrupt,
-    mean: o.mean,
-    std: o.std,
-  };
-  const data = await openData(common);
+  const { common, data } = await openEvalData(o);
   checkDataFlags(data, { knn: { k: o.knnK } });
   const { crop, fallback } = runNormalization(args, o.crop);
   const stats = await normalization(common, data, fallback);

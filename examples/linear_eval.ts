@@ -7,8 +7,8 @@
 import { Command, Option } from 'commander';
 import * as u from '../lib';
 import { Loader, Pipeline, evalPipelineFor, parseRgb, type Rgb, linearProbe, rebuildTrained } from '../lib';
-import { CommonOptions, normalization, openData, parse, run } from './common';
-import { runNormalization } from './eval-common';
+import { normalization, parse, run } from './common';
+import { openEvalData, runNormalization } from './eval-common';
 
 const { CIFAR_EVAL_STD } = u.presets;
 
@@ -76,19 +76,7 @@ const o = program.opts<{
 run(async () => {
   u.manualSeed(o.seed);
   const { method, args } = rebuildTrained(o.checkpoint, { device: o.device });
-  const common: CommonOptions = {
-    data: o.data,
-    device: o.device,
-    seed: o.seed,
-    resultsDir: '',
-    progress: !o.json,
-    subset: o.subset,
-    testSubset: o.testSubset,
-    skipCorrupt: o.skipCorrupt,
-    mean: o.mean,
-    std: o.std,
-  };
-  const data = await openData(common);
+  const { common, data } = await openEvalData(o);
   const { crop, fallback, custom } = runNormalization(args, o.crop);
   // the SwAV CIFAR protocol's std (spec §3.5) unless the run normalised with its own constants
   const stats = await normalization(common, data, custom ? fallback : { mean: fallback.mean, std: CIFAR_EVAL_STD });

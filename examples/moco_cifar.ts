@@ -23,6 +23,7 @@ import {
   openData,
   parse,
   run,
+  speedOptions,
 } from './common';
 
 const { CIFAR_MEAN, CIFAR_STD, mocoCifar } = u.presets;
@@ -90,22 +91,9 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
         .default(2)
         .argParser((v) => Number(v) as 1 | 2),
     )
-    .option('--channels-last', 'speed option: channels_last convolutions (same results)')
-    .addOption(
-      new Option(
-        '--amp <dtype>',
-        'speed option for CUDA: encoder forwards under autocast in this dtype (the loss stays float32)',
-      ).choices(['bfloat16']),
-    )
-    .addOption(
-      new Option(
-        '--foreach <mode>',
-        'speed option: momentum and SGD updates as multi-tensor kernels (on), per-parameter loops as the reference (off), or on for CUDA only (auto); same results',
-      )
-        .choices(['auto', 'on', 'off'])
-        .default('auto')
-        .argParser(parse.foreach),
-    )
+    .addOption(speedOptions.channelsLast())
+    .addOption(speedOptions.amp())
+    .addOption(speedOptions.foreach())
     .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
     .option('--knn-t <t>', 'kNN temperature', parse.num, 0.1)
     .addOption(

@@ -16,6 +16,7 @@ import {
   parse,
   renormalize,
   run,
+  speedOptions,
 } from './common';
 import { MoCoImagenetOptions as Options } from './moco_imagenet';
 
@@ -68,22 +69,9 @@ const program = new Command('unmix_moco_imagenet.ts')
   .option('--crop <n>', 'training crop size', parse.int, 224)
   .option('--knn-every <n>', 'kNN monitor on the projection every n epochs (0: off, as the reference)', parse.int, 0)
   .option('--knn-k <k>', 'kNN neighbours', parse.int, 200)
-  .option('--channels-last', 'speed option: channels_last convolutions (same results)')
-  .addOption(
-    new Option(
-      '--amp <dtype>',
-      'speed option for CUDA: encoder forwards under autocast in this dtype (the loss stays float32)',
-    ).choices(['bfloat16']),
-  )
-  .addOption(
-    new Option(
-      '--foreach <mode>',
-      'speed option: momentum and SGD updates as multi-tensor kernels (on), per-parameter loops as the reference (off), or on for CUDA only (auto); same results',
-    )
-      .choices(['auto', 'on', 'off'])
-      .default('auto')
-      .argParser(parse.foreach),
-  );
+  .addOption(speedOptions.channelsLast())
+  .addOption(speedOptions.amp())
+  .addOption(speedOptions.foreach());
 addCommonOptions(program, './moco_imagenet');
 program.parse();
 let o = program.opts<Options>();
