@@ -94,7 +94,7 @@ export {
   drawSwavMixChoices,
 } from './ssl/swav';
 export type { SwavOptions, SwavConfig, SwavVariant, SwavMixChoices, SwavRecipe } from './ssl/swav';
-export { sinkhornOld, sinkhornNew, swavCodes, shootInfs } from './ssl/sinkhorn';
+export { sinkhornOld, sinkhornNew, swavCodes, shootInfs, sinkhornOverRanks } from './ssl/sinkhorn';
 export type { SinkhornOptions, CodesOptions } from './ssl/sinkhorn';
 export { BYOL, BYOL_PRESETS, BYOL_CIFAR, BYOL_CIFAR_RECIPE, byolLoss } from './ssl/byol';
 export type { ByolOptions, ByolConfig, ByolPreset, LarsRecipe } from './ssl/byol';

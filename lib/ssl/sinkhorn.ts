@@ -2,13 +2,16 @@
 // - old: the CIFAR file (swav before commit 9a2dc80): Q = exp(scores/ε)ᵀ built by the caller,
 //   ±inf replaced by the largest finite value (shoot_infs), scaling by r/u and c/colsum;
 // - new: the ImageNet file (current upstream): exp inside, plain row/column divisions.
-// Both run under no-grad and never modify their input. One process is one "world" here; the
-// all-reduce points of the distributed original are kept as an optional hook.
+// Both run under no-grad and never modify their input. The all-reduce points of the distributed
+// original are a hook (`allReduce`), which lib/distributed/sinkhorn.ts fills in under N ranks.
 import { noGrad } from '../autograd';
 import { ones } from '../creation';
 import { call } from '../dispatch';
 import { scope } from '../memory';
 import { Device, Tensor } from '../tensor';
+import { allReduceNow } from '../distributed/blocking';
+import type { ProcessGroup } from '../distributed/group';
+import { defaultGroup, isInitialized } from '../distributed/init';
 
 export interface SinkhornOptions {
   /** the world size of the distributed original: c = 1/(world·B) (old) and B = world·columns (new). Default 1 */
@@ -128,4 +131,16 @@ export function swavCodes(scores: Tensor, options: CodesOptions): Tensor {
       return sinkhornOld(q.exp().t(), options.iterations, options);
     }),
   );
+}
+
+/**
+ * The options that run Sinkhorn over every rank's batch, as the reference's distributed_sinkhorn:
+ * the total and the row sums all-reduced (and the stability shift's max), so each rank's codes are
+ * its columns of one Sinkhorn over the concatenated batch. `group` defaults to the initialized
+ * default group; one rank, or none initialized: {} (one process).
+ */
+export function sinkhornOverRanks(group?: ProcessGroup): SinkhornOptions {
+  const g = group ?? (isInitialized() ? defaultGroup() : null);
+  if (!g || g.worldSize === 1) return {};
+  return { worldSize: g.worldSize, allReduce: (t, op) => allReduceNow(g, t, op) };
 }

@@ -21,7 +21,7 @@ import { configure, DeepPartial } from './config';
 import { swavProjection } from './heads';
 import { swappedPrediction } from './losses';
 import { SslMethod, StepContext, StepResult } from './method';
-import { swavCodes } from './sinkhorn';
+import { sinkhornOverRanks, swavCodes } from './sinkhorn';
 import { Box, boxLam, checkUnmixOptions, mixWithParams, randBbox, UnmixOptions, unmixLoss } from './unmix';
 
 export type SwavVariant = 'cifar' | 'imagenet';
@@ -372,7 +372,9 @@ export class SwAV extends SslMethod {
             if (reverse && cropId === 0) e = e.flip(0);
             qi.narrow(0, 0, B).copy_(e);
           }
+          // under N ranks the sums run over every rank's batch (and queue), as distributed_sinkhorn
           const codes = swavCodes(scores, {
+            ...sinkhornOverRanks(),
             variant: o.sinkhorn,
             epsilon: o.epsilon,
             iterations: o.sinkhornIterations,
