@@ -79,7 +79,7 @@ export type { UnmixOptions, Mixture, MixParams, Box } from './ssl/unmix';
 export { mocoHead, simclrProjector, byolHead, swavProjection } from './ssl/heads';
 export { initMomentum, momentumUpdate } from './ssl/momentum';
 export type { MomentumPairs } from './ssl/momentum';
-export { infoNce, swappedPrediction } from './ssl/losses';
+export { infoNce, swappedPrediction, ntXentGathered, crossViewInfoNceGathered } from './ssl/losses';
 export { configure, deepMerge } from './ssl/config';
 export type { DeepPartial } from './ssl/config';
 export { checkTwoViews } from './ssl/views';

@@ -37,6 +37,52 @@ export function crossViewInfoNce(anchors: Tensor, z2: Tensor, temperature: numbe
   });
 }
 
+/**
+ * NT-Xent under N ranks (solo-learn's simclr_loss_func with gathered embeddings): this rank's 2n
+ * anchors against every rank's embeddings of both views (`all1`, `all2`: [W·n, D], rank order, from
+ * an all-gather that passes gradients), the positive the other view of the same image, itself left
+ * out. Each rank's loss is the mean over its anchors; averaged over the ranks (DDP) it is the
+ * one-process NT-Xent of the whole batch.
+ */
+export function ntXentGathered(
+  z1: Tensor,
+  z2: Tensor,
+  all1: Tensor,
+  all2: Tensor,
+  rank: number,
+  temperature: number,
+): Tensor {
+  return scope(() => {
+    const n = z1.shape[0];
+    const total = all1.shape[0];
+    const device = z1.device as Device;
+    const anchors = F.normalize(F.cat([z1, z2]), { dim: 1 });
+    const candidates = F.normalize(F.cat([all1, all2]), { dim: 1 });
+    const own1 = arange(rank * n, rank * n + n, 1, { dtype: 'int64', device });
+    const own2 = own1.add(total);
+    const rows = arange(0, 2 * n, 1, { dtype: 'int64', device });
+    const logits = anchors
+      .mm(candidates.t())
+      .div(temperature)
+      .indexPut_([rows, F.cat([own1, own2])], -Infinity);
+    return F.crossEntropy(logits, F.cat([own2, own1]));
+  });
+}
+
+/** crossViewInfoNce under N ranks: this rank's anchors against every rank's `all2` ([W·n, D], rank order). */
+export function crossViewInfoNceGathered(anchors: Tensor, all2: Tensor, rank: number, temperature: number): Tensor {
+  return scope(() => {
+    const n = anchors.shape[0];
+    const logits = F.normalize(anchors, { dim: 1 })
+      .mm(F.normalize(all2, { dim: 1 }).t())
+      .div(temperature);
+    return F.crossEntropy(
+      logits,
+      arange(rank * n, rank * n + n, 1, { dtype: 'int64', device: anchors.device as Device }),
+    );
+  });
+}
+
 /** solo-learn's byol_loss_func (the normalized MSE): 2 − 2·mean cos(p, z), z detached. */
 export function byolLoss(p: Tensor, z: Tensor): Tensor {
   return scope(() => {

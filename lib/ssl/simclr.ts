@@ -19,7 +19,8 @@ import { Device, Tensor } from '../tensor';
 import * as is from '../validate';
 import { configure, DeepPartial } from './config';
 import { simclrProjector } from './heads';
-import { crossViewInfoNce, ntXent } from './losses';
+import { crossViewInfoNce, crossViewInfoNceGathered, ntXent, ntXentGathered } from './losses';
+import { activeGroup, allGatherWithGradNow } from '../distributed/blocking';
 import { SslMethod, StepContext, StepResult } from './method';
 import { LarsRecipe } from './recipe';
 import { checkUnmixOptions, drawIfEnabled, MixParams, UnmixOptions, unmixStep } from './unmix';
@@ -99,7 +100,12 @@ export class SimCLR extends SslMethod {
     return scope((): StepResult => {
       const project = (x: Tensor) => this.projector.forward(this.backbone.forward(x));
       const [z1, z2] = views.map(project);
-      return unmixStep(ntXent(z1, z2, T), views[0], mix, project, (zm) => crossViewInfoNce(zm, z2, T));
+      const group = activeGroup();
+      if (!group) return unmixStep(ntXent(z1, z2, T), views[0], mix, project, (zm) => crossViewInfoNce(zm, z2, T));
+      // under N ranks the negatives are every rank's embeddings, with gradients (solo-learn's gather)
+      const [all1, all2] = [z1, z2].map((z) => allGatherWithGradNow(group, z));
+      const clean = ntXentGathered(z1, z2, all1, all2, group.rank, T);
+      return unmixStep(clean, views[0], mix, project, (zm) => crossViewInfoNceGathered(zm, all2, group.rank, T));
     });
   }
 }

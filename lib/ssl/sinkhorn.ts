@@ -9,9 +9,8 @@ import { ones } from '../creation';
 import { call } from '../dispatch';
 import { scope } from '../memory';
 import { Device, Tensor } from '../tensor';
-import { allReduceNow } from '../distributed/blocking';
+import { activeGroup, allReduceNow } from '../distributed/blocking';
 import type { ProcessGroup } from '../distributed/group';
-import { defaultGroup, isInitialized } from '../distributed/init';
 
 export interface SinkhornOptions {
   /** the world size of the distributed original: c = 1/(world·B) (old) and B = world·columns (new). Default 1 */
@@ -140,7 +139,7 @@ export function swavCodes(scores: Tensor, options: CodesOptions): Tensor {
  * default group; one rank, or none initialized: {} (one process).
  */
 export function sinkhornOverRanks(group?: ProcessGroup): SinkhornOptions {
-  const g = group ?? (isInitialized() ? defaultGroup() : null);
+  const g = group ?? activeGroup();
   if (!g || g.worldSize === 1) return {};
   return { worldSize: g.worldSize, allReduce: (t, op) => allReduceNow(g, t, op) };
 }
