@@ -1,6 +1,7 @@
 // The Trainer under 2 Gloo ranks: DDP keeps the weights identical, each rank trains on its shard,
 // only rank 0 writes the results folder and shows progress, and a resume from rank 0's checkpoint
-// on both ranks ends where the straight run does.
+// on both ranks ends where the straight run does; a stop asked of one rank stops both at the same step,
+// and a start rank 0 refuses fails rank 1 too, instead of leaving either waiting in a collective.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -16,6 +17,7 @@ interface Run {
   weights: Record<string, number[]>;
   history: { epoch: number; train_loss: number }[];
   interrupted: boolean;
+  stoppedBy: string | null;
   lines: string[];
   shard: { rank: number; worldSize: number };
   steps: number;
@@ -24,12 +26,15 @@ interface Seen {
   rank: number;
   straight: Run;
   resumed: Run;
+  stopped: Run;
+  afterStop: Run;
+  taken: string;
   unsharded: string;
   fatal?: string;
 }
 
 withGloo(
-  `2 ranks: identical weights, rank 0 alone writes and shows progress, resume as the straight run${why}`,
+  `2 ranks: identical weights, rank 0 alone writes and shows progress, resume as the straight run, one rank stopped stops both, a refused start fails both${why}`,
   async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-ranks-'));
     const results = await runRanks(
@@ -74,6 +79,19 @@ withGloo(
     expect(s0.resumed.weights).toEqual(s0.straight.weights);
     expect(s1.resumed.weights).toEqual(s0.straight.weights);
     expect(s0.resumed.history).toEqual(s0.straight.history);
+
+    // rank 1's signal during iteration 4 stops both ranks after it (epoch 2, batch 2), and the resume
+    // from rank 0's checkpoint there ends as the straight run
+    expect([s0.stopped.interrupted, s1.stopped.interrupted]).toEqual([true, true]);
+    expect([s0.stopped.stoppedBy, s1.stopped.stoppedBy]).toEqual(['stop', 'signal']);
+    expect([s0.stopped.steps, s1.stopped.steps]).toEqual([5, 5]);
+    expect(s0.stopped.lines.at(-1)).toMatch(/saved .* at epoch 2, batch 2; continue with resume$/);
+    expect([s0.afterStop.steps, s1.afterStop.steps]).toEqual([1, 1]);
+    expect(s0.afterStop.weights).toEqual(s0.straight.weights);
+    expect(s1.afterStop.weights).toEqual(s0.straight.weights);
+
+    expect(s0.taken).toMatch(/shared already holds a run .*--resume.*--overwrite/);
+    expect(s1.taken).toBe('Trainer (rank 1 of 2): rank 0 could not start the run (its error says why)');
 
     expect(s0.unsharded).toMatch(
       /^Trainer: under 2 ranks the loader must serve this rank's shard \(shard: \{rank: 0, worldSize: 2\}.*got an unsharded loader$/,
