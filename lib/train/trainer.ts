@@ -54,7 +54,7 @@ export interface TrainerOptions {
   epochs: number;
   resultsDir: string;
   seed?: number;
-  /** run after every epoch (e.g. the kNN monitor); its number is the log's test_acc@1 */
+  /** run after every epoch (e.g. the kNN monitor); its number is the log's test_acc@1 (under N ranks: run on every rank, rank 0's logged) */
   evaluate?: (epoch: number) => Promise<number>;
   /** evaluate every N epochs (and after the last; 0: after the last only); default 1 */
   evaluateEvery?: number;
