@@ -1,6 +1,8 @@
 // Batches for training and evaluation. Everything random is a pure function of (seed, epoch, batch):
 // the order comes from Rng.derive(seed, epoch), each batch's augmentation from Rng.derive(seed, epoch,
 // batch + 1), so a run resumed at any batch sees exactly what the uninterrupted run would have seen.
+// Sharded (one rank of N, shard.ts): the order is torch's DistributedSampler's instead, and the
+// augmentation streams also carry the rank, so ranks do not crop their i-th images alike.
 // The next batch is started before the current one is handed out: on CUDA its kernels queue behind the
 // training step, and encoded images decode on libuv threads (sharp) meanwhile.
 import sharp from 'sharp';
@@ -11,6 +13,8 @@ import { Device, Tensor } from '../tensor';
 import { applyTo } from './augment';
 import { EncodedImageSet, ImageSet, imageCount } from './dataset';
 import { applyColour, applyPipeline, drawGeometry, Pipeline, validatePipeline, ViewSpec } from './pipeline';
+import { isInitialized, defaultGroup } from '../distributed/init';
+import { checkShard, Shard, shardIndices, shardSize } from './shard';
 import * as is from '../validate';
 
 export interface LoaderOptions {
@@ -26,6 +30,13 @@ export interface LoaderOptions {
   seed?: number;
   /** where batches are made (default: where the dataset's images are, cpu for encoded sets) */
   device?: Device;
+  /**
+   * this rank's part of the data, as torch's DistributedSampler (seed + epoch, padded to a multiple of
+   * worldSize): {rank, worldSize}; true: the default process group's; false: all of it. Default: training
+   * loaders (`views`) take the default group's when one is initialized with more than one rank; evaluation
+   * loaders see all of the data (the kNN bank and the linear probe want every image on every rank).
+   */
+  shard?: boolean | Shard;
 }
 
 export interface Batch {
@@ -46,6 +57,8 @@ export class Loader {
   readonly shuffle: boolean;
   readonly dropLast: boolean;
   readonly seed: number;
+  /** the rank's part it serves, or null for all of the data */
+  readonly shard: Shard | null;
   private readonly views: ViewSpec[];
 
   constructor(
@@ -63,6 +76,7 @@ export class Loader {
     this.shuffle = options.shuffle ?? training;
     this.dropLast = options.dropLast ?? training;
     this.seed = options.seed ?? 0;
+    this.shard = resolveShard(options.shard, training);
     this.views = options.views ?? [{ pipeline: options.pipeline ?? [], count: 1 }];
     for (const v of this.views) {
       is.positiveInt('Loader', 'a view count', v.count);
@@ -70,8 +84,9 @@ export class Loader {
     }
     const n = imageCount(dataset);
     if (n === 0) throw new Error(`Loader: the dataset (${dataset.format}, ${dataset.split}) has no images`);
-    if (this.dropLast && n < this.batchSize)
-      throw new Error(`Loader: ${n} images cannot fill one batch of ${this.batchSize} with dropLast`);
+    const per = this.shard ? ` (${this.size} per rank of ${this.shard.worldSize})` : '';
+    if (this.dropLast && this.size < this.batchSize)
+      throw new Error(`Loader: ${n} images${per} cannot fill one batch of ${this.batchSize} with dropLast`);
   }
 
   /** The views each image yields (evaluation: one view of the pipeline). */
@@ -79,15 +94,21 @@ export class Loader {
     return this.views;
   }
 
-  /** Batches per epoch. */
-  get length(): number {
+  /** Images per epoch (this rank's, when sharded). */
+  get size(): number {
     const n = imageCount(this.dataset);
-    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+    return this.shard ? shardSize(n, this.shard.worldSize) : n;
   }
 
-  /** Dataset indices in the order epoch `epoch` visits them. */
+  /** Batches per epoch. */
+  get length(): number {
+    return this.dropLast ? Math.floor(this.size / this.batchSize) : Math.ceil(this.size / this.batchSize);
+  }
+
+  /** Dataset indices in the order epoch `epoch` visits them (this rank's, when sharded). */
   order(epoch: number): Int32Array {
     const n = imageCount(this.dataset);
+    if (this.shard) return shardIndices(n, this.shard, { shuffle: this.shuffle, seed: this.seed, epoch });
     return this.shuffle ? Rng.derive(this.seed, epoch).permutation(n) : Int32Array.from({ length: n }, (_, i) => i);
   }
 
@@ -123,7 +144,7 @@ export class Loader {
   /** Builds batch `b` of an epoch: always the same tensors for the same (seed, epoch, b). */
   private async makeBatch(order: Int32Array, epoch: number, b: number): Promise<Batch> {
     const indices = order.subarray(b * this.batchSize, Math.min((b + 1) * this.batchSize, order.length));
-    const rng = Rng.derive(this.seed, epoch, b + 1);
+    const rng = this.shard ? Rng.derive(this.seed, epoch, b + 1, this.shard.rank) : Rng.derive(this.seed, epoch, b + 1);
     const set = this.dataset;
     const views =
       set.kind === 'tensor' ? this.tensorViews(set.images, indices, rng) : await this.encodedViews(set, indices, rng);
@@ -185,6 +206,21 @@ export class Loader {
     }
     return out;
   }
+}
+
+/** The shard option resolved: explicit, the default group's, or none. */
+function resolveShard(option: LoaderOptions['shard'], training: boolean): Shard | null {
+  if (option === false) return null;
+  if (option === undefined || option === true) {
+    if (option === undefined && !training) return null;
+    if (!isInitialized()) {
+      if (option) throw new Error('Loader: shard: true takes the default process group; call initProcessGroup() first');
+      return null;
+    }
+    const g = defaultGroup();
+    return g.worldSize > 1 ? { rank: g.rank, worldSize: g.worldSize } : null;
+  }
+  return checkShard('Loader', option);
 }
 
 /** One image through the drawn geometry with sharp: RandomResizedCrop box + resize (antialiased, as PIL), or Resize + CenterCrop. */

@@ -1,12 +1,11 @@
 // Collectives that wait on the JS thread (within the group's timeout), as torch's blocking
-// dist.all_reduce does, for a method's forward, which cannot await (SwAV's Sinkhorn, SimCLR's
-// negatives from every rank).
+// dist.all_reduce does, for a method's forward, which cannot await (SwAV's Sinkhorn); the group's
+// own `{now: true}` forms serve the rest (SyncBatchNorm, MoCo's key gather, SimCLR's negatives).
 import { noGrad } from '../autograd';
 import { zeros } from '../creation';
 import { call } from '../dispatch';
 import { scope } from '../memory';
-import { Device, Tensor } from '../tensor';
-import { dist } from './binding';
+import type { Device, Tensor } from '../tensor';
 import type { ProcessGroup } from './group';
 import { defaultGroup, isInitialized } from './init';
 
@@ -24,20 +23,6 @@ export function allReduceNow(group: ProcessGroup, t: Tensor, op: 'sum' | 'max'):
       t.copy_(call('amax', [group.allReduceWithGrad(rows, { now: true }), [0]]) as Tensor);
     }),
   );
-}
-
-/**
- * Every rank's `input` concatenated along dim 0, rank order, as a tensor autograd goes through
- * (backward: the gradient summed over the ranks, this rank's rows: solo-learn's GatherLayer).
- */
-export function allGatherWithGradNow(group: ProcessGroup, input: Tensor): Tensor {
-  try {
-    return Tensor.fromHandle(dist.allGatherWithGrad(group.handle, input.contiguous(), true));
-  } catch (e) {
-    throw new Error(
-      `allGatherWithGradNow (rank ${group.rank} of ${group.worldSize}, timeout ${group.timeoutMs} ms): ${(e as Error).message}`,
-    );
-  }
 }
 
 /** The initialized default group when it has more than one rank, else null (one process). */

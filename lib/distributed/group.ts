@@ -155,16 +155,30 @@ export class ProcessGroup {
   /**
    * Every rank's `input` along dim 0, through which gradients flow back: backward sums the
    * gradient over the ranks and keeps this rank's rows (the reference's GatherLayer, used for
-   * SimCLR's negatives from every rank).
+   * SimCLR's negatives from every rank). With `{now: true}` it waits on this thread and returns the
+   * tensor (MoCo's key gather inside its synchronous step).
    */
-  async allGatherWithGrad(input: Tensor): Promise<Tensor> {
+  allGatherWithGrad(input: Tensor, options: { now: true }): Tensor;
+  allGatherWithGrad(input: Tensor, options?: { now?: false }): Promise<Tensor>;
+  allGatherWithGrad(input: Tensor, options: { now?: boolean } = {}): Tensor | Promise<Tensor> {
     this.tensor('allGatherWithGrad', input.isContiguous() ? input : input.contiguous(), 'input');
+    if (options.now) return this.now('allGatherWithGrad', () => dist.allGatherWithGrad(this.handle, input, true));
     let handle: TensorHandle | undefined;
-    await this.run(
+    return this.run(
       'allGatherWithGrad',
       async () => void (handle = await dist.allGatherWithGrad(this.handle, input, false)),
-    );
-    return Tensor.fromHandle(handle!);
+    ).then(() => Tensor.fromHandle(handle!));
+  }
+
+  /** A collective waited for on this thread (within the timeout), its error worded as the others'. */
+  private now(op: string, call: () => TensorHandle): Tensor {
+    try {
+      return Tensor.fromHandle(call());
+    } catch (e) {
+      throw new Error(
+        `ProcessGroup.${op} (rank ${this.rank} of ${this.worldSize}, timeout ${this.timeoutMs} ms): ${(e as Error).message}`,
+      );
+    }
   }
 
   /**
@@ -176,15 +190,7 @@ export class ProcessGroup {
   allReduceWithGrad(input: Tensor, options?: { now?: false }): Promise<Tensor>;
   allReduceWithGrad(input: Tensor, options: { now?: boolean } = {}): Tensor | Promise<Tensor> {
     this.tensor('allReduceWithGrad', input.isContiguous() ? input : input.contiguous(), 'input');
-    if (options.now) {
-      try {
-        return Tensor.fromHandle(dist.allReduceWithGrad(this.handle, input, true));
-      } catch (e) {
-        throw new Error(
-          `ProcessGroup.allReduceWithGrad (rank ${this.rank} of ${this.worldSize}, timeout ${this.timeoutMs} ms): ${(e as Error).message}`,
-        );
-      }
-    }
+    if (options.now) return this.now('allReduceWithGrad', () => dist.allReduceWithGrad(this.handle, input, true));
     let handle: TensorHandle | undefined;
     return this.run(
       'allReduceWithGrad',

@@ -18,4 +18,4 @@ export type { LaunchOptions } from './launch';
 export { DistributedDataParallel } from './ddp';
 export type { DdpOptions } from './ddp';
 export { SyncBatchNorm } from './sync-batch-norm';
-export { activeGroup, allGatherWithGradNow, allReduceNow } from './blocking';
+export { activeGroup, allReduceNow } from './blocking';

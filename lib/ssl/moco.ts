@@ -2,7 +2,9 @@
 // or asymmetric loss, K 4096, m 0.99, T 0.1) and ImageNet MoCo v1/v2 (spec §4.1: ResNet-50, fc or MLP
 // head, K 65536, m 0.999, T 0.07/0.2, asymmetric). One process: ShuffleBN is emulated as in the demo
 // (a fresh permutation of the key batch around the key encoder), which only changes BN statistics
-// when the key encoder uses SplitBatchNorm (bnSplits > 1); with plain BN it is a no-op.
+// when the key encoder uses SplitBatchNorm (bnSplits > 1); with plain BN it is a no-op. worldSize > 1
+// (the default process group's ranks): the reference's distributed code (moco-ddp.ts), keys gathered
+// from every rank before the enqueue and ShuffleBN across the ranks.
 import { noGrad } from '../autograd';
 import { autocast } from '../autocast';
 import { randn, tensor } from '../creation';
@@ -18,6 +20,9 @@ import { mocoHead } from './heads';
 import { infoNce } from './losses';
 import { SslMethod, StepContext, StepResult } from './method';
 import { initMomentum, MomentumPairs, momentumUpdate } from './momentum';
+import { defaultGroup, isInitialized } from '../distributed/init';
+import type { ProcessGroup } from '../distributed/group';
+import { batchShuffleDdp, batchUnshuffleDdp, concatAllGather } from './moco-ddp';
 import { checkUnmixOptions, drawIfEnabled, MixParams, mixWithParams, UnmixOptions, unmixLoss } from './unmix';
 
 export type MoCoArch = 'resnet18' | 'resnet34' | 'resnet50';
@@ -64,7 +69,10 @@ export interface MoCoOptions {
    * (float16 would need loss scaling, which unmix does not have yet.)
    */
   amp?: 'bfloat16' | null;
-  /** data parallelism to come: this process's rank and the number of processes (1 for now) */
+  /**
+   * data parallelism: this process's rank and the number of processes; worldSize > 1 needs the
+   * default process group of that size (initProcessGroup first) and CPU tensors (Gloo)
+   */
   rank: number;
   worldSize: number;
   device?: Device;
@@ -140,7 +148,10 @@ export type MoCoConfig = DeepPartial<MoCoOptions> & { preset?: MoCoPreset };
 export interface MoCoChoices {
   /** null: no Un-Mix this step */
   mix: MixParams | null;
-  /** one permutation of the batch per key forward, in call order (symmetric: key of x2, then key of x1) */
+  /**
+   * one permutation of the batch per key forward, in call order (symmetric: key of x2, then key of x1);
+   * with worldSize > 1 of the global batch (every rank's, rank 0's permutation is used)
+   */
   shufflePerms: Int32Array[];
 }
 
@@ -192,12 +203,15 @@ export class MoCo extends SslMethod {
   readonly encoderK: MoCoEncoder;
   private readonly momentumPairs: MomentumPairs;
   private ptr = 0;
+  /** the ranks keys and ShuffleBN go across (worldSize > 1), or null */
+  private readonly group: ProcessGroup | null;
 
   constructor(config: MoCoConfig = {}) {
     super();
     const { preset = 'cifar', ...rest } = config;
     const o = (this.options = configure<MoCoOptions>('MoCo', MOCO_PRESETS, preset, rest));
     checkOptions(o);
+    this.group = o.worldSize > 1 ? rankGroup(o) : null;
     this.encoderQ = this.registerModule('encoder_q', new MoCoEncoder(o));
     this.encoderK = this.registerModule('encoder_k', new MoCoEncoder(o));
     // The key encoder starts as a copy of the query encoder's parameters (not its buffers) and is never trained.
@@ -229,7 +243,7 @@ export class MoCo extends SslMethod {
     const o = this.options;
     const mix = drawIfEnabled(shape, o.unmix, rng);
     const shufflePerms = o.shuffleBn
-      ? Array.from({ length: o.symmetric ? 2 : 1 }, () => rng.permutation(shape[0]))
+      ? Array.from({ length: o.symmetric ? 2 : 1 }, () => rng.permutation(shape[0] * o.worldSize))
       : [];
     return { mix, shufflePerms };
   }
@@ -258,7 +272,7 @@ export class MoCo extends SslMethod {
     if (o.shuffleBn) {
       if (choices.shufflePerms.length !== calls)
         throw new Error(`MoCo: expected ${calls} shuffle permutation(s), got ${choices.shufflePerms.length}`);
-      for (const p of choices.shufflePerms) checkPermutation(p, n);
+      for (const p of choices.shufflePerms) checkPermutation(p, n * o.worldSize);
     }
     momentumUpdate(this.momentumPairs, o.m, o.foreach); // θk ← m·θk + (1 − m)·θq, before any forward
     const body = () =>
@@ -349,7 +363,7 @@ export class MoCo extends SslMethod {
 
   /** Keys from every process, in rank order, before enqueueing (identity with one process). */
   protected gatherKeys(keys: Tensor): Tensor {
-    return keys;
+    return this.group ? concatAllGather(this.group, keys) : keys;
   }
 
   /** The reference's contrastive_loss: InfoNCE of q, and of the mixture and its reversal, against the same key. */
@@ -388,6 +402,12 @@ export class MoCo extends SslMethod {
     return noGrad(() =>
       scope(() => {
         if (!perm) return F.normalize(this.encode(this.encoderK, x), { dim: 1 });
+        if (this.group) {
+          // across the ranks: this rank encodes its slice of the shuffled global batch
+          const shuffled = batchShuffleDdp(this.group, x, perm);
+          const k = F.normalize(this.encode(this.encoderK, shuffled.x), { dim: 1 });
+          return batchUnshuffleDdp(this.group, k, shuffled.unshuffle);
+        }
         const inverse = new Int32Array(perm.length);
         perm.forEach((p, i) => (inverse[p] = i));
         const shuffled = x.indexSelect(0, tensor(perm, { dtype: 'int64', device: x.device }));
@@ -468,10 +488,19 @@ function checkOptions(o: MoCoOptions): void {
     throw new RangeError(
       `MoCo: amp must be 'bfloat16' or null (float16 would need loss scaling, which unmix does not have yet), got '${String(o.amp)}'`,
     );
-  if (o.worldSize !== 1 || o.rank !== 0)
+  is.positiveInt('MoCo', 'worldSize', o.worldSize);
+  is.intInRange('MoCo', 'rank', o.rank, 0, o.worldSize - 1, 'below worldSize');
+}
+
+/** The default group, which must match the options' rank and worldSize. */
+function rankGroup(o: MoCoOptions): ProcessGroup {
+  const g = isInitialized() ? defaultGroup() : null;
+  if (!g || g.worldSize !== o.worldSize || g.rank !== o.rank)
     throw new Error(
-      `MoCo: data-parallel training is not implemented yet (worldSize ${o.worldSize}, rank ${o.rank}); use worldSize 1, rank 0`,
+      `MoCo: worldSize ${o.worldSize}, rank ${o.rank} needs the default process group of those ranks ` +
+        `(await u.distributed.initProcessGroup() first), got ${g ? `rank ${g.rank} of ${g.worldSize}` : 'none'}`,
     );
+  return g;
 }
 
 function checkPermutation(p: Int32Array, n: number): void {

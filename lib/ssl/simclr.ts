@@ -20,7 +20,7 @@ import * as is from '../validate';
 import { configure, DeepPartial } from './config';
 import { simclrProjector } from './heads';
 import { crossViewInfoNce, crossViewInfoNceGathered, ntXent, ntXentGathered } from './losses';
-import { activeGroup, allGatherWithGradNow } from '../distributed/blocking';
+import { activeGroup } from '../distributed/blocking';
 import { SslMethod, StepContext, StepResult } from './method';
 import { LarsRecipe } from './recipe';
 import { checkUnmixOptions, drawIfEnabled, MixParams, UnmixOptions, unmixStep } from './unmix';
@@ -103,7 +103,7 @@ export class SimCLR extends SslMethod {
       const group = activeGroup();
       if (!group) return unmixStep(ntXent(z1, z2, T), views[0], mix, project, (zm) => crossViewInfoNce(zm, z2, T));
       // under N ranks the negatives are every rank's embeddings, with gradients (solo-learn's gather)
-      const [all1, all2] = [z1, z2].map((z) => allGatherWithGradNow(group, z));
+      const [all1, all2] = [z1, z2].map((z) => group.allGatherWithGrad(z, { now: true }));
       const clean = ntXentGathered(z1, z2, all1, all2, group.rank, T);
       return unmixStep(clean, views[0], mix, project, (zm) => crossViewInfoNceGathered(zm, all2, group.rank, T));
     });

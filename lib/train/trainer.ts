@@ -6,6 +6,11 @@
 //
 // Everything random in a step comes from Rng.derive(seed, STEP_STREAM, iteration) and the loader's
 // own (seed, epoch, batch) streams, so a resumed run replays exactly what the straight run would have.
+//
+// Under N ranks (a process group of more than one, ranks.ts): gradients are averaged by
+// DistributedDataParallel, the loader serves each rank its shard, the logged numbers are sums over
+// the ranks, and only rank 0 touches the results folder (lock, logs, args, checkpoints, pictures) and
+// shows progress; the others read rank 0's checkpoint when it resumes.
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint';
@@ -21,6 +26,9 @@ import { Progress } from './progress';
 import { makeDir } from '../io/files';
 import { changedArgs, existingRunFiles, lockRunFolder, removeStaleTemporaries, RESUMABLE_ARGS } from './run-folder';
 import { RunPictures } from './run-pictures';
+import { TrainerRanks, trainingGroup } from './ranks';
+import type { DdpOptions, DistributedDataParallel } from '../distributed/ddp';
+import type { ProcessGroup } from '../distributed/group';
 import * as is from '../validate';
 
 export type Optimizer = SGD | LARC;
@@ -46,7 +54,7 @@ export interface TrainerOptions {
   epochs: number;
   resultsDir: string;
   seed?: number;
-  /** run after every epoch (e.g. the kNN monitor); its number is the log's test_acc@1 */
+  /** run after every epoch (e.g. the kNN monitor); its number is the log's test_acc@1 (under N ranks: run on every rank, rank 0's logged) */
   evaluate?: (epoch: number) => Promise<number>;
   /** evaluate every N epochs (and after the last; 0: after the last only); default 1 */
   evaluateEvery?: number;
@@ -79,8 +87,15 @@ export interface TrainerOptions {
   curves?: boolean;
   /** write TensorBoard event files: true for resultsDir/tensorboard, or a folder (default off) */
   tensorboard?: boolean | string;
-  /** called after each epoch's logs are written (e.g. to redraw a notebook's plot) */
+  /** called after each epoch's logs are written (e.g. to redraw a notebook's plot); on every rank */
   onEpoch?: (record: EpochRecord, history: EpochRecord[]) => void | Promise<void>;
+  /**
+   * train data-parallel over this group (DistributedDataParallel, the loader sharded, only rank 0 writes
+   * and logs); default: the default process group when it has more than one rank; false: this process alone
+   */
+  group?: ProcessGroup | false;
+  /** DistributedDataParallel's options under N ranks (bucket sizes, buffer broadcast) */
+  ddp?: Omit<DdpOptions, 'group'>;
 }
 
 export interface TrainResult {
@@ -111,6 +126,13 @@ export class Trainer {
   private pictures!: RunPictures;
   readonly checkpointPath: string;
   private readonly log: (line: string) => void;
+  /** the ranks' coordination, or null for one process */
+  private readonly ranks: TrainerRanks | null;
+  /** whether this process writes the results folder (rank 0, or the only one) */
+  private readonly writes: boolean;
+  private ddp: DistributedDataParallel | null = null;
+  /** under N ranks, a stop every rank agreed on (a rank's own request waits for the next agreement) */
+  private stopAgreed = false;
 
   constructor(readonly options: TrainerOptions) {
     is.positiveInt('Trainer', 'epochs', options.epochs);
@@ -136,8 +158,20 @@ export class Trainer {
         `Trainer: signal must be an AbortSignal (new AbortController().signal), got ${signal === null ? 'null' : typeof signal}`,
       );
     }
+    if (options.group !== undefined && options.group !== false && typeof options.group?.allReduce !== 'function')
+      throw new TypeError(`Trainer: group must be a ProcessGroup or false, got ${is.shown(options.group)}`);
+    const group = trainingGroup(options.group);
+    this.ranks = group ? new TrainerRanks(group) : null;
+    this.ranks?.checkLoader(options.loader);
+    this.writes = !this.ranks || this.ranks.rank === 0;
     this.checkpointPath = path.join(options.resultsDir, 'checkpoint.safetensors');
-    this.log = options.log ?? ((line) => console.log(line));
+    // the other ranks' lines would repeat rank 0's
+    this.log = this.writes ? (options.log ?? ((line) => console.log(line))) : () => undefined;
+  }
+
+  /** The ranks trained over (1 for a single process). */
+  get worldSize(): number {
+    return this.ranks?.group.worldSize ?? 1;
   }
 
   /** Asks the loop to save and return after the current step (what Ctrl-C does). */
@@ -154,6 +188,7 @@ export class Trainer {
       throw new Error(
         `Trainer: the signal was aborted before the run started (${describeReason(this.options.signal.reason)}); nothing was read or written`,
       );
+    if (!this.writes) return this.runLocked();
     makeDir(this.options.resultsDir, 'Trainer: resultsDir');
     const unlock = lockRunFolder(this.options.resultsDir, this.log);
     try {
@@ -165,6 +200,75 @@ export class Trainer {
 
   private async runLocked(): Promise<TrainResult> {
     const o = this.options;
+    let started: { position: Position; history: EpochRecord[] } | null = null;
+    let failure: unknown = null;
+    try {
+      if (this.writes) started = this.prepareFolder();
+    } catch (e) {
+      failure = e;
+    }
+    if (this.ranks) started = await this.startTogether(started, failure);
+    else if (failure) throw failure;
+    const history: EpochRecord[] = started?.history ?? [];
+    const pos: Position = started?.position ?? {
+      epoch: 0,
+      batch: 0,
+      iteration: 0,
+      lossSum: 0,
+      lossCount: 0,
+      termSums: {},
+      epochSeconds: 0,
+    };
+    if (this.writes)
+      writeText(
+        path.join(o.resultsDir, 'args.json'),
+        JSON.stringify({ ...o.args, seed: o.seed ?? 0, method: o.method.name }, null, 2) + '\n',
+      );
+    const tensorboardDir = o.tensorboard === true ? path.join(o.resultsDir, 'tensorboard') : o.tensorboard || null;
+    this.pictures = new RunPictures({
+      resultsDir: o.resultsDir,
+      curves: this.writes && (o.curves ?? true),
+      tensorboardDir: this.writes ? tensorboardDir : null,
+      seed: o.seed ?? 0,
+      warn: this.log,
+    });
+    // after any resume, so every rank starts from rank 0's weights and buffers
+    this.ddp = this.ranks ? await this.ranks.ddp(o.method, o.ddp) : null;
+    return this.loop(pos, history);
+  }
+
+  /**
+   * Under N ranks, rank 0 has checked the folder and maybe resumed; the others learn what it did (and
+   * resume from the same file), and if any rank failed, every rank throws before a step.
+   */
+  private async startTogether(
+    started: { position: Position; history: EpochRecord[] } | null,
+    failure: unknown,
+  ): Promise<{ position: Position; history: EpochRecord[] } | null> {
+    const ranks = this.ranks!;
+    const decision = await ranks.fromRankZero(failure ? 0 : started ? 2 : 1);
+    if (ranks.rank > 0 && decision === 0)
+      failure = new Error(`Trainer (${ranks.where}): rank 0 could not start the run (its error says why)`);
+    else if (ranks.rank > 0 && decision === 2) {
+      const file = typeof this.options.resume === 'string' ? this.options.resume : this.checkpointPath;
+      try {
+        started = this.restore(file);
+      } catch (e) {
+        failure = new Error(
+          `Trainer (${ranks.where}): cannot resume from rank 0's checkpoint: ${(e as Error).message}`,
+        );
+      }
+    }
+    const anyFailed = (await ranks.sum([failure ? 1 : 0]))[0] > 0;
+    if (failure) throw failure;
+    if (anyFailed)
+      throw new Error(`Trainer (${ranks.where}): another rank could not start the run (its error says why)`);
+    return started;
+  }
+
+  /** Checks the results folder and resumes when asked: the run's position and history, or null for a fresh start. */
+  private prepareFolder(): { position: Position; history: EpochRecord[] } | null {
+    const o = this.options;
     removeStaleTemporaries(o.resultsDir);
     const existing = existingRunFiles(o.resultsDir);
     if (existing.length && !o.resume) {
@@ -175,8 +279,6 @@ export class Trainer {
       }
       for (const f of existing) fs.rmSync(path.join(o.resultsDir, f), { force: true });
     }
-    const history: EpochRecord[] = [];
-    let pos: Position = { epoch: 0, batch: 0, iteration: 0, lossSum: 0, lossCount: 0, termSums: {}, epochSeconds: 0 };
     const resumeFrom =
       typeof o.resume === 'string'
         ? o.resume
@@ -185,28 +287,20 @@ export class Trainer {
           : null;
     if (resumeFrom) {
       const restored = this.restore(resumeFrom);
-      pos = restored.position;
-      history.push(...restored.history);
+      const pos = restored.position;
       this.log(`resumed from ${resumeFrom}: epoch ${pos.epoch + 1}, batch ${pos.batch} of ${this.itersPerEpoch}`);
       // The checkpoint is the record: logs written after it (a kill between the two) are rewritten.
-      if (history.length) this.writeLogs(history);
+      if (restored.history.length) this.writeLogs(restored.history);
+      return restored;
     } else if (o.resume && existing.length) {
       this.log(`no checkpoint in ${o.resultsDir} to resume from: starting from epoch 1 (the logs there are replaced)`);
       for (const f of existing) fs.rmSync(path.join(o.resultsDir, f), { force: true });
     }
-    writeText(
-      path.join(o.resultsDir, 'args.json'),
-      JSON.stringify({ ...o.args, seed: o.seed ?? 0, method: o.method.name }, null, 2) + '\n',
-    );
-    const tensorboardDir = o.tensorboard === true ? path.join(o.resultsDir, 'tensorboard') : o.tensorboard || null;
-    this.pictures = new RunPictures({
-      resultsDir: o.resultsDir,
-      curves: o.curves ?? true,
-      tensorboardDir,
-      seed: o.seed ?? 0,
-      warn: this.log,
-    });
+    return null;
+  }
 
+  private async loop(pos: Position, history: EpochRecord[]): Promise<TrainResult> {
+    const o = this.options;
     const onSigint = () => {
       if (this.stopRequested) return;
       this.stopRequested = 'sigint';
@@ -221,7 +315,8 @@ export class Trainer {
     o.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (o.evaluate && o.evaluateFirst && pos.iteration === 0 && history.length === 0) {
-        const acc = await o.evaluate(0);
+        const { acc, error } = await this.evaluate(0);
+        if (error) throw error;
         const record: EpochRecord = {
           epoch: 0,
           train_loss: null,
@@ -263,7 +358,7 @@ export class Trainer {
     const seed = o.seed ?? 0;
     o.method.train();
     const progress = new Progress({
-      enabled: o.progress ?? 'auto',
+      enabled: this.writes ? (o.progress ?? 'auto') : false,
       total: iters,
       epoch: pos.epoch + 1,
       epochs: o.epochs,
@@ -278,7 +373,7 @@ export class Trainer {
           batch.dispose();
           break;
         }
-        if (this.stopRequested) {
+        if (this.ranks ? this.stopAgreed : this.stopRequested) {
           // asked to stop while the last epoch was being evaluated: stop before this step
           batch.dispose();
           return false;
@@ -296,10 +391,12 @@ export class Trainer {
           await this.pictures.firstBatch(batch.views, o.method, normalizationOf(o.loader.viewSpecs[0].pipeline), 0);
         let result: { loss: number; logs: Record<string, number> };
         try {
-          result = scope(() => {
+          result = await scope(async () => {
             const { loss, logs } = o.method.trainingStep(batch.views, ctx);
             (o.optimizer instanceof LARC ? o.optimizer.optimizer : o.optimizer).zeroGrad();
             loss.backward();
+            // every rank's gradients averaged before anything reads them
+            if (this.ddp) await this.ddp.synchronize();
             o.method.beforeOptimizerStep(ctx);
             o.optimizer.step();
             o.method.afterOptimizerStep(ctx);
@@ -308,6 +405,15 @@ export class Trainer {
         } finally {
           batch.dispose();
         }
+        let n = batch.indices.length;
+        let agreedStop = false;
+        if (this.ranks) {
+          // the numbers of all ranks' images (a NaN on any rank stops all), and a stop any rank asked for
+          const all = await this.ranks.step(result.loss, n, result.logs, this.stopRequested !== null);
+          result = { loss: all.loss, logs: all.logs };
+          n = all.images;
+          agreedStop = all.stop;
+        }
         if (!Number.isFinite(result.loss)) {
           throw new Error(
             `training stopped: the loss is ${result.loss} at epoch ${pos.epoch + 1}, iteration ${pos.iteration} (lr ${lr}). ` +
@@ -315,7 +421,6 @@ export class Trainer {
           );
         }
         this.pictures.step(pos.iteration, result.loss, lr, result.logs);
-        const n = batch.indices.length;
         pos.lossSum += result.loss * n;
         pos.lossCount += n;
         for (const [k, v] of Object.entries(result.logs)) pos.termSums[k] = (pos.termSums[k] ?? 0) + v * n;
@@ -327,7 +432,9 @@ export class Trainer {
         if (o.saveEvery && pos.iteration % o.saveEvery === 0 && pos.batch < iters) this.save(pos, history);
         // A macrotask turn each step: lets Ctrl-C be noticed and N-API finalizers run.
         await new Promise((resolve) => setImmediate(resolve));
-        if (this.stopRequested) {
+        if (this.ranks ? agreedStop : this.stopRequested) {
+          this.stopAgreed = agreedStop;
+          this.stopRequested ??= 'stop';
           pos.epochSeconds += (performance.now() - start) / 1000;
           return false;
         }
@@ -340,15 +447,15 @@ export class Trainer {
     const every = o.evaluateEvery ?? 1;
     let acc: number | null = null;
     if (o.evaluate && (epochNumber % every === 0 || epochNumber === o.epochs)) {
-      try {
-        acc = await o.evaluate(epochNumber);
-      } catch (e) {
+      const evaluated = await this.evaluate(epochNumber);
+      if (evaluated.error) {
         // the epoch's steps are kept: resume restarts at its end and evaluates again
         this.save(pos, history);
         throw new Error(
-          `${(e as Error).message} (evaluating after epoch ${epochNumber}; its training is saved in ${this.checkpointPath}: resume re-runs only the evaluation)`,
+          `${evaluated.error.message} (evaluating after epoch ${epochNumber}; its training is saved in ${this.checkpointPath}: resume re-runs only the evaluation)`,
         );
       }
+      acc = evaluated.acc;
     }
     const record: EpochRecord = {
       epoch: epochNumber,
@@ -375,8 +482,28 @@ export class Trainer {
     return true;
   }
 
+  /**
+   * The evaluate hook (on every rank: it may share its work out itself); under N ranks rank 0's number
+   * is everyone's, a failure on any rank fails all, and a stop asked for meanwhile is agreed on.
+   */
+  private async evaluate(epoch: number): Promise<{ acc: number; error: Error | null }> {
+    let acc: number | null = null;
+    let error: Error | null = null;
+    try {
+      acc = await this.options.evaluate!(epoch);
+    } catch (e) {
+      error = e as Error;
+    }
+    if (!this.ranks) return { acc: acc!, error };
+    const all = await this.ranks.evaluation(acc, error !== null, this.stopRequested !== null);
+    if (all.stop) this.stopAgreed = true;
+    if (all.failed && !error) error = new Error(`Trainer (${this.ranks.where}): the evaluation failed on another rank`);
+    return { acc: all.acc, error };
+  }
+
   /** log.csv exactly as the reference's pandas writes it, and log.jsonl with everything. */
   private writeLogs(history: EpochRecord[]): void {
+    if (!this.writes) return;
     const dir = this.options.resultsDir;
     const csv =
       [
@@ -388,6 +515,7 @@ export class Trainer {
   }
 
   private save(pos: Position, history: EpochRecord[]): void {
+    if (!this.writes) return;
     const o = this.options;
     scope(() =>
       saveCheckpoint(this.checkpointPath, {
@@ -404,6 +532,7 @@ export class Trainer {
           itersPerEpoch: this.itersPerEpoch,
           seed: o.seed ?? 0,
           args: o.args ?? {},
+          ...(this.worldSize > 1 ? { worldSize: this.worldSize } : {}),
         },
         checksum: true,
       }),
@@ -440,6 +569,7 @@ export class Trainer {
       m.batchSize !== o.loader.batchSize && `batch size ${m.batchSize} vs ${o.loader.batchSize}`,
       m.itersPerEpoch !== this.itersPerEpoch && `iterations per epoch ${m.itersPerEpoch} vs ${this.itersPerEpoch}`,
       m.seed !== (o.seed ?? 0) && `seed ${m.seed} vs ${o.seed ?? 0}`,
+      (m.worldSize ?? 1) !== this.worldSize && `ranks ${m.worldSize ?? 1} vs ${this.worldSize}`,
     ].filter(Boolean);
     if (mismatch.length) throw new Error(`${file}: cannot resume a different run (${mismatch.join('; ')})`);
     const changed = changedArgs(m.args ?? this.savedArgs(), o.args ?? {});
@@ -466,6 +596,8 @@ interface TrainerMetadata {
   batchSize: number;
   itersPerEpoch: number;
   seed: number;
+  /** the ranks it was trained over, when more than one */
+  worldSize?: number;
 }
 
 function describeReason(reason: unknown): string {

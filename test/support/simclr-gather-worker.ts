@@ -33,7 +33,7 @@ async function main() {
   const x1 = wave(N * D_IN, 0.17, 1.1 + rank * 2.3).reshape([N, D_IN]);
   const x2 = wave(N * D_IN, 0.19, 0.4 + rank * 1.7, 'cos').reshape([N, D_IN]);
   const [z1, z2] = [x1, x2].map((x) => x.mm(weight.t()));
-  const [all1, all2] = [z1, z2].map((z) => u.distributed.allGatherWithGradNow(group, z));
+  const [all1, all2] = [z1, z2].map((z) => group.allGatherWithGrad(z, { now: true }));
   const loss = u.ntXentGathered(z1, z2, all1, all2, rank, T);
   loss.backward();
   const method = tinySimclr().eval();
