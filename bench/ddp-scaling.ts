@@ -1,23 +1,26 @@
 // Data-parallel scaling on this machine at the same global batch: 1 process with every core against
 // W processes (Gloo on loopback) with cores/W threads each, for unmix's DistributedDataParallel and
 // torch's, on the same LibTorch (the python3 that provides it), alternating sides.
-//   npx tsx bench/ddp-scaling.ts [--world 2] [--batch 64] [--steps 8] [--repeats 2]
-// Prints a Markdown table: ms per step (median over steps, best of the repeats), images/s, the
+//   npx tsx bench/ddp-scaling.ts [--world 2] [--batch 64] [--steps 8] [--repeats 2] [--write]
+// Prints (and with --write, puts in BENCHMARKS.md) a Markdown table: ms per step (median over steps, best of the repeats), images/s, the
 // scaling (W processes' images/s over 1 process's) and PyTorch ms / unmix ms.
 import { spawn } from 'child_process';
 import * as net from 'net';
 import * as os from 'os';
+import * as path from 'path';
 import { Command } from 'commander';
 import * as u from '../lib';
 import { findPython } from './cases/harness';
+import { writeSection } from './cases/report';
 
 const o = new Command('ddp-scaling.ts')
   .option('--world <n>', 'processes of the parallel run', Number, 2)
   .option('--batch <n>', 'global batch (divided among the processes)', Number, 64)
   .option('--steps <n>', 'timed steps per run (after 2 warm-up steps)', Number, 8)
   .option('--repeats <n>', 'runs per configuration (the best is kept)', Number, 2)
+  .option('--write', "write the table into BENCHMARKS.md (this device's data-parallel section)")
   .parse()
-  .opts<{ world: number; batch: number; steps: number; repeats: number }>();
+  .opts<{ world: number; batch: number; steps: number; repeats: number; write?: boolean }>();
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -76,6 +79,8 @@ async function main() {
   }
   const ips = (ms: number) => (o.batch / ms) * 1000;
   const rows = [
+    `## Data-parallel scaling, CPU, LibTorch ${u.info().libtorch}`,
+    '',
     `ResNet-18 (CIFAR stem) SGD step, global batch ${o.batch}, ${cores} cores, Gloo on loopback, LibTorch ${u.info().libtorch} / PyTorch ${torch} (${new Date().toISOString().slice(0, 10)}; \`npx tsx bench/ddp-scaling.ts --world ${o.world} --batch ${o.batch} --steps ${o.steps} --repeats ${o.repeats}\`)`,
     '',
     '| side | processes × threads | ms / step | images/s | scaling | PyTorch ms / unmix ms |',
@@ -92,6 +97,12 @@ async function main() {
     }
   }
   console.log(rows.join('\n'));
+  if (o.write)
+    writeSection(
+      path.join(__dirname, '..', 'BENCHMARKS.md'),
+      `ddp-scaling-cpu-libtorch-${u.info().libtorch}`,
+      rows.join('\n'),
+    );
 }
 main().catch((e) => {
   console.error(e instanceof Error ? e.message : e);
