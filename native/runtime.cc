@@ -28,7 +28,8 @@ c10::Device DeviceArg(const Napi::Env& env, const Napi::Value& v) {
 uint64_t SeedArg(const Napi::Env& env, const Napi::Value& v, const std::string& op) {
   std::vector<int64_t> seed = ToIntVector(env, v, "seed");
   if (seed.size() != 1)
-    ThrowType(env, op + ": argument 'seed' must be one integer, got " + std::to_string(seed.size()));
+    ThrowType(env, op + ": argument 'seed' must be one integer, got " +
+                       (seed.empty() ? std::string("an empty array") : std::to_string(seed.size()) + " integers"));
   return static_cast<uint64_t>(seed[0]);
 }
 

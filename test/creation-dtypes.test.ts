@@ -93,6 +93,16 @@ describe('int64 item() past 2^53', () => {
     expect(u.tensor(BigInt64Array.from([-big]), { device }).itemBigInt()).toBe(-big);
     expect(u.tensor(BigInt64Array.from([2n ** 63n - 1n]), { device }).itemBigInt()).toBe(2n ** 63n - 1n);
   });
+  test('toArray() refuses such a value too, and keeps those a number holds', () => {
+    const t = u.tensor(BigInt64Array.from([1n, big]), { device });
+    expect(() => t.toArray()).toThrow(
+      new RangeError(
+        'toArray: the int64 value 9007199254740993 has no exact JS number (past 2^53); data() gives the exact BigInt64Array',
+      ),
+    );
+    expect((t.data() as BigInt64Array)[1]).toBe(big);
+    expect(u.tensor(BigInt64Array.from([2n ** 60n, -7n]), { device }).toArray()).toEqual([2 ** 60, -7]);
+  });
   test('values a number holds exactly stay numbers', () => {
     expect(u.tensor(BigInt64Array.from([2n ** 60n]), { device }).item()).toBe(2 ** 60);
     expect(u.tensor(BigInt64Array.from([-(2n ** 63n)]), { device }).item()).toBe(-(2 ** 63));

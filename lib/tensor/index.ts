@@ -237,7 +237,10 @@ export class Tensor {
     const v = native.item(this.checked('itemBigInt'));
     return typeof v === 'bigint' ? v : BigInt(Number(v));
   }
-  /** Nested arrays like Python's tolist(): numbers, or booleans for bool tensors. */
+  /**
+   * Nested arrays like Python's tolist(): numbers, or booleans for bool tensors. An int64 value past
+   * 2^53, which no number holds exactly, is a RangeError (data() gives the exact BigInt64Array).
+   */
   toArray(): NestedArray {
     return nest(this.data(), this.shape, this.dtype);
   }
@@ -335,10 +338,16 @@ for (const family of [
 }
 
 function nest(flat: AnyTypedArray, shape: number[], dtype: DType): NestedArray {
+  // an int64 that no number holds exactly (past 2^53) would come back rounded: refused, as item() refuses it
+  const exact = (v: number | bigint): number => {
+    if (typeof v === 'bigint' && BigInt(Number(v)) !== v)
+      throw new RangeError(
+        `toArray: the int64 value ${v} has no exact JS number (past 2^53); data() gives the exact BigInt64Array`,
+      );
+    return Number(v);
+  };
   const convert =
-    dtype === 'bool'
-      ? (v: number | bigint): number | boolean => v !== 0
-      : (v: number | bigint): number | boolean => Number(v);
+    dtype === 'bool' ? (v: number | bigint): number | boolean => v !== 0 : dtype === 'int64' ? exact : Number;
   return nestWith(flat, shape, convert) as NestedArray;
 }
 

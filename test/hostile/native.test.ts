@@ -75,9 +75,9 @@ test('C++ exceptions outside Guard do not abort: Generator.manualSeed([]) and se
   expect(r.signal).toBeNull();
   expect(r.status).toBe(0);
   expect(r.stdout.trim().split('\n')).toEqual([
-    "Generator.manualSeed: argument 'seed' must be one integer, got 0",
+    "Generator.manualSeed: argument 'seed' must be one integer, got an empty array",
     "setNumThreads: argument 'threads' must be an integer, got an array",
-    "manualSeed: argument 'seed' must be one integer, got 0",
+    "manualSeed: argument 'seed' must be one integer, got an empty array",
   ]);
 });
 
