@@ -16,6 +16,20 @@ export const DTYPES: readonly DType[] = [
   'bool',
 ];
 
+/** Bytes per element of each dtype, as stored (torch's element_size()). */
+export const ITEM_SIZE: Readonly<Record<DType, number>> = {
+  float64: 8,
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+};
+
 /** The typed array a readback of each dtype produces (half types are widened to float32). */
 export interface TypedArrayFor {
   float32: Float32Array;

@@ -2,13 +2,14 @@
 // rebuilds only plain containers (dicts, lists, tuples, numbers, strings) plus the few torch
 // globals that describe tensors and storages. Any other global is refused with an error naming
 // it, so nothing in a file can run code: there is no code here that could run it.
+import type { DType } from '../dtype';
 
 export class PickleError extends Error {}
 
 /** What a persistent id ('storage', <type>, key, location, numel) turns into. */
 export interface StorageRef {
   kind: 'storage';
-  dtype: string;
+  dtype: DType;
   key: string;
   location: string;
   numel: number;
@@ -26,7 +27,7 @@ export interface GlobalRef {
   name: string;
 }
 
-const STORAGE_DTYPES: Record<string, string> = {
+const STORAGE_DTYPES: Record<string, DType> = {
   FloatStorage: 'float32',
   DoubleStorage: 'float64',
   HalfStorage: 'float16',
@@ -56,7 +57,7 @@ function globalRef(module: string, name: string): GlobalRef {
   );
 }
 
-export function storageDtype(global: string): string | undefined {
+export function storageDtype(global: string): DType | undefined {
   const name = global.replace(/^torch\./, '');
   return Object.hasOwn(STORAGE_DTYPES, name) ? STORAGE_DTYPES[name] : undefined;
 }

@@ -4,7 +4,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DType } from '../dtype';
+import { DType, ITEM_SIZE } from '../dtype';
 import { readRegularFile, statRegularFile } from './files';
 import { native } from '../native';
 import { Device, Tensor } from '../tensor';
@@ -22,18 +22,6 @@ const CODES: Record<DType, string> = {
   bool: 'BOOL',
 };
 const DTYPE_OF: Record<string, DType> = Object.fromEntries(Object.entries(CODES).map(([d, c]) => [c, d as DType]));
-const ITEM_SIZE: Record<DType, number> = {
-  float64: 8,
-  float32: 4,
-  float16: 2,
-  bfloat16: 2,
-  int64: 8,
-  int32: 4,
-  int16: 2,
-  int8: 1,
-  uint8: 1,
-  bool: 1,
-};
 const MAX_HEADER = 100 * 1024 * 1024;
 
 export interface SafetensorsFile {

@@ -1,6 +1,7 @@
 // Imports files written by torch.save (the zip format of PyTorch ≥ 1.6): the pickle is read by
 // a restricted unpickler (pickle.ts) and tensors are rebuilt from the archive's storages.
 import { UnzipFileInfo, unzipSync } from 'fflate';
+import { ITEM_SIZE } from '../dtype';
 import { native } from '../native';
 import { Device, Tensor } from '../tensor';
 import { readRegularFile } from './files';
@@ -11,18 +12,6 @@ import { PickleError, Reduced, StorageRef, unpickle } from './pickle';
 const MAX_NODES = 1_000_000;
 const MAX_DEPTH = 1000;
 const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
-const ITEM_SIZE: Record<string, number> = {
-  float64: 8,
-  float32: 4,
-  float16: 2,
-  bfloat16: 2,
-  int64: 8,
-  int32: 4,
-  int16: 2,
-  int8: 1,
-  uint8: 1,
-  bool: 1,
-};
 
 export interface TorchFile {
   /** The unpickled object: Maps for dicts, arrays for lists and tuples, Tensors for tensors. */
