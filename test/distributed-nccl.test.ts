@@ -77,7 +77,7 @@ withGpus(
       const s = r.lines[0];
       const w = world;
       const sumOver = (f: (q: number) => number) => [...Array(w).keys()].reduce((acc, q) => acc + f(q), 0);
-      expect(s).toMatchObject({ rank, worldSize: w, backend: 'nccl' });
+      expect(s).toMatchObject({ rank, worldSize: w, backend: 'nccl', device: `cuda:${rank}` });
       expect(s.sum).toEqual([sumOver((q) => 1 + q), sumOver((q) => 10 * (q + 1)), sumOver((q) => -q)]);
       expect(s.avg).toEqual([sumOver((q) => 1 + q) / w, 3]);
       expect(s.broadcast).toEqual([w - 1 + 0.5, w - 1 + 1.5]);

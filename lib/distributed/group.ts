@@ -5,6 +5,7 @@
 import { cat } from '../functional';
 import { emptyLike } from '../creation';
 import { Tensor } from '../tensor';
+import type { Device } from '../tensor';
 import type { TensorHandle } from '../native';
 import { dist, GroupHandle, NativeReduceOp, requireGloo, requireNccl } from './binding';
 import { deviceCount } from '../cuda';
@@ -30,6 +31,8 @@ export interface NcclOptions {
   rank: number;
   worldSize: number;
   timeoutMs?: number;
+  /** This rank's CUDA device (`group.device`), for the library's own collectives; default rank % deviceCount(). initProcessGroup passes LOCAL_RANK. */
+  device?: number;
 }
 
 export type Backend = 'gloo' | 'nccl';
@@ -50,6 +53,8 @@ export class ProcessGroup {
     readonly rank: number,
     readonly worldSize: number,
     readonly timeoutMs: number,
+    /** Where this group's tensors live: 'cpu' (Gloo), this rank's CUDA device (NCCL). */
+    readonly device: Device = 'cpu',
   ) {}
 
   /** Joins `worldSize` ranks through `store` (each rank connects to every other). */
@@ -100,9 +105,11 @@ export class ProcessGroup {
       1,
       2 ** 40,
     );
+    const devices = deviceCount();
+    const device = is.intInRange('ProcessGroup.nccl', 'device', options.device ?? rank % devices, 0, devices - 1);
     try {
       const handle = await dist.groupNccl(store.handle, rank, worldSize, timeoutMs);
-      return new ProcessGroup('nccl', handle, rank, worldSize, timeoutMs);
+      return new ProcessGroup('nccl', handle, rank, worldSize, timeoutMs, `cuda:${device}` as Device);
     } catch (e) {
       throw new Error(
         `ProcessGroup.nccl (rank ${rank} of ${worldSize}, timeout ${timeoutMs} ms): ${(e as Error).message}`,

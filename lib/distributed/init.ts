@@ -109,7 +109,12 @@ export async function initProcessGroup(options: InitOptions = {}): Promise<Proce
   const groupStore = store.withPrefix('default_pg');
   current =
     backend === 'nccl'
-      ? await ProcessGroup.nccl(groupStore, { rank, worldSize, timeoutMs })
+      ? await ProcessGroup.nccl(groupStore, {
+          rank,
+          worldSize,
+          timeoutMs,
+          device: launch ? launch.localRank % deviceCount() : undefined,
+        })
       : await ProcessGroup.gloo(groupStore, {
           rank,
           worldSize,

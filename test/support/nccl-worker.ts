@@ -14,7 +14,7 @@ async function main() {
   const device = `cuda:${Number(process.env.LOCAL_RANK ?? g.rank)}` as u.Device;
   const on = (t: u.Tensor) => t.to(device);
   const r = g.rank;
-  const seen: Record<string, unknown> = { rank: r, worldSize: g.worldSize, backend: g.backend };
+  const seen: Record<string, unknown> = { rank: r, worldSize: g.worldSize, backend: g.backend, device: g.device };
   const s = on(u.tensor([1 + r, 10 * (r + 1), -r], { dtype: 'float64' }));
   await g.allReduce(s, 'sum');
   seen.sum = vals(s);
