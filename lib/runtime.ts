@@ -27,8 +27,11 @@ export interface RuntimeInfo {
   cxx11Abi: boolean;
   /** Intra-op threads. */
   threads: number;
-  /** Process-group backends this addon has (Gloo needs Gloo's headers at build time: libgloo-dev). */
-  distributed: { gloo: boolean };
+  /**
+   * Process-group backends this addon has (Gloo needs Gloo's headers at build time: libgloo-dev;
+   * NCCL a CUDA LibTorch with NCCL, and CUDA's and NCCL's headers). NCCL also needs a CUDA device to run.
+   */
+  distributed: { gloo: boolean; nccl: boolean };
   /** The folder LibTorch's libraries were loaded from. */
   libDir: string;
 }
@@ -60,7 +63,10 @@ export function info(): RuntimeInfo {
     devices: n.devices,
     cxx11Abi: build.cxx11Abi,
     threads: n.threads,
-    distributed: { gloo: (native as unknown as { distributed: { gloo: boolean } }).distributed.gloo },
+    distributed: (() => {
+      const d = (native as unknown as { distributed: { gloo: boolean; nccl: boolean } }).distributed;
+      return { gloo: d.gloo, nccl: d.nccl };
+    })(),
     libDir: addonRecord.libtorch.libDir,
   };
 }

@@ -7,7 +7,7 @@
 // backward and never call into JS.
 #include "distributed.h"
 
-#ifdef UNMIX_WITH_GLOO
+#ifdef UNMIX_WITH_GROUPS
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
@@ -19,7 +19,7 @@ namespace {
 
 // shared_ptr<Node> in LibTorch 1.x, intrusive_ptr<Node> in 2.x
 using Accumulator = decltype(torch::autograd::impl::grad_accumulator(std::declval<const at::Tensor&>()));
-using WorkPtr = decltype(std::declval<c10d::ProcessGroupGloo&>().barrier());
+using WorkPtr = decltype(std::declval<GroupBase&>().barrier());
 
 struct Bucket {
   std::vector<size_t> params;
@@ -30,7 +30,7 @@ struct Bucket {
 
 struct Reducer {
   std::mutex mu;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<GroupBase> group;
   Ms timeout;
   std::vector<at::Tensor> params;
   std::vector<Accumulator> accumulators;  // held, or LibTorch makes new ones without our hooks

@@ -5,7 +5,7 @@
 // runs inside LibTorch's backward, which is synchronous anyway, and has the group's timeout.
 #include "distributed.h"
 
-#ifdef UNMIX_WITH_GLOO
+#ifdef UNMIX_WITH_GROUPS
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <mutex>

@@ -1,4 +1,4 @@
-// c10d for JS: stores (TCP, file), the Gloo process group and its collectives. Each collective is
+// c10d for JS: stores (TCP, file), the Gloo and NCCL process groups and their collectives. Each collective is
 // launched on the JS thread, so ranks enqueue in the same order (DDP's buckets rely on it), and
 // waited for on a libuv worker thread, so the event loop runs while peers work; every blocking
 // call (connect, rendezvous, get, wait) has a timeout and ends as a rejected promise, never an
@@ -8,6 +8,14 @@
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#ifdef UNMIX_WITH_NCCL
+// only where the LibTorch has it: a CUDA build whose torch_cuda exports it, with CUDA's and NCCL's
+// headers found (scripts/find-libtorch.js, field nccl)
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <cstdlib>
 
 namespace unmix {
 namespace {
@@ -119,7 +127,42 @@ Napi::Value GroupGloo(const Napi::CallbackInfo& info) {
       },
       [box](Napi::Env env) { return Box(env, new GroupBox(*box), kGroupTag); });
 }
+#endif
 
+#ifdef UNMIX_WITH_NCCL
+// groupNccl(store, rank, size, timeoutMs) -> Promise<group>. NCCL makes its communicators at the
+// first collective, on the device of its tensors (cuda:localRank, as torch). Without a GPU NCCL
+// would abort the process: refused here first. Blocking wait (TORCH_NCCL_BLOCKING_WAIT, unless the
+// environment sets it) makes a collective's wait throw at the timeout, so a dead peer rejects the
+// promise rather than NCCL's watchdog ending the process.
+Napi::Value GroupNccl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, "groupNccl", [&]() -> Napi::Value {
+    auto store = Unbox<StoreBox>(info[0], kStoreTag, "groupNccl", "a store")->store;
+    int size = int(IntArg(info, 2, "groupNccl", "size", 1, 1 << 20));
+    int rank = int(IntArg(info, 1, "groupNccl", "rank", 0, size - 1));
+    Ms timeout(IntArg(info, 3, "groupNccl", "timeoutMs", 1, int64_t(1) << 40));
+    int devices = at::detail::getCUDAHooks().hasCUDA() ? int(at::detail::getCUDAHooks().getNumGPUs()) : 0;
+    if (devices == 0)
+      throw Napi::Error::New(env,
+                             "ProcessGroup.nccl: NCCL needs a CUDA device; this machine has none "
+                             "(torch.cuda.device_count() is 0): use the Gloo backend");
+    setenv("TORCH_NCCL_BLOCKING_WAIT", "1", 0);
+    auto box = std::make_shared<GroupBox>();
+    box->timeout = timeout;
+    return BlockingCall::Start(
+        env, "groupNccl",
+        [box, store, rank, size, timeout]() {
+          auto opts = c10d::ProcessGroupNCCL::Options::create();
+          opts->timeout = timeout;
+          box->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, opts);
+        },
+        [box](Napi::Env env) { return Box(env, new GroupBox(*box), kGroupTag); });
+  });
+}
+#endif
+
+#ifdef UNMIX_WITH_GROUPS
 // Waits for `work` off the JS thread; its tensors stay alive in the closure until it completes.
 template <typename W>
 Napi::Value WaitFor(Napi::Env env, const char* op, W work, Ms timeout, std::vector<at::Tensor> keep) {
@@ -209,14 +252,22 @@ void InitDistributed(Napi::Env env, Napi::Object exports) {
 #ifdef UNMIX_WITH_GLOO
   d.Set("gloo", Napi::Boolean::New(env, true));
   d.Set("groupGloo", Napi::Function::New(env, GroupGloo));
+#else
+  d.Set("gloo", Napi::Boolean::New(env, false));
+#endif
+#ifdef UNMIX_WITH_NCCL
+  d.Set("nccl", Napi::Boolean::New(env, true));
+  d.Set("groupNccl", Napi::Function::New(env, GroupNccl));
+#else
+  d.Set("nccl", Napi::Boolean::New(env, false));
+#endif
+#ifdef UNMIX_WITH_GROUPS
   d.Set("allreduce", Napi::Function::New(env, Allreduce));
   d.Set("broadcast", Napi::Function::New(env, Broadcast));
   d.Set("allgather", Napi::Function::New(env, Allgather));
   d.Set("barrier", Napi::Function::New(env, Barrier));
   InitDdp(env, d);
   InitDistAutograd(env, d);
-#else
-  d.Set("gloo", Napi::Boolean::New(env, false));
 #endif
   exports.Set("distributed", d);
 }

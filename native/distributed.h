@@ -2,11 +2,18 @@
 // gradient reducer): the type-tagged handles JS holds, and a promise settled by a worker thread.
 #pragma once
 
+#include <torch/version.h>
+
 #include <torch/csrc/distributed/c10d/Store.hpp>
 
 #include "common.h"
 #ifdef UNMIX_WITH_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+// UNMIX_WITH_NCCL: ProcessGroupNCCL, where the LibTorch has it (distributed.cc includes it).
+// Either backend: the collectives, DDP's reducer and the autograd collectives.
+#if defined(UNMIX_WITH_GLOO) || defined(UNMIX_WITH_NCCL)
+#define UNMIX_WITH_GROUPS 1
 #endif
 
 #include <chrono>
@@ -23,9 +30,16 @@ struct StoreBox {
 };
 inline constexpr napi_type_tag kStoreTag = {0x7a1c3d5e9b214f60ULL, 0x8e4b2f17c6a9d035ULL};
 
-#ifdef UNMIX_WITH_GLOO
+#ifdef UNMIX_WITH_GROUPS
+// What Gloo's and NCCL's groups share, through which every collective is called: c10d::Backend in
+// 2.x; in 1.13 (Gloo only) the groups derive from c10d::ProcessGroup.
+#if TORCH_VERSION_MAJOR >= 2
+using GroupBase = c10d::Backend;
+#else
+using GroupBase = c10d::ProcessGroup;
+#endif
 struct GroupBox {
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<GroupBase> group;
   Ms timeout;
 };
 inline constexpr napi_type_tag kGroupTag = {0x3f9e2a7c1b5d4e08ULL, 0xa61c5e93d7f2b480ULL};
@@ -45,7 +59,7 @@ T* Unbox(const Napi::Value& value, const napi_type_tag& tag, const char* op, con
   return value.As<Napi::External<T>>().Data();
 }
 
-#ifdef UNMIX_WITH_GLOO
+#ifdef UNMIX_WITH_GROUPS
 void InitDdp(Napi::Env env, Napi::Object distributed);           // ddp.cc
 void InitDistAutograd(Napi::Env env, Napi::Object distributed);  // dist-autograd.cc
 

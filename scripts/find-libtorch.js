@@ -115,6 +115,47 @@ function untested(info) {
     : null;
 }
 
+// NCCL's process group: compiled into the addon where LibTorch is a CUDA build whose torch_cuda
+// exports c10d::ProcessGroupNCCL (its CMake target defines USE_C10D_NCCL, as torch's extensions
+// get) and the headers ProcessGroupNCCL.hpp includes are found: CUDA's runtime (with crt/ and
+// CCCL's nv/target) and nccl.h, from pip's nvidia-* packages beside the torch wheel
+// (nvidia-cuda-runtime, nvidia-cuda-crt, nvidia-cuda-cccl, nvidia-nccl), else CUDA_HOME or
+// /usr/local/cuda. Otherwise the addon is built without it and says so (distributed.nccl false).
+const NCCL_HEADERS = ['cuda_runtime_api.h', 'crt/host_config.h', 'nv/target', 'nccl.h'];
+const IMPLICIT_INCLUDES = ['/usr/include', '/usr/local/include'];
+
+function ncclSupport(torchDir, root, cuda) {
+  const none = (why) => ({ nccl: false, ncclIncludeDirs: [], ncclMissing: why });
+  if (!cuda) return none('a CPU-only LibTorch');
+  const header = path.join(root, 'include', 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupNCCL.hpp');
+  let targets = '';
+  try {
+    targets = fs.readFileSync(path.join(torchDir, '..', 'Caffe2', 'Caffe2Targets.cmake'), 'utf8');
+  } catch {
+    // no Caffe2 targets: decided by the header alone
+  }
+  if (!fs.existsSync(header) || (targets && !targets.includes('USE_C10D_NCCL')))
+    return none('this LibTorch was built without NCCL');
+  // A wheel's own nvidia-* packages first: they match the CUDA it was built with.
+  const candidates = [];
+  const nvidia = path.join(root, '..', 'nvidia');
+  if (fs.existsSync(nvidia))
+    for (const d of fs.readdirSync(nvidia).sort()) candidates.push(path.join(nvidia, d, 'include'));
+  for (const v of ['CUDA_HOME', 'CUDA_PATH']) if (process.env[v]) candidates.push(path.join(process.env[v], 'include'));
+  candidates.push('/usr/local/cuda/include');
+  candidates.push(...IMPLICIT_INCLUDES);
+  const dirs = [];
+  for (const h of NCCL_HEADERS) {
+    const dir = candidates.find((d) => fs.existsSync(path.join(d, h)));
+    if (!dir)
+      return none(
+        `no ${h} (CUDA's and NCCL's headers: pip install nvidia-cuda-crt nvidia-cuda-cccl beside the torch wheel, or CUDA_HOME)`,
+      );
+    if (!dirs.includes(dir) && !IMPLICIT_INCLUDES.includes(dir)) dirs.push(dir);
+  }
+  return { nccl: true, ncclIncludeDirs: dirs, ncclMissing: null };
+}
+
 function describe(torchDir, source, python = null) {
   torchDir = fs.realpathSync(torchDir);
   const config = fs.readFileSync(path.join(torchDir, 'TorchConfig.cmake'), 'utf8');
@@ -139,6 +180,7 @@ function describe(torchDir, source, python = null) {
     includeDirs: [path.join(root, 'include'), path.join(root, 'include', 'torch', 'csrc', 'api', 'include')],
     libDir,
     cuda,
+    ...ncclSupport(torchDir, root, cuda),
     cxx11Abi: detectCxx11Abi(config, libDir),
     ...(python ? { python } : {}),
   };
@@ -197,13 +239,14 @@ function main(argv) {
     process.stdout.write((Array.isArray(value) ? value.join(';') : String(value)) + '\n');
   } else if (flag === '--gyp-includes') {
     // -I/usr/include would break libstdc++'s #include_next; the compiler searches it anyway.
-    const implicit = ['/usr/include', '/usr/local/include'];
-    process.stdout.write(info.includeDirs.filter((d) => !implicit.includes(d)).join(' ') + '\n');
+    const dirs = [...info.includeDirs, ...info.ncclIncludeDirs];
+    process.stdout.write(dirs.filter((d) => !IMPLICIT_INCLUDES.includes(d)).join(' ') + '\n');
   } else if (flag === '--gyp-libs') {
     process.stdout.write(libraries(info).join(' ') + '\n');
   } else if (flag === '--gyp-cflags') {
     const flags = [`-std=c++${info.cxxStandard}`];
     if (info.cxx11Abi !== null) flags.push(`-D_GLIBCXX_USE_CXX11_ABI=${info.cxx11Abi}`);
+    if (info.nccl) flags.push('-DUSE_C10D_NCCL', '-DUNMIX_WITH_NCCL', '-Wno-interference-size');
     process.stdout.write(flags.join(' ') + '\n');
   } else {
     process.stdout.write(JSON.stringify(info, null, 2) + '\n');

@@ -42,6 +42,11 @@ test('unmix info --json describes the loaded LibTorch and how it was built', () 
   if (!info.cuda) expect(info.devices).toBe(0);
   if (info.cuda) expect(info.cudaBuild).toBe(true);
   expect(info.cxx11Abi).toBe(true);
+  expect(Object.keys(info.distributed).sort()).toEqual(['gloo', 'nccl']);
+  expect(typeof info.distributed.gloo).toBe('boolean');
+  // NCCL's group is compiled in only against a CUDA LibTorch (Debian's 1.13 is CPU-only).
+  expect(typeof info.distributed.nccl).toBe('boolean');
+  if (!info.cudaBuild) expect(info.distributed.nccl).toBe(false);
   // Intra-op threads default to the machine's cores (Debian's LibTorch alone would use 1).
   expect(info.threads).toBe(Number(process.env.UNMIX_NUM_THREADS) || os.availableParallelism());
 });
@@ -81,8 +86,11 @@ test('unmix info prints where LibTorch came from, how it was built and what is a
   );
   expect(lines[2]).toMatch(/^ {2}addon (prebuilt|compiled), (C\+\+11|pre-C\+\+11) ABI, \d+ threads$/);
   expect(lines[3]).toMatch(
-    /^ {2}process groups: (Gloo|none \(built without Gloo headers: apt-get install libgloo-dev, then npm rebuild unmix\))$/,
+    /^ {2}process groups: (Gloo|Gloo, NCCL|Gloo, NCCL \(needs a CUDA device: none here\)|NCCL|NCCL \(needs a CUDA device: none here\)|none \(built without Gloo headers: apt-get install libgloo-dev, then npm rebuild unmix\))$/,
   );
+  const { distributed } = u.info();
+  expect(lines[3].includes('Gloo')).toBe(distributed.gloo);
+  expect(lines[3].includes('NCCL')).toBe(distributed.nccl);
 });
 
 describe('unmix inspect', () => {

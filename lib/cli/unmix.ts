@@ -34,8 +34,12 @@ program
     console.log(`unmix: LibTorch ${i.libtorch} (${from}; ${i.libDir})`);
     console.log(`  ${built}; ${devices}`);
     console.log(`  addon ${i.addon}, ${i.cxx11Abi ? 'C++11 ABI' : 'pre-C++11 ABI'}, ${i.threads} threads`);
+    const groups = [
+      ...(i.distributed.gloo ? ['Gloo'] : []),
+      ...(i.distributed.nccl ? [i.devices > 0 ? 'NCCL' : 'NCCL (needs a CUDA device: none here)'] : []),
+    ];
     console.log(
-      `  process groups: ${i.distributed.gloo ? 'Gloo' : 'none (built without Gloo headers: apt-get install libgloo-dev, then npm rebuild unmix)'}`,
+      `  process groups: ${groups.length ? groups.join(', ') : 'none (built without Gloo headers: apt-get install libgloo-dev, then npm rebuild unmix)'}`,
     );
   });
 

@@ -11,6 +11,8 @@ export type NativeReduceOp = 'sum' | 'product' | 'min' | 'max';
 
 export interface NativeDistributed {
   gloo: boolean;
+  /** Whether the addon has c10d's NCCL group (a CUDA LibTorch with it; scripts/find-libtorch.js). */
+  nccl: boolean;
   storeTcp(host: string, port: number, isServer: boolean, worldSize: number, timeoutMs: number): Promise<StoreHandle>;
   storeFile(path: string, worldSize: number): StoreHandle;
   storePrefix(store: StoreHandle, prefix: string): StoreHandle;
@@ -27,6 +29,7 @@ export interface NativeDistributed {
     hostname: string | null,
     threads: number,
   ): Promise<GroupHandle>;
+  groupNccl(store: StoreHandle, rank: number, size: number, timeoutMs: number): Promise<GroupHandle>;
   allreduce(group: GroupHandle, tensor: Tensor, op: NativeReduceOp): Promise<void>;
   broadcast(group: GroupHandle, tensor: Tensor, root: number): Promise<void>;
   allgather(group: GroupHandle, outputs: Tensor[], input: Tensor): Promise<void>;
@@ -53,5 +56,15 @@ export function requireGloo(owner: string): void {
     throw new Error(
       `${owner}: this unmix addon was built without Gloo's headers, so it has no process groups; ` +
         'install them (Debian: apt-get install libgloo-dev) and rebuild (npm rebuild unmix)',
+    );
+}
+
+/** Throws unless the addon has c10d's NCCL group (built against a CUDA LibTorch that has it). */
+export function requireNccl(owner: string): void {
+  if (!dist.nccl)
+    throw new Error(
+      `${owner}: this unmix addon was built without NCCL (its LibTorch is a CPU-only build, or CUDA's and NCCL's ` +
+        'headers were not found at build time; `unmix info` says which LibTorch it uses): use the Gloo backend, or rebuild ' +
+        '(npm rebuild unmix) against a CUDA LibTorch with NCCL',
     );
 }

@@ -1,11 +1,14 @@
-// A process group (c10d's ProcessGroupGloo): the collectives every rank calls in the same order.
+// A process group (c10d's ProcessGroupGloo, or ProcessGroupNCCL where the addon has it): the
+// collectives every rank calls in the same order.
 // Each returns a promise that settles when this rank's part is done; tensors are changed in place.
 // A peer that dies or stalls rejects the promise within the group's timeout.
 import { cat } from '../functional';
 import { emptyLike } from '../creation';
 import { Tensor } from '../tensor';
+import type { Device } from '../tensor';
 import type { TensorHandle } from '../native';
-import { dist, GroupHandle, NativeReduceOp, requireGloo } from './binding';
+import { dist, GroupHandle, NativeReduceOp, requireGloo, requireNccl } from './binding';
+import { deviceCount } from '../cuda';
 import { DEFAULT_TIMEOUT_MS, Store } from './store';
 import * as is from '../validate';
 
@@ -24,13 +27,34 @@ export interface GlooOptions {
   threads?: number;
 }
 
+export interface NcclOptions {
+  rank: number;
+  worldSize: number;
+  timeoutMs?: number;
+  /** This rank's CUDA device (`group.device`), for the library's own collectives; default rank % deviceCount(). initProcessGroup passes LOCAL_RANK. */
+  device?: number;
+}
+
+export type Backend = 'gloo' | 'nccl';
+
+/** Throws unless an NCCL group can be made here: the addon has NCCL and a CUDA device is there. */
+export function requireNcclDevice(owner: string): void {
+  requireNccl(owner);
+  if (deviceCount() === 0)
+    throw new Error(
+      `${owner}: NCCL needs a CUDA device; this machine has none (torch.cuda.device_count() is 0): use the Gloo backend`,
+    );
+}
+
 export class ProcessGroup {
-  readonly backend = 'gloo';
   private constructor(
+    readonly backend: Backend,
     /** @internal */ readonly handle: GroupHandle,
     readonly rank: number,
     readonly worldSize: number,
     readonly timeoutMs: number,
+    /** Where this group's tensors live: 'cpu' (Gloo), this rank's CUDA device (NCCL). */
+    readonly device: Device = 'cpu',
   ) {}
 
   /** Joins `worldSize` ranks through `store` (each rank connects to every other). */
@@ -56,7 +80,7 @@ export class ProcessGroup {
         options.hostname ?? null,
         threads,
       );
-      return new ProcessGroup(handle, rank, worldSize, timeoutMs);
+      return new ProcessGroup('gloo', handle, rank, worldSize, timeoutMs);
     } catch (e) {
       throw new Error(
         `ProcessGroup.gloo (rank ${rank} of ${worldSize}, timeout ${timeoutMs} ms): the ranks did not all join: ${(e as Error).message}`,
@@ -64,11 +88,44 @@ export class ProcessGroup {
     }
   }
 
+  /**
+   * Joins `worldSize` ranks with NCCL (c10d's ProcessGroupNCCL): collectives take CUDA tensors,
+   * each rank's on its own device (cuda:localRank, as torch). Needs an addon built against a CUDA
+   * LibTorch with NCCL and a CUDA device; NCCL makes its communicators at the first collective.
+   * Built and linked against pip's CUDA torch, but not yet run on a GPU by unmix's tests.
+   */
+  static async nccl(store: Store, options: NcclOptions): Promise<ProcessGroup> {
+    requireNcclDevice('ProcessGroup.nccl');
+    const worldSize = is.intInRange('ProcessGroup.nccl', 'worldSize', options.worldSize, 1, 1 << 20);
+    const rank = is.intInRange('ProcessGroup.nccl', 'rank', options.rank, 0, worldSize - 1);
+    const timeoutMs = is.intInRange(
+      'ProcessGroup.nccl',
+      'timeoutMs',
+      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      1,
+      2 ** 40,
+    );
+    const devices = deviceCount();
+    const device = is.intInRange('ProcessGroup.nccl', 'device', options.device ?? rank % devices, 0, devices - 1);
+    try {
+      const handle = await dist.groupNccl(store.handle, rank, worldSize, timeoutMs);
+      return new ProcessGroup('nccl', handle, rank, worldSize, timeoutMs, `cuda:${device}` as Device);
+    } catch (e) {
+      throw new Error(
+        `ProcessGroup.nccl (rank ${rank} of ${worldSize}, timeout ${timeoutMs} ms): ${(e as Error).message}`,
+      );
+    }
+  }
+
   private tensor(op: string, t: Tensor, name = 'tensor'): Tensor {
     if (t === null || typeof t !== 'object' || typeof (t as Tensor).isContiguous !== 'function')
       throw new TypeError(`ProcessGroup.${op}: ${name} must be a Tensor, got ${String(t)}`);
-    if (t.device !== 'cpu')
+    if (this.backend === 'gloo' && t.device !== 'cpu')
       throw new TypeError(`ProcessGroup.${op}: the Gloo backend takes CPU tensors, got one on ${t.device}`);
+    if (this.backend === 'nccl' && !t.device.startsWith('cuda'))
+      throw new TypeError(
+        `ProcessGroup.${op}: the NCCL backend takes CUDA tensors, got one on ${t.device} (move it with .to('cuda:<localRank>'), or use a Gloo group)`,
+      );
     if (!t.isContiguous()) throw new TypeError(`ProcessGroup.${op}: ${name} must be contiguous (call .contiguous())`);
     return t;
   }
@@ -89,7 +146,8 @@ export class ProcessGroup {
     this.tensor('allReduce', tensor);
     if (!REDUCE_OPS.includes(op))
       throw new TypeError(`ProcessGroup.allReduce: op must be one of ${REDUCE_OPS.join(', ')}, got ${String(op)}`);
-    // Gloo has no average: sum, then divide (as torch.distributed's ReduceOp.AVG does elsewhere)
+    // Gloo has no average: sum, then divide (as torch.distributed's ReduceOp.AVG does elsewhere;
+    // the same for NCCL, which would have one, so both backends give the same numbers)
     return this.run('allReduce', async () => {
       await dist.allreduce(this.handle, tensor, op === 'avg' ? 'sum' : op);
       if (op === 'avg') tensor.div_(this.worldSize);
@@ -131,7 +189,7 @@ export class ProcessGroup {
 
   /**
    * Reduces `input` (worldSize equal chunks along dim 0) over the ranks and writes this rank's chunk
-   * into `output`. Gloo on LibTorch 1.13 has no reduce_scatter: an allreduce of a copy, then this
+   * into `output`. Gloo on LibTorch 1.13 has no reduce_scatter (NCCL takes the same path): an allreduce of a copy, then this
    * rank's slice (the same values, more traffic).
    */
   async reduceScatter(output: Tensor, input: Tensor, op: ReduceOp = 'sum'): Promise<void> {

@@ -2,7 +2,7 @@
 export { Store, DEFAULT_TIMEOUT_MS } from './store';
 export type { TcpStoreOptions } from './store';
 export { ProcessGroup } from './group';
-export type { GlooOptions, ReduceOp } from './group';
+export type { Backend, GlooOptions, NcclOptions, ReduceOp } from './group';
 export {
   initProcessGroup,
   isInitialized,
@@ -11,6 +11,7 @@ export {
   getWorldSize,
   destroyProcessGroup,
   launchEnv,
+  defaultBackend,
 } from './init';
 export type { InitOptions, LaunchEnv } from './init';
 export { launch, rankEnv, scriptCommand } from './launch';

@@ -1,11 +1,17 @@
-// The default process group, joined as torch.distributed.init_process_group('gloo', 'env://')
+// The default process group, joined as torch.distributed.init_process_group(backend, 'env://')
 // does: torchrun's (and `unmix launch`'s) environment names the rank, the world and the store.
-import { ProcessGroup } from './group';
+import { Backend, ProcessGroup, requireNcclDevice } from './group';
+import { dist } from './binding';
+import { deviceCount } from '../cuda';
 import { DEFAULT_TIMEOUT_MS, Store } from './store';
 import * as is from '../validate';
 
 export interface InitOptions {
-  backend?: 'gloo';
+  /**
+   * 'nccl' (CUDA tensors) or 'gloo' (CPU tensors). The default, as torch recommends: 'nccl' where
+   * the addon has NCCL and a CUDA device is available, else 'gloo' (defaultBackend()).
+   */
+  backend?: Backend;
   rank?: number;
   worldSize?: number;
   /** The store's host and port (MASTER_ADDR, MASTER_PORT). */
@@ -69,10 +75,19 @@ export function launchEnv(env: NodeJS.ProcessEnv = process.env): LaunchEnv | nul
 
 let current: ProcessGroup | null = null;
 
+/** The backend initProcessGroup picks without one: NCCL where it can run (the addon has it, a CUDA device is there), else Gloo. */
+export function defaultBackend(): Backend {
+  return dist.nccl && deviceCount() > 0 ? 'nccl' : 'gloo';
+}
+
 /** Joins the default group (once per process). */
 export async function initProcessGroup(options: InitOptions = {}): Promise<ProcessGroup> {
   if (current) throw new Error('distributed.initProcessGroup: the default process group is already initialized');
-  if (options.backend !== undefined) is.oneOf('distributed.initProcessGroup', 'backend', options.backend, ['gloo']);
+  if (options.backend !== undefined)
+    is.oneOf('distributed.initProcessGroup', 'backend', options.backend, ['gloo', 'nccl']);
+  const backend = options.backend ?? defaultBackend();
+  // before any store is made: a missing NCCL or GPU is said at once
+  if (backend === 'nccl') requireNcclDevice('distributed.initProcessGroup');
   const env = options.env ?? process.env;
   const launch = launchEnv(env);
   const rank = options.rank ?? launch?.rank ?? 0;
@@ -91,12 +106,21 @@ export async function initProcessGroup(options: InitOptions = {}): Promise<Proce
     // so a restarted group never reads the last attempt's keys.
     store = launch?.agentStore ? tcp.withPrefix(`/worker/attempt_${launch.restartCount}`) : tcp;
   }
-  current = await ProcessGroup.gloo(store.withPrefix('default_pg'), {
-    rank,
-    worldSize,
-    timeoutMs,
-    interface: options.interface ?? (env.GLOO_SOCKET_IFNAME || undefined),
-  });
+  const groupStore = store.withPrefix('default_pg');
+  current =
+    backend === 'nccl'
+      ? await ProcessGroup.nccl(groupStore, {
+          rank,
+          worldSize,
+          timeoutMs,
+          device: launch ? launch.localRank % deviceCount() : undefined,
+        })
+      : await ProcessGroup.gloo(groupStore, {
+          rank,
+          worldSize,
+          timeoutMs,
+          interface: options.interface ?? (env.GLOO_SOCKET_IFNAME || undefined),
+        });
   return current;
 }
 

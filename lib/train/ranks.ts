@@ -46,12 +46,16 @@ export class TrainerRanks {
 
   /** Element-wise sums over the ranks (float64, so counts and sums of losses stay exact enough). */
   async sum(values: number[]): Promise<number[]> {
-    const t = tensor(Float64Array.from(values));
+    const host = tensor(Float64Array.from(values));
+    // on the group's device: CPU for Gloo, this rank's GPU for NCCL
+    const t = this.group.device === 'cpu' ? host : host.to(this.group.device);
     try {
       await this.group.allReduce(t, 'sum');
-      return Array.from(t.data() as Float64Array);
+      if (t !== host) host.copy_(t);
+      return Array.from(host.data() as Float64Array);
     } finally {
-      t.dispose();
+      if (t !== host) t.dispose();
+      host.dispose();
     }
   }
 
