@@ -1,9 +1,12 @@
 // MoCo across 2 Gloo ranks as the reference's distributed code: ShuffleBN's shuffle/unshuffle with
 // rank 0's permutation of the global batch, and keys gathered from every rank before the enqueue, so
 // the queue is the same on both ranks (with DDP not broadcasting buffers, nothing else copies it).
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { dist } from '../lib/distributed/binding';
 import { MoCo } from '../lib/ssl/moco';
+import { python, pythonHas } from './support/python';
 import { runRanks } from './support/ranks';
 
 const withGloo = dist.gloo ? test : test.skip;
@@ -72,3 +75,41 @@ test('worldSize > 1 without a matching default group is refused clearly', () => 
     'MoCo: rank must be an integer in [0, 1] (below worldSize), got 2',
   );
 });
+
+const twinReady = dist.gloo && pythonHas('torch.distributed, torchvision');
+(twinReady ? test : test.skip)(
+  `one step at W=2 equals the reference builder.py's on torch.distributed: loss, gradients, keys in the queue, the key encoder's BN statistics${twinReady ? '' : ` (skipped: no Gloo in the addon, or ${python} lacks torch.distributed/torchvision)`}`,
+  async () => {
+    const init = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-moco-twin-')), 'init.pt');
+    const py = await runRanks(python, [path.join(__dirname, 'fixtures', 'moco_ddp_twin.py'), init], 2);
+    for (const r of py) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const ts = await runRanks(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, 'support', 'moco-ddp-worker.ts'), init],
+      2,
+    );
+    for (const r of ts) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    type Twin = Record<'conv1Grad' | 'fcGrad' | 'queue' | 'keyBnMean', number[]> & { loss: number; ptr: number };
+    const rel = (a: number[], b: number[]) => {
+      expect(a.length).toBe(b.length);
+      const scale = Math.max(...b.map(Math.abs));
+      return Math.max(...a.map((x, i) => Math.abs(x - b[i]))) / scale;
+    };
+    const worst: Record<string, number> = {};
+    for (const rank of [0, 1]) {
+      const [t, p] = [ts[rank].lines[0] as Twin, py[rank].lines[0] as Twin];
+      expect(t.ptr).toBe(p.ptr);
+      worst.loss = Math.max(worst.loss ?? 0, Math.abs(t.loss - p.loss) / Math.abs(p.loss));
+      for (const k of ['conv1Grad', 'fcGrad', 'queue', 'keyBnMean'] as const)
+        worst[k] = Math.max(worst[k] ?? 0, rel(t[k], p[k]));
+    }
+    for (const v of Object.values(worst)) expect(v).toBeLessThan(1e-10);
+    // the ranks differ (their own images), yet hold the same queue: every rank's keys were enqueued
+    expect(ts[0].lines[0].loss).not.toBe(ts[1].lines[0].loss);
+    expect(ts[0].lines[0].queue).toEqual(ts[1].lines[0].queue);
+    console.log(
+      `MoCo step at W=2 against builder.py (float64), largest relative differences: ${JSON.stringify(worst)}`,
+    );
+  },
+  120000,
+);
