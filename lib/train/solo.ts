@@ -1,10 +1,11 @@
 // A BYOL or SimCLR (+ Un-Mix) training run on a CIFAR-stem ResNet with solo-learn's CIFAR recipes
 // (spec §7): LARS (η 0.02, clipped, biases and norms not adapted) around SGD 0.9, a per-step linear
-// warmup and cosine to 0, the lr scaled by batch/256, BYOL's asymmetric or SimCLR's symmetric views at
-// --crop, and the kNN monitor. Under N ranks (the default group, as the Trainer) every BatchNorm of
-// the method, target networks included, becomes a SyncBatchNorm, as solo-learn's DDP runs
-// (Lightning's sync_batchnorm converts the whole module). Every flag is checked before the model is built or data decoded, and the
-// flags against the data before the first step. unmix_byol_c10.ts and unmix_simclr_c10.ts call this.
+// warmup and cosine to 0, the lr scaled by batch/256 (the batch of every rank, as solo-learn), BYOL's
+// asymmetric or SimCLR's symmetric views at --crop, and the kNN monitor. Under N ranks (the default
+// group, as the Trainer) every BatchNorm of the method, target networks included, becomes a
+// SyncBatchNorm, as solo-learn's DDP runs (Lightning's sync_batchnorm converts the whole module).
+// Every flag is checked before the model is built or data decoded, and the flags against the data
+// before the first step. unmix_byol_c10.ts and unmix_simclr_c10.ts call this.
 import { imageCount } from '../data/dataset';
 import { activeGroup } from '../distributed/blocking';
 import { SyncBatchNorm } from '../distributed/sync-batch-norm';
@@ -107,7 +108,7 @@ export async function prepareSolo(o: SoloRunOptions): Promise<{ method: BYOL | S
     );
   const views = (o.method === 'byol' ? byolViews : simclrViews)({ size: o.crop, ...stats });
   const loader = new Loader(data.train, { batchSize: o.batchSize, views, seed: o.seed, device: o.device });
-  const lr = (o.lr * o.batchSize) / 256;
+  const lr = (o.lr * o.batchSize * (group?.worldSize ?? 1)) / 256; // solo-learn: the batch of every device
   const optimizer = new LARC(new SGD(method.trainableParameters(), { lr, momentum: 0.9, weightDecay: o.wd }), {
     trustCoefficient: 0.02,
     clip: true,
@@ -133,7 +134,7 @@ export async function prepareSolo(o: SoloRunOptions): Promise<{ method: BYOL | S
         })
       : undefined;
   log(
-    `${o.example}: ${o.method === 'byol' ? 'BYOL' : 'SimCLR'}${o.unmix ? ' + Un-Mix' : ''}, ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize} (lr ${lr}), crops ${o.crop}, ${imageCount(data.train)} images, ${o.device}`,
+    `${o.example}: ${o.method === 'byol' ? 'BYOL' : 'SimCLR'}${o.unmix ? ' + Un-Mix' : ''}, ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}${group ? ` per rank × ${group.worldSize}` : ''} (lr ${lr}), crops ${o.crop}, ${imageCount(data.train)} images, ${o.device}`,
   );
   const trainer = new Trainer({
     method,
