@@ -196,6 +196,7 @@ export async function trainSwav(
   views = renormalize(views, stats);
   evalPipeline = renormalize(evalPipeline, stats);
   const loader = new Loader(data.train, { batchSize: o.batch_size, views, seed: o.seed, device: o.device });
+  const worldSize = u.distributed.getWorldSize();
   if (o.initWeights) {
     // the reference's names: the trunk at the top level; ours: under backbone.
     const state = u.importTorchStateDict(o.initWeights, { device: o.device });
@@ -239,7 +240,8 @@ export async function trainSwav(
           })
         : undefined,
     evaluateEvery: o.knnEvery || undefined,
-    args: { ...o, example: name, variant, normalization: stats },
+    // the ranks set the queue's length (batch_size · world_size): a rebuilt run needs them
+    args: { ...o, example: name, variant, normalization: stats, ...(worldSize > 1 ? { worldSize } : {}) },
   });
   const result = await trainer.run();
   if (result.interrupted) process.exit(130);

@@ -29,13 +29,15 @@ function launch(args: string[]): Promise<{ code: number | null; lines: string[] 
 
 const tiny = ['--preset', 'smoke', '--epochs', '1', '--iters-per-epoch', '2', '--no-progress', '--device', 'cpu'];
 const moco = ['--subset', '16', '--test-subset', '8', '--batch-size', '16', '--bn-splits', '2', '--moco-k', '64'];
+// queue 24 at batch 8: 16 over 2 ranks (24 - 24 % 16), 24 in one process; the rebuilt run must know
 const swav = ['--subset', '8', '--test-subset', '4', '--batch_size', '8', '--size_crops', '32,16', '--knn-k', '3'];
+const queue = ['--queue_length', '24'];
 const byol = ['--subset', '8', '--test-subset', '4', '--batch-size', '16', '--width', '4', '--proj-hidden-dim', '32'];
 
 withGloo.each([
   // example, its flags, the loader batch of a rank
   ['unmix_c10.ts', [...moco, '--knn-k', '5'], 8],
-  ['unmix_swav_imagenet.ts', swav, 8],
+  ['unmix_swav_imagenet.ts', [...swav, ...queue], 8],
   ['unmix_byol_c10.ts', [...byol, '--pred-hidden-dim', '32', '--warmup-epochs', '0', '--knn-k', '3'], 16],
 ] as [string, string[], number][])(
   `%s under unmix launch at 2 ranks: rank 0 prints the results and writes the folder${why}`,
@@ -55,6 +57,10 @@ withGloo.each([
     expect(epochs.at(-1).epoch).toBe(1);
     const { metadata } = u.loadCheckpoint(path.join(dir, 'checkpoint.safetensors'), {}, { restoreRng: false });
     expect(metadata).toMatchObject({ worldSize: 2, batchSize: rankBatch });
+    // knn_eval's and linear_eval's rebuild, in one process, loads the weights strictly
+    const { method } = u.rebuildTrained(dir, { device: 'cpu' });
+    if (name.includes('swav')) expect((method as u.SwAV).queue!.shape[1]).toBe(16);
+    method.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
   },
   60000,

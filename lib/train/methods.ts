@@ -199,7 +199,11 @@ export function methodFromArgs(method: string, args: Record<string, unknown>, de
   const a = args as never;
   if (method === 'moco')
     return args.example === 'unmix_moco_imagenet.ts' ? buildMoCoImagenet(a, device) : buildMoCoCifar(a, device);
-  if (method === 'swav') return buildSwav(a, args.variant === 'imagenet' ? 'imagenet' : 'cifar', device);
+  if (method === 'swav') {
+    // a run under N ranks records them: its queue was rounded to batch_size · world_size
+    const worldSize = typeof args.worldSize === 'number' ? args.worldSize : 1;
+    return buildSwav(a, args.variant === 'imagenet' ? 'imagenet' : 'cifar', device, worldSize);
+  }
   if (method === 'byol' || method === 'simclr') return buildSolo(method, a, device);
   throw new Error(`method '${method}' cannot be rebuilt (known: ${REBUILDABLE.join(', ')})`);
 }
