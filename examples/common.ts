@@ -26,6 +26,45 @@ export interface CommonOptions {
   std?: Rgb | 'data';
 }
 
+/** This process's place in the job: rank 0 of 1 unless started by `unmix launch` or torchrun. */
+export interface Ranks {
+  rank: number;
+  worldSize: number;
+}
+
+/**
+ * Joins the default process group when the launcher's variables say WORLD_SIZE > 1 (`unmix launch
+ * --nproc-per-node N`, torchrun); one process: nothing. The Trainer then trains data-parallel.
+ */
+export async function initFromLaunch(): Promise<Ranks> {
+  const env = u.distributed.launchEnv();
+  if (!env || env.worldSize === 1) return { rank: 0, worldSize: 1 };
+  const g = await u.distributed.initProcessGroup();
+  return { rank: g.rank, worldSize: g.worldSize };
+}
+
+/** A results line: printed by rank 0 alone (the Trainer's own lines are too). */
+export function say(line: string): void {
+  if (u.distributed.getRank() === 0) console.log(line);
+}
+
+/** A global batch flag's share per rank (MoCo's --batch-size, as main_moco.py divides it by the GPUs). */
+export function perRankBatch(flag: string, batch: number, worldSize: number): number {
+  if (batch % worldSize !== 0)
+    throw new Error(`${flag} ${batch} is the batch over all ${worldSize} ranks and must be a multiple of ${worldSize}`);
+  return batch / worldSize;
+}
+
+/** MoCo's rank batch (--batch-size over the ranks), which SplitBatchNorm splits in turn. */
+export function mocoRankBatch(o: { batchSize: number; bnSplits: number }, worldSize: number): number {
+  const batch = perRankBatch('--batch-size', o.batchSize, worldSize);
+  if (batch % o.bnSplits !== 0)
+    throw new Error(
+      `--batch-size ${o.batchSize} over ${worldSize} ranks is ${batch} per rank, which must be a multiple of --bn-splits ${o.bnSplits}`,
+    );
+  return batch;
+}
+
 /** The Trainer options every example takes from the shared flags (see addCommonOptions). */
 export function commonTrainerOptions(o: CommonOptions) {
   return {
@@ -146,7 +185,7 @@ export function openData(o: CommonOptions): Promise<RunData> {
   if (o.workers) process.env.UV_THREADPOOL_SIZE = String(o.workers);
   return openRunData({
     ...o,
-    log: o.progress ? (line) => console.log(line) : undefined,
+    log: o.progress ? say : undefined,
     warn: (line) => console.error(`warning: ${line}`),
   });
 }

@@ -19,10 +19,13 @@ import {
   applyPreset,
   CommonOptions,
   commonTrainerOptions,
+  initFromLaunch,
   normalization,
   openData,
   parse,
+  mocoRankBatch,
   run,
+  say,
   speedOptions,
 } from './common';
 
@@ -73,7 +76,12 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     .option('--schedule <epochs>', 'lr ×0.1 at these epochs (without --cos)', parse.list, [600, 900])
     .option('--cos', 'cosine lr schedule (the default)', true)
     .option('--no-cos', 'step schedule instead of cosine')
-    .option('--batch-size <n>', 'images per batch', parse.int, 512)
+    .option(
+      '--batch-size <n>',
+      'images per step over all ranks (under `unmix launch`, each rank takes batch/N, as main_moco.py)',
+      parse.int,
+      512,
+    )
     .option('--wd <wd>', 'weight decay', parse.num, 5e-4)
     .option('--moco-dim <n>', 'feature dimension', parse.int, 128)
     .option('--moco-k <n>', 'queue size (a multiple of the keys per step)', parse.int, 4096)
@@ -119,16 +127,18 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
 
   run(async () => {
     u.manualSeed(o.seed);
-    console.log(
-      `unmix: ${name}: ${o.unmix ? 'MoCo + Un-Mix' : 'MoCo'} (${o.symmetric ? 'symmetric' : 'asymmetric'}), ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}, ${o.device}`,
+    const ranks = await initFromLaunch();
+    say(
+      `unmix: ${name}: ${o.unmix ? 'MoCo + Un-Mix' : 'MoCo'} (${o.symmetric ? 'symmetric' : 'asymmetric'}), ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}${ranks.worldSize > 1 ? ` (${ranks.worldSize} ranks)` : ''}, ${o.device}`,
     );
-    checkMoCoFlags(o); // before anything is built or decoded
-    const method = buildMoCoCifar(o, o.device);
+    checkMoCoFlags(o); // before anything is built or decoded; the queue takes every rank's keys
+    const batchSize = mocoRankBatch(o, ranks.worldSize);
+    const method = buildMoCoCifar(o, o.device, ranks);
     const data = await openData(o);
     checkDataFlags(data, { batchSize: o.batchSize, knn: { k: o.knnK } });
     const stats = await normalization(o, data, { mean: CIFAR_MEAN, std: CIFAR_STD });
     const loader = new Loader(data.train, {
-      batchSize: o.batchSize,
+      batchSize,
       views: mocoCifar({ size: o.crop, ...stats }),
       seed: o.seed,
       device: o.device,
@@ -164,7 +174,7 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     if (result.interrupted) process.exit(130);
     const trained = result.history.filter((r) => r.epoch > 0);
     const last = trained[trained.length - 1];
-    console.log(
+    say(
       `done: kNN top-1 ${last?.['test_acc@1']?.toFixed(2) ?? '-'}% after ${trained.length} epochs; results in ${o.resultsDir}`,
     );
   });

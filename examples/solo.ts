@@ -3,7 +3,16 @@
 import { Command, Option } from 'commander';
 import * as u from '../lib';
 import { trainSolo, SoloRunOptions } from '../lib';
-import { addCommonOptions, applyPreset, CommonOptions, commonTrainerOptions, parse, run } from './common';
+import {
+  addCommonOptions,
+  applyPreset,
+  CommonOptions,
+  commonTrainerOptions,
+  initFromLaunch,
+  parse,
+  run,
+  say,
+} from './common';
 
 type Options = CommonOptions & Omit<SoloRunOptions, 'method' | 'example' | 'trainer' | 'log'>;
 
@@ -36,7 +45,12 @@ export function soloMain(method: 'byol' | 'simclr', name: string, resultsDir: st
     )
     .option('--width <n>', 'base width of the ResNet (64 = the recipe)', parse.int, 64)
     .option('--epochs <n>', 'epochs', parse.int, 1000)
-    .option('--batch-size <n>', 'images per batch (the lr is scaled by batch/256)', parse.int, 256)
+    .option(
+      '--batch-size <n>',
+      "images per batch per rank, as solo-learn's per-device batch (the lr is scaled by batch × ranks / 256)",
+      parse.int,
+      256,
+    )
     .option('--lr <lr>', 'LARS learning rate at batch 256', parse.num, r.lr)
     .option('--wd <wd>', 'weight decay', parse.num, r.wd)
     .option('--warmup-epochs <n>', 'linear warmup epochs before the cosine', parse.int, 10)
@@ -74,6 +88,7 @@ export function soloMain(method: 'byol' | 'simclr', name: string, resultsDir: st
 
   run(async () => {
     u.manualSeed(o.seed);
+    await initFromLaunch(); // under `unmix launch`: DDP and SyncBatchNorm (lib/train/solo.ts)
     if (o.workers) process.env.UV_THREADPOOL_SIZE = String(o.workers);
     const t = commonTrainerOptions(o);
     const trainer = {
@@ -89,7 +104,7 @@ export function soloMain(method: 'byol' | 'simclr', name: string, resultsDir: st
     if (result.interrupted) process.exit(130);
     const trained = result.history.filter((h) => h.epoch > 0);
     const last = trained[trained.length - 1];
-    console.log(
+    say(
       `done: kNN top-1 ${last?.['test_acc@1']?.toFixed(2) ?? '-'}% after ${trained.length} epochs; results in ${o.resultsDir}. Linear evaluation: npx tsx examples/linear_eval.ts --checkpoint ${o.resultsDir}`,
     );
   });

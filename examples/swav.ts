@@ -13,7 +13,7 @@ import {
   Trainer,
   knnMonitor,
 } from '../lib';
-import { CommonOptions, commonTrainerOptions, normalization, OpenedData, parse, renormalize } from './common';
+import { CommonOptions, commonTrainerOptions, normalization, OpenedData, parse, renormalize, say } from './common';
 
 export interface SwavExampleOptions extends CommonOptions, SwavArgs {
   amp?: 'bfloat16';
@@ -122,13 +122,18 @@ export function addSwavOptions(program: Command, d: Defaults): Command {
     .option('--sinkhorn_iterations <n>', 'Sinkhorn iterations', parse.int, 3)
     .option(
       '--queue_length <n>',
-      'queue length (rounded down to a multiple of the batch: 120 → 0 at batch 128)',
+      'queue length (rounded down to a multiple of batch_size × ranks: 120 → 0 at batch 128)',
       parse.int,
       d.queue_length,
     )
     .option('--epoch_queue_starts <n>', 'epoch from which the queue is used', parse.int, 15)
     .option('--epochs <n>', 'epochs', parse.int, d.epochs)
-    .option('--batch_size <n>', 'images per batch', parse.int, d.batch_size)
+    .option(
+      '--batch_size <n>',
+      "images per batch per rank, as the reference's per-GPU batch (under `unmix launch`, N × this per step)",
+      parse.int,
+      d.batch_size,
+    )
     .option('--base_lr <lr>', 'learning rate after warmup', parse.num, 0.6)
     .option('--final_lr <lr>', 'learning rate at the end of the cosine', parse.num, 0.0006)
     .option('--freeze_prototypes_niters <n>', 'iterations during which the prototypes are frozen', parse.int, 5005)
@@ -191,6 +196,7 @@ export async function trainSwav(
   views = renormalize(views, stats);
   evalPipeline = renormalize(evalPipeline, stats);
   const loader = new Loader(data.train, { batchSize: o.batch_size, views, seed: o.seed, device: o.device });
+  const worldSize = u.distributed.getWorldSize();
   if (o.initWeights) {
     // the reference's names: the trunk at the top level; ours: under backbone.
     const state = u.importTorchStateDict(o.initWeights, { device: o.device });
@@ -234,11 +240,12 @@ export async function trainSwav(
           })
         : undefined,
     evaluateEvery: o.knnEvery || undefined,
-    args: { ...o, example: name, variant, normalization: stats },
+    // the ranks set the queue's length (batch_size · world_size): a rebuilt run needs them
+    args: { ...o, example: name, variant, normalization: stats, ...(worldSize > 1 ? { worldSize } : {}) },
   });
   const result = await trainer.run();
   if (result.interrupted) process.exit(130);
-  console.log(
+  say(
     `done: ${result.history.filter((r) => r.epoch > 0).length} epochs; results in ${o.resultsDir}. Linear evaluation: npx tsx examples/linear_eval.ts --checkpoint ${o.resultsDir}/checkpoint.safetensors`,
   );
 }

@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import * as u from '../lib';
 import { buildSwav } from '../lib';
-import { addCommonOptions, applyPreset, openData, run } from './common';
+import { addCommonOptions, applyPreset, initFromLaunch, openData, run, say } from './common';
 import { addSwavOptions, checkCrops, SWAV_DEFAULTS, SwavExampleOptions, trainSwav } from './swav';
 
 const { evalCifar, swavCifar } = u.presets;
@@ -39,10 +39,11 @@ export function swavCifarMain(name: string, resultsDir: string): void {
   run(async () => {
     u.manualSeed(o.seed);
     checkCrops(o);
-    console.log(
-      `unmix: ${name}: ${o.run_swav ? 'SwAV' : 'SwAV + Un-Mix'}, ${o.arch} (bottleneck) width ${o.width}, ${o.epochs} epochs, batch ${o.batch_size}, ${o.device}`,
+    const { worldSize } = await initFromLaunch();
+    say(
+      `unmix: ${name}: ${o.run_swav ? 'SwAV' : 'SwAV + Un-Mix'}, ${o.arch} (bottleneck) width ${o.width}, ${o.epochs} epochs, batch ${o.batch_size}${worldSize > 1 ? ` per rank × ${worldSize}` : ''}, ${o.device}`,
     );
-    const method = buildSwav(o, 'cifar', o.device); // its checks before any data is read
+    const method = buildSwav(o, 'cifar', o.device, worldSize); // its checks before any data is read
     const data = await openData(o);
     const views = o.nmb_crops.flatMap((count, i) =>
       swavCifar({ size: o.size_crops[i] }).map((v) => ({

@@ -1,7 +1,8 @@
 // MoCo v1/v2 + Un-Mix on ImageNet-style folders, as the reference's UnMix_MoCo/for_ImageNet/
 // main_moco_unmix.py (spec §4.1): ResNet-50, K 65536, m 0.999, T 0.07 (v1) or --mlp --moco-t 0.2
 // --aug-plus --cos (v2), SGD 0.03 / 0.9 / 1e-4, batch 256, 200 epochs, asymmetric loss, clean keys queued.
-// One process: the reference's 8-GPU ShuffleBN is emulated by shuffling the key batch (spec §2.2).
+// One process: the reference's 8-GPU ShuffleBN is emulated by shuffling the key batch (spec §2.2); under
+// `npx unmix launch --nproc-per-node N` it is the reference's: keys gathered, ShuffleBN across the ranks.
 //   npx tsx examples/unmix_moco_imagenet.ts --data /data/imagenet --mlp --moco-t 0.2 --aug-plus --cos --unmix_prob 0.5
 //   npx tsx examples/unmix_moco_imagenet.ts --preset smoke        a few minutes on 2 CPU cores, embedded data
 import { Command, Option } from 'commander';
@@ -11,11 +12,14 @@ import {
   addCommonOptions,
   applyPreset,
   commonTrainerOptions,
+  initFromLaunch,
+  mocoRankBatch,
   normalization,
   openData,
   parse,
   renormalize,
   run,
+  say,
   speedOptions,
 } from './common';
 import { MoCoImagenetOptions as Options } from './moco_imagenet';
@@ -44,7 +48,12 @@ const program = new Command('unmix_moco_imagenet.ts')
   )
   .option('--width <n>', 'base width of the ResNet (64 = the reference)', parse.int, 64)
   .option('--epochs <n>', 'epochs', parse.int, 200)
-  .option('-b, --batch-size <n>', "images per batch (the reference's total over 8 GPUs)", parse.int, 256)
+  .option(
+    '-b, --batch-size <n>',
+    "images per step over all ranks, as the reference's total over 8 GPUs (under `unmix launch`, each rank takes batch/N)",
+    parse.int,
+    256,
+  )
   .option('--lr <lr>', 'initial learning rate', parse.num, 0.03)
   .option('--schedule <epochs>', 'lr ×0.1 at these epochs (without --cos)', parse.list, [120, 160])
   .option('--momentum <m>', 'SGD momentum', parse.num, 0.9)
@@ -79,16 +88,18 @@ if (o.preset === 'smoke') o = applyPreset(program, o, SMOKE);
 
 run(async () => {
   u.manualSeed(o.seed);
-  console.log(
-    `unmix: MoCo ${o.mlp ? 'v2' : 'v1'}${o.unmix ? ' + Un-Mix' : ''}, ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}, crops ${o.crop}, ${o.device}`,
+  const ranks = await initFromLaunch();
+  say(
+    `unmix: MoCo ${o.mlp ? 'v2' : 'v1'}${o.unmix ? ' + Un-Mix' : ''}, ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}${ranks.worldSize > 1 ? ` (${ranks.worldSize} ranks)` : ''}, crops ${o.crop}, ${o.device}`,
   );
-  checkMoCoFlags({ ...o, symmetric: false }); // before anything is built or decoded
-  const method = buildMoCoImagenet(o, o.device);
+  checkMoCoFlags({ ...o, symmetric: false }); // before anything is built or decoded; the queue takes every rank's keys
+  const batchSize = mocoRankBatch(o, ranks.worldSize);
+  const method = buildMoCoImagenet(o, o.device, ranks);
   const data = await openData(o);
   checkDataFlags(data, { batchSize: o.batchSize, knn: o.knnEvery > 0 ? { k: o.knnK } : null });
   const stats = await normalization(o, data, { mean: IMAGENET_MEAN, std: IMAGENET_STD });
   const views = renormalize(o.augPlus ? mocoV2Imagenet({ size: o.crop }) : mocoV1Imagenet({ size: o.crop }), stats);
-  const loader = new Loader(data.train, { batchSize: o.batchSize, views, seed: o.seed, device: o.device });
+  const loader = new Loader(data.train, { batchSize, views, seed: o.seed, device: o.device });
   const optimizer = new u.SGD(method.trainableParameters(), {
     lr: o.lr,
     momentum: o.momentum,
@@ -130,5 +141,5 @@ run(async () => {
   });
   const result = await trainer.run();
   if (result.interrupted) process.exit(130);
-  console.log(`done: ${result.history.filter((r) => r.epoch > 0).length} epochs; results in ${o.resultsDir}`);
+  say(`done: ${result.history.filter((r) => r.epoch > 0).length} epochs; results in ${o.resultsDir}`);
 });

@@ -7,7 +7,7 @@
 import { Command } from 'commander';
 import * as u from '../lib';
 import { Pipeline, ViewSpec, buildSwav } from '../lib';
-import { addCommonOptions, applyPreset, openData, run } from './common';
+import { addCommonOptions, applyPreset, initFromLaunch, openData, run, say } from './common';
 import { addSwavOptions, checkCrops, SWAV_DEFAULTS, SwavExampleOptions, trainSwav } from './swav';
 
 const { blurKernel, evalImagenet, IMAGENET_MEAN, SWAV_IMAGENET_STD } = u.presets;
@@ -44,10 +44,11 @@ if (o.dump_path) o.resultsDir = o.dump_path;
 run(async () => {
   u.manualSeed(o.seed);
   checkCrops(o);
-  console.log(
-    `unmix: ${o.run_swav ? 'SwAV' : 'SwAV + Un-Mix'}, ${o.arch} width ${o.width}, crops ${o.nmb_crops.map((c, i) => `${c}×${o.size_crops[i]}`).join(' + ')}, ${o.epochs} epochs, batch ${o.batch_size}, ${o.device}`,
+  const { worldSize } = await initFromLaunch();
+  say(
+    `unmix: ${o.run_swav ? 'SwAV' : 'SwAV + Un-Mix'}, ${o.arch} width ${o.width}, crops ${o.nmb_crops.map((c, i) => `${c}×${o.size_crops[i]}`).join(' + ')}, ${o.epochs} epochs, batch ${o.batch_size}${worldSize > 1 ? ` per rank × ${worldSize}` : ''}, ${o.device}`,
   );
-  const method = buildSwav(o, 'imagenet', o.device); // its checks before any data is read
+  const method = buildSwav(o, 'imagenet', o.device, worldSize); // its checks before any data is read
   const data = await openData(o);
   // get_color_distortion(s=1.0) + PILRandomGaussianBlur(p 0.5), per resolution (spec §4.2)
   const views: ViewSpec[] = o.nmb_crops.map((count, i) => {

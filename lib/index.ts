@@ -155,6 +155,7 @@ export * as distributed from './distributed';
 export { rebuildTrained } from './train/rebuild';
 export type { RebuiltRun } from './train/rebuild';
 export { methodFromArgs, buildMoCoCifar, buildMoCoImagenet, buildSwav, buildSolo, REBUILDABLE } from './train/methods';
+export type { RunRanks } from './train/methods';
 export type { MoCoCifarArgs, MoCoImagenetArgs, SwavArgs, SoloArgs } from './train/methods';
 export { trainSolo, checkSoloFlags } from './train/solo';
 export type { SoloRunOptions } from './train/solo';

@@ -5,8 +5,9 @@
 import { noGrad } from '../autograd';
 import { cat } from '../functional';
 import { full } from '../creation';
-import { BatchNorm, BatchNormOptions } from '../nn/layers';
-import type { Tensor } from '../tensor';
+import { BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormOptions, SplitBatchNorm2d } from '../nn/layers';
+import { Module } from '../nn/module';
+import type { Device, Tensor } from '../tensor';
 import type { ProcessGroup } from './group';
 import { defaultGroup, isInitialized } from './init';
 
@@ -16,6 +17,53 @@ export class SyncBatchNorm extends BatchNorm {
     this.group = options.group;
   }
   private readonly group?: ProcessGroup;
+
+  /**
+   * torch.nn.SyncBatchNorm.convert_sync_batchnorm: every BatchNorm1d/2d in `module` (SplitBatchNorm2d,
+   * the MoCo demo's emulation of per-GPU BN, is left alone) becomes a SyncBatchNorm with its options,
+   * its very weight, bias and running-stat tensors (so optimizers and momentum pairs built before stay
+   * valid; requiresGrad kept) and its train/eval mode, under the same names. Returns the module, or
+   * its replacement when it is a BatchNorm itself.
+   */
+  static convertSyncBatchnorm<M extends Module>(
+    module: M,
+    group?: ProcessGroup,
+  ): M extends BatchNorm1d | BatchNorm2d ? SyncBatchNorm : M {
+    if (!(module instanceof Module))
+      throw new TypeError(`SyncBatchNorm.convertSyncBatchnorm: module must be a Module, got ${String(module)}`);
+    const convert = (m: Module) =>
+      (m instanceof BatchNorm1d || m instanceof BatchNorm2d) && !(m instanceof SplitBatchNorm2d)
+        ? SyncBatchNorm.from(m, group)
+        : undefined;
+    return Module.replaceModules(module, convert) as M extends BatchNorm1d | BatchNorm2d ? SyncBatchNorm : M;
+  }
+
+  private static from(bn: BatchNorm, group?: ProcessGroup): SyncBatchNorm {
+    const { weight, bias, runningMean, runningVar } = bn;
+    const tracked = bn.stateDict().num_batches_tracked ?? null;
+    const sync = new SyncBatchNorm(bn.numFeatures, {
+      eps: bn.eps,
+      momentum: bn.momentum,
+      affine: weight !== null,
+      trackRunningStats: runningMean !== null,
+      device: (weight ?? runningMean)?.device as Device | undefined,
+      group,
+    });
+    sync.dispose(); // its fresh tensors; bn's own take their places
+    for (const [name, t] of [
+      ['weight', weight],
+      ['bias', bias],
+    ] as const) {
+      const requiresGrad = t?.requiresGrad;
+      sync.registerParameter(name, t);
+      if (t && !requiresGrad) t.requiresGrad_(false); // registering asks for gradients
+    }
+    sync.registerBuffer('running_mean', runningMean);
+    sync.registerBuffer('running_var', runningVar);
+    sync.registerBuffer('num_batches_tracked', tracked);
+    sync.training = bn.training;
+    return sync;
+  }
 
   forward(x: Tensor): Tensor {
     const group = this.group ?? (isInitialized() ? defaultGroup() : null);

@@ -126,6 +126,41 @@ export abstract class Module {
     return owned;
   }
 
+  /**
+   * Swaps modules throughout a tree (torch's `add_module` on each parent, as convert_sync_batchnorm
+   * does): `replace(m)` gives m's replacement or undefined. Every reference is updated, the registered
+   * child (same name and place, so state-dict keys stay) and fields, arrays included, also those of
+   * field-held aliases, since forwards call fields. Returns the root's replacement, or the root.
+   */
+  static replaceModules(root: Module, replace: (m: Module) => Module | undefined): Module {
+    const swapped = new Map<Module, Module>();
+    const seen = new Set<Module>();
+    const swap = (m: Module): Module => {
+      visit(m);
+      if (!swapped.has(m)) swapped.set(m, replace(m) ?? m);
+      return swapped.get(m)!;
+    };
+    const inArray = (a: unknown[]): void => {
+      a.forEach((v, i) => {
+        if (v instanceof Module) a[i] = swap(v);
+        else if (Array.isArray(v)) inArray(v);
+      });
+    };
+    const visit = (m: Module): void => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      m.adoptFields(); // field children get their names first
+      for (const [name, child] of [...m._modules]) m._modules.set(name, swap(child));
+      const fields = m as unknown as Record<string, unknown>;
+      for (const key of Object.keys(m)) {
+        const v = fields[key];
+        if (v instanceof Module && v !== m) fields[key] = swap(v);
+        else if (Array.isArray(v)) inArray(v);
+      }
+    };
+    return swap(root);
+  }
+
   private collect(prefix: string, pick: (m: Module) => Map<string, Tensor | null>): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [name, module] of this.namedModules(prefix)) {

@@ -87,9 +87,18 @@ export interface SoloArgs {
 
 const DEPTH = { resnet18: [2, 2, 2, 2], resnet34: [3, 4, 6, 3] } as const;
 
-export function buildMoCoCifar(o: MoCoCifarArgs, device?: Device): MoCo {
+/** Under N ranks: this process's place in the default group (1 rank when rebuilt for evaluation). */
+export interface RunRanks {
+  rank: number;
+  worldSize: number;
+}
+const ONE: RunRanks = { rank: 0, worldSize: 1 };
+
+export function buildMoCoCifar(o: MoCoCifarArgs, device?: Device, ranks: RunRanks = ONE): MoCo {
   return new MoCo({
     preset: 'cifar',
+    rank: ranks.rank,
+    worldSize: ranks.worldSize,
     arch: o.arch,
     width: o.width,
     dim: o.mocoDim,
@@ -108,9 +117,11 @@ export function buildMoCoCifar(o: MoCoCifarArgs, device?: Device): MoCo {
 }
 
 /** MoCo v1 (fc head) or v2 (mlp), asymmetric, clean keys queued (spec §4.1). */
-export function buildMoCoImagenet(o: MoCoImagenetArgs, device?: Device): MoCo {
+export function buildMoCoImagenet(o: MoCoImagenetArgs, device?: Device, ranks: RunRanks = ONE): MoCo {
   return new MoCo({
     preset: o.mlp ? 'imagenet-v2' : 'imagenet-v1',
+    rank: ranks.rank,
+    worldSize: ranks.worldSize,
     arch: o.arch,
     width: o.width,
     dim: o.mocoDim,
@@ -128,7 +139,7 @@ export function buildMoCoImagenet(o: MoCoImagenetArgs, device?: Device): MoCo {
   });
 }
 
-export function buildSwav(o: SwavArgs, variant: SwavVariant, device?: Device): SwAV {
+export function buildSwav(o: SwavArgs, variant: SwavVariant, device?: Device, worldSize = 1): SwAV {
   const preset = variant === 'imagenet' ? SWAV_IMAGENET : SWAV_CIFAR;
   return new SwAV({
     variant,
@@ -142,6 +153,7 @@ export function buildSwav(o: SwavArgs, variant: SwavVariant, device?: Device): S
     cropsForAssign: o.crops_for_assign,
     queueLength: o.queue_length,
     batchSize: o.batch_size,
+    worldSize, // the queue's rounding: batch_size · world_size
     epochQueueStarts: o.epoch_queue_starts,
     freezePrototypesIters: o.freeze_prototypes_niters,
     unmix: { enabled: !o.run_swav, prob: o.unmix_prob, beta: o.unmix_beta },
@@ -187,7 +199,11 @@ export function methodFromArgs(method: string, args: Record<string, unknown>, de
   const a = args as never;
   if (method === 'moco')
     return args.example === 'unmix_moco_imagenet.ts' ? buildMoCoImagenet(a, device) : buildMoCoCifar(a, device);
-  if (method === 'swav') return buildSwav(a, args.variant === 'imagenet' ? 'imagenet' : 'cifar', device);
+  if (method === 'swav') {
+    // a run under N ranks records them: its queue was rounded to batch_size · world_size
+    const worldSize = typeof args.worldSize === 'number' ? args.worldSize : 1;
+    return buildSwav(a, args.variant === 'imagenet' ? 'imagenet' : 'cifar', device, worldSize);
+  }
   if (method === 'byol' || method === 'simclr') return buildSolo(method, a, device);
   throw new Error(`method '${method}' cannot be rebuilt (known: ${REBUILDABLE.join(', ')})`);
 }

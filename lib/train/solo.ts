@@ -1,9 +1,14 @@
 // A BYOL or SimCLR (+ Un-Mix) training run on a CIFAR-stem ResNet with solo-learn's CIFAR recipes
 // (spec §7): LARS (η 0.02, clipped, biases and norms not adapted) around SGD 0.9, a per-step linear
-// warmup and cosine to 0, the lr scaled by batch/256, BYOL's asymmetric or SimCLR's symmetric views at
-// --crop, and the kNN monitor. Every flag is checked before the model is built or data decoded, and the
-// flags against the data before the first step. unmix_byol_c10.ts and unmix_simclr_c10.ts call this.
+// warmup and cosine to 0, the lr scaled by batch/256 (the batch of every rank, as solo-learn), BYOL's
+// asymmetric or SimCLR's symmetric views at --crop, and the kNN monitor. Under N ranks (the default
+// group, as the Trainer) every BatchNorm of the method, target networks included, becomes a
+// SyncBatchNorm, as solo-learn's DDP runs (Lightning's sync_batchnorm converts the whole module).
+// Every flag is checked before the model is built or data decoded, and the flags against the data
+// before the first step. unmix_byol_c10.ts and unmix_simclr_c10.ts call this.
 import { imageCount } from '../data/dataset';
+import { activeGroup } from '../distributed/blocking';
+import { SyncBatchNorm } from '../distributed/sync-batch-norm';
 import { Loader } from '../data/loader';
 import { byol as byolViews, CIFAR_MEAN, CIFAR_STD, simclr as simclrViews } from '../data/presets';
 import { evalPipelineFor, openRunData, resolveNormalization, RunDataOptions } from '../data/run-data';
@@ -15,6 +20,9 @@ import { SGD } from '../optim/sgd';
 import { buildSolo, SoloArgs } from './methods';
 import { checkDataFlags } from './check-flags';
 import { TrainResult, Trainer, TrainerOptions } from './trainer';
+import type { BYOL } from '../ssl/byol';
+import type { SimCLR } from '../ssl/simclr';
+import * as is from '../validate';
 
 export interface SoloRunOptions extends SoloArgs, RunDataOptions {
   method: 'byol' | 'simclr';
@@ -34,6 +42,8 @@ export interface SoloRunOptions extends SoloArgs, RunDataOptions {
   knnEvery: number;
   knnFeatures: 'projection' | 'backbone';
   resultsDir: string;
+  /** under N ranks, BatchNorm statistics over every rank's batch (SyncBatchNorm), as solo-learn; default true */
+  syncBatchNorm?: boolean;
   trainer?: Pick<
     TrainerOptions,
     | 'resume'
@@ -45,6 +55,7 @@ export interface SoloRunOptions extends SoloArgs, RunDataOptions {
     | 'curves'
     | 'signal'
     | 'log'
+    | 'ddp'
   >;
 }
 
@@ -76,9 +87,18 @@ function recordedArgs(o: SoloRunOptions): Record<string, unknown> {
 }
 
 export async function trainSolo(o: SoloRunOptions): Promise<TrainResult> {
+  return (await prepareSolo(o)).trainer.run();
+}
+
+/** trainSolo's method and Trainer, before the run (tests look at the method after it). */
+export async function prepareSolo(o: SoloRunOptions): Promise<{ method: BYOL | SimCLR; trainer: Trainer }> {
   checkSoloFlags(o);
-  const log = o.trainer?.log ?? o.log ?? ((line: string) => console.log(line));
+  if (o.syncBatchNorm !== undefined) is.boolean('trainSolo', 'syncBatchNorm', o.syncBatchNorm);
+  const group = activeGroup();
+  const print = o.trainer?.log ?? o.log ?? ((line: string) => console.log(line));
+  const log = group && group.rank !== 0 ? () => {} : print; // rank 0 speaks, as the Trainer
   const method = buildSolo(o.method, o, o.device); // its own checks (dimensions, τ, temperature) before any data
+  if (group && (o.syncBatchNorm ?? true)) SyncBatchNorm.convertSyncBatchnorm(method);
   const data = await openRunData({ ...o, log, warn: o.warn ?? ((line) => console.error(`warning: ${line}`)) });
   checkDataFlags(data, { batchSize: o.batchSize, knn: o.knnEvery > 0 ? { k: o.knnK } : null });
   const stats = await resolveNormalization(o, data.train, { mean: CIFAR_MEAN, std: CIFAR_STD });
@@ -88,7 +108,7 @@ export async function trainSolo(o: SoloRunOptions): Promise<TrainResult> {
     );
   const views = (o.method === 'byol' ? byolViews : simclrViews)({ size: o.crop, ...stats });
   const loader = new Loader(data.train, { batchSize: o.batchSize, views, seed: o.seed, device: o.device });
-  const lr = (o.lr * o.batchSize) / 256;
+  const lr = (o.lr * o.batchSize * (group?.worldSize ?? 1)) / 256; // solo-learn: the batch of every device
   const optimizer = new LARC(new SGD(method.trainableParameters(), { lr, momentum: 0.9, weightDecay: o.wd }), {
     trustCoefficient: 0.02,
     clip: true,
@@ -114,9 +134,9 @@ export async function trainSolo(o: SoloRunOptions): Promise<TrainResult> {
         })
       : undefined;
   log(
-    `${o.example}: ${o.method === 'byol' ? 'BYOL' : 'SimCLR'}${o.unmix ? ' + Un-Mix' : ''}, ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize} (lr ${lr}), crops ${o.crop}, ${imageCount(data.train)} images, ${o.device}`,
+    `${o.example}: ${o.method === 'byol' ? 'BYOL' : 'SimCLR'}${o.unmix ? ' + Un-Mix' : ''}, ${o.arch} width ${o.width}, ${o.epochs} epochs, batch ${o.batchSize}${group ? ` per rank × ${group.worldSize}` : ''} (lr ${lr}), crops ${o.crop}, ${imageCount(data.train)} images, ${o.device}`,
   );
-  return new Trainer({
+  const trainer = new Trainer({
     method,
     loader,
     optimizer,
@@ -129,5 +149,6 @@ export async function trainSolo(o: SoloRunOptions): Promise<TrainResult> {
     evaluate,
     evaluateEvery: o.knnEvery || undefined,
     args: { ...recordedArgs(o), normalization: stats },
-  }).run();
+  });
+  return { method, trainer };
 }
