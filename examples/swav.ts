@@ -143,6 +143,12 @@ export function addSwavOptions(program: Command, d: Defaults): Command {
     .option('--unmix_prob <p>', 'probability of the global mixture (else region)', parse.num, d.unmix_prob)
     .option('--unmix_beta <b>', 'λ ~ Beta(beta, beta)', parse.num, 1.0)
     .option('--run_swav', 'plain SwAV (the baseline rows)', false)
+    .addOption(
+      new Option(
+        '--sync_bn <kind>',
+        "under N ranks: pytorch (the reference's default) turns every BatchNorm into a SyncBatchNorm; none keeps each rank's own",
+      ).choices(['pytorch', 'none']),
+    )
     .option('--dump_path <dir>', "the reference's name for --results-dir")
     .option(
       '--knn-every <n>',

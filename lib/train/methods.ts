@@ -7,6 +7,8 @@ import { MoCo } from '../ssl/moco';
 import { SimCLR } from '../ssl/simclr';
 import { SWAV_CIFAR, SWAV_IMAGENET, SwAV, SwavVariant } from '../ssl/swav';
 import type { Device } from '../tensor';
+import { activeGroup } from '../distributed/blocking';
+import { SyncBatchNorm } from '../distributed/sync-batch-norm';
 
 type Arch = 'resnet18' | 'resnet34' | 'resnet50';
 
@@ -66,6 +68,8 @@ export interface SwavArgs {
   unmix_beta: number;
   run_swav: boolean;
   amp?: 'bfloat16';
+  /** under N ranks: 'pytorch' (the default, as main_swav.py) converts BatchNorm to SyncBatchNorm */
+  sync_bn?: 'pytorch' | 'none';
 }
 
 /** BYOL / SimCLR flags (unmix_byol_c10.ts, unmix_simclr_c10.ts). */
@@ -141,7 +145,7 @@ export function buildMoCoImagenet(o: MoCoImagenetArgs, device?: Device, ranks: R
 
 export function buildSwav(o: SwavArgs, variant: SwavVariant, device?: Device, worldSize = 1): SwAV {
   const preset = variant === 'imagenet' ? SWAV_IMAGENET : SWAV_CIFAR;
-  return new SwAV({
+  const method = new SwAV({
     variant,
     backbone: { ...preset.backbone, layers: o.arch === 'resnet50' ? [3, 4, 6, 3] : [2, 2, 2, 2], width: o.width },
     hiddenMlp: o.hidden_mlp,
@@ -160,6 +164,10 @@ export function buildSwav(o: SwavArgs, variant: SwavVariant, device?: Device, wo
     amp: o.amp ?? null,
     device,
   });
+  // main_swav.py's default sync_bn "pytorch": nn.SyncBatchNorm.convert_sync_batchnorm(model)
+  if (worldSize > 1 && activeGroup() && (o.sync_bn ?? 'pytorch') === 'pytorch')
+    SyncBatchNorm.convertSyncBatchnorm(method);
+  return method;
 }
 
 /** BYOL or SimCLR on a CIFAR-stem ResNet (solo-learn's recipes, spec §7). */
