@@ -1,7 +1,7 @@
 // What knn_eval.ts and linear_eval.ts take from the run they evaluate: its crop size and the
 // normalisation it trained with (args.json's `normalization`, which the training examples record
 // after resolving --mean/--std), CIFAR's when the run recorded none.
-import { presets, type Device, type Rgb } from '../lib';
+import { distributed, presets, type Device, type Rgb } from '../lib';
 import { CommonOptions, openData } from './common';
 
 const { CIFAR_MEAN, CIFAR_STD } = presets;
@@ -40,4 +40,13 @@ export interface EvalDataFlags {
 export async function openEvalData(o: EvalDataFlags) {
   const common: CommonOptions = { ...o, resultsDir: '', progress: !o.json };
   return { common, data: await openData(common) };
+}
+
+/**
+ * Under `unmix launch` an evaluation is one process's work: rank 0 runs it and prints, and the other
+ * ranks stop at once with nothing to do (true for them).
+ */
+export function notRankZero(): boolean {
+  const env = distributed.launchEnv();
+  return env !== null && env.rank !== 0;
 }

@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import * as u from '../lib';
 import { evalPipelineFor, parseRgb, type Rgb, checkDataFlags, rebuildTrained, knnMonitor } from '../lib';
 import { normalization, parse, run } from './common';
-import { openEvalData, runNormalization } from './eval-common';
+import { notRankZero, openEvalData, runNormalization } from './eval-common';
 
 const program = new Command('knn_eval.ts')
   .description("kNN accuracy of a trained encoder (the MoCo CIFAR demo's monitor)")
@@ -60,6 +60,7 @@ const o = program.opts<{
 }>();
 
 run(async () => {
+  if (notRankZero()) return;
   const { method, args } = rebuildTrained(o.checkpoint, { device: o.device });
   const { common, data } = await openEvalData(o);
   checkDataFlags(data, { knn: { k: o.knnK } });

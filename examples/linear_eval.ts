@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import * as u from '../lib';
 import { Loader, Pipeline, evalPipelineFor, parseRgb, type Rgb, linearProbe, rebuildTrained } from '../lib';
 import { normalization, parse, run } from './common';
-import { openEvalData, runNormalization } from './eval-common';
+import { notRankZero, openEvalData, runNormalization } from './eval-common';
 
 const { CIFAR_EVAL_STD } = u.presets;
 
@@ -74,6 +74,7 @@ const o = program.opts<{
 }>();
 
 run(async () => {
+  if (notRankZero()) return;
   u.manualSeed(o.seed);
   const { method, args } = rebuildTrained(o.checkpoint, { device: o.device });
   const { common, data } = await openEvalData(o);

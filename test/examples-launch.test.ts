@@ -61,7 +61,14 @@ withGloo.each([
     const { method } = u.rebuildTrained(dir, { device: 'cpu' });
     if (name.includes('swav')) expect((method as u.SwAV).queue!.shape[1]).toBe(16);
     method.dispose();
+    if (name === 'unmix_c10.ts') {
+      // an evaluation under the launcher is rank 0's alone: one result line, every rank exits 0
+      const knn = ['--checkpoint', dir, '--subset', '16', '--test-subset', '8', '--knn-k', '5', '--device', 'cpu'];
+      const e = await launch([path.join('examples', 'knn_eval.ts'), ...knn]);
+      expect({ code: e.code, tail: e.code === 0 ? [] : e.lines.slice(-5) }).toEqual({ code: 0, tail: [] });
+      expect(e.lines.filter((l) => l.includes('kNN (k 5')).map((l) => l.slice(0, 9))).toEqual(['[rank 0] ']);
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   },
-  60000,
+  180000,
 );

@@ -8,6 +8,8 @@ const path = require('path');
 
 const MEASURED_S = {
   'readme-run': 403,
+  'examples-launch': 100,
+  'moco-ranks': 20,
   gyp: 176,
   'image-folder': 129,
   examples: 94,
