@@ -2,7 +2,7 @@
 // its cache after a run; on a fresh machine (CI) it would order by file size, which puts the README's
 // training run, a small file and the longest suite, last. These are durations (seconds) from the
 // stop-19 CI run's jest cache, pip 2.14.1 leg, one suite at a time; readme-run is its 3-epoch run
-// alone on 2 threads. Only the order matters; a suite not listed counts as 5 s.
+// alone on 2 threads; examples-launch and moco-ranks their runs alone here (stop 21). Only the order matters; a suite not listed counts as 5 s.
 const Sequencer = require('@jest/test-sequencer').default;
 const path = require('path');
 
