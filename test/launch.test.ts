@@ -84,6 +84,27 @@ test('bad launcher flags are refused before any rank starts', async () => {
   },
 );
 
+(dist.gloo ? test : test.skip)(
+  `a rank killed (SIGKILL) in the middle of training ends the job non-zero, long before the collective's timeout${dist.gloo ? '' : ' (skipped: no Gloo in this addon)'}`,
+  async () => {
+    let killedAt = 0;
+    const r = await run(['--nproc-per-node', '2', SCRIPT, 'train'], (line) => {
+      const m = /step 3 pid (\d+) rank 1$/.exec(line);
+      if (m && !killedAt) {
+        killedAt = Date.now();
+        process.kill(Number(m[1]), 'SIGKILL');
+      }
+    });
+    expect(killedAt).toBeGreaterThan(0);
+    expect(r.code).not.toBe(0);
+    expect(r.lines.join('\n')).toMatch(/rank 1 .*SIGKILL|rank 1 exited/);
+    const ms = Date.now() - killedAt;
+    expect(ms).toBeLessThan(30000); // the group's timeout is 120 s
+    console.log(`rank 1 killed at step 3: the launcher exited ${r.code} ${ms} ms later`);
+  },
+  60000,
+);
+
 test('SIGTERM to the launcher reaches every rank, and the launcher exits 143', async () => {
   let ready = 0;
   const r = await run(['--nproc-per-node', '2', SCRIPT, 'sigterm'], (line, child) => {
