@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
 import * as path from 'path';
-import { Transform } from 'stream';
+import { Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import { makeDir } from '../io/files';
 
@@ -158,6 +158,30 @@ function asRetryable(e: unknown): Error {
   return new RetryableError(err.code ? `${err.code}: ${err.message}` : String(err?.message ?? e));
 }
 
+/**
+ * The response body as a stream that ends, rather than fails, when the connection breaks: a failing
+ * pipeline destroys the file stream and drops the bytes it has not written yet, so a cut download
+ * kept fewer bytes than it had received (under load, 65,409 of 120,000). `error()` tells why it ended.
+ */
+function endOnBreak(res: http.IncomingMessage): { stream: Readable; error: () => unknown } {
+  let failure: unknown = null;
+  let ended = false;
+  const stream = new Readable({ read: () => void res.resume() });
+  const end = (e?: unknown) => {
+    if (ended) return;
+    ended = true;
+    if (e !== undefined) failure = e;
+    stream.push(null);
+  };
+  res.on('data', (chunk: Buffer) => {
+    if (!ended && !stream.push(chunk)) res.pause();
+  });
+  res.on('end', () => end(res.complete ? undefined : new Error('aborted')));
+  res.on('error', (e) => end(e));
+  res.on('close', () => end(res.complete ? undefined : new Error('aborted')));
+  return { stream, error: () => failure };
+}
+
 /** One request: appends to `part` from its current size (or restarts it) until the body ends. */
 async function fetchInto(url: string, part: string, options: DownloadOptions): Promise<void> {
   let start = sizeOf(part);
@@ -213,11 +237,13 @@ async function fetchInto(url: string, part: string, options: DownloadOptions): P
       done(null, chunk);
     },
   });
+  const body = endOnBreak(res);
   try {
-    await pipeline(res, counter, fs.createWriteStream(part, { flags: start > 0 ? 'a' : 'w' }));
+    await pipeline(body.stream, counter, fs.createWriteStream(part, { flags: start > 0 ? 'a' : 'w' }));
   } catch (e) {
     throw abortReason(options.signal) ?? cut() ?? asRetryable(e);
   }
+  if (body.error()) throw abortReason(options.signal) ?? cut() ?? asRetryable(body.error());
   if (!res.complete || (total !== undefined && received !== total)) {
     throw new RetryableError(`connection closed after ${received} of ${total ?? '?'} bytes`);
   }
