@@ -14,6 +14,11 @@
 // Either backend: the collectives, DDP's reducer and the autograd collectives.
 #if defined(UNMIX_WITH_GLOO) || defined(UNMIX_WITH_NCCL)
 #define UNMIX_WITH_GROUPS 1
+#if TORCH_VERSION_MAJOR >= 2
+// GroupBase below, declared here for itself: a build with NCCL but without Gloo's headers (node-gyp
+// finds no Gloo) has no other header in this file that declares it
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#endif
 #endif
 
 #include <chrono>
