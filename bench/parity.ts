@@ -37,8 +37,12 @@ export interface Budget {
   threads: number;
   /** MoCo's lr (unmix_c10.py: 0.06 at batch 512) */
   mocoLr: number;
-  /** exchange 'init': both sides of a seed start from the same weights (the twin's initial ModelMoCo) */
-  exchange?: 'init';
+  /**
+   * exchange 'init': both sides of a seed start from the same weights (the twin's initial model);
+   * 'batches' (SwAV): also the same augmented inputs, the twin's batches recorded and replayed by the TS side;
+   * 'ts-batches' (SwAV): the same, the other way round (the example's batches replayed by the twin)
+   */
+  exchange?: 'init' | 'batches' | 'ts-batches';
 }
 
 /** What one run records (its file under bench/results/learning-parity/). */
@@ -244,7 +248,19 @@ async function runOne(method: Method, side: Side, seed: number, b: Budget): Prom
   const indices = path.join(OUT, 'runs', `indices-${b.width}-${b.subset}-${b.testSubset}-seed${seed}.json`);
   await writeIndices(b, seed, indices);
   const cmd = sideCommand(method, side, b, seed, runDir, indices);
-  if (b.exchange === 'init') {
+  const batches = path.join(OUT, 'runs', `batches-${method}-seed${seed}`);
+  if (b.exchange === 'batches' || b.exchange === 'ts-batches') {
+    if (!method.startsWith('swav')) throw new Error(`parity: --exchange ${b.exchange} is for the SwAV methods`);
+    // one side records the batches as it trains (the twin for 'batches', the example for 'ts-batches'); its run comes first
+    const recorder: Side = b.exchange === 'batches' ? 'py' : 'ts';
+    if (side === recorder) cmd.push(side === 'py' ? '--save-batches' : '--record-batches', batches);
+    else {
+      if (!fs.existsSync(path.join(batches, 'batches.json')) && !(await runOne(method, recorder, seed, b)))
+        return false;
+      cmd.push('--replay-batches', batches);
+    }
+  }
+  if (b.exchange) {
     const init = path.join(OUT, 'runs', `init-${method}-${b.width}-seed${seed}.pth`);
     if (!fs.existsSync(init)) {
       const make = [
@@ -433,7 +449,10 @@ async function main(): Promise<void> {
       '--out <dir>',
       'results folder (default bench/results/learning-parity; the summary goes next to it as <dir>.json)',
     )
-    .option('--exchange <what>', "init: both sides of a seed start from the twin's initial weights (use with --out)")
+    .option(
+      '--exchange <what>',
+      "init: both sides of a seed start from the twin's initial weights; batches (SwAV): also train both on the twin's augmented batches; ts-batches: on the example's (use with --out)",
+    )
     .option('--summary', 'only rebuild the summary from finished runs')
     .option('--readme', 'also write the tables into README.md (between its parity-table markers)');
   program.parse();
@@ -442,6 +461,8 @@ async function main(): Promise<void> {
     OUT = path.resolve(o.out);
     SUMMARY = OUT.replace(/\/+$/, '') + '.json';
   }
+  if (o.exchange && !['init', 'batches', 'ts-batches'].includes(o.exchange))
+    throw new Error(`parity: --exchange ${o.exchange}: init, batches or ts-batches`);
   for (const m of o.methods)
     if (!METHODS.includes(m)) throw new Error(`parity: unknown method ${m} (${METHODS.join(', ')})`);
   const b: Budget = {

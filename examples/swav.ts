@@ -4,6 +4,8 @@ import { Command, Option } from 'commander';
 import * as u from '../lib';
 import {
   Loader,
+  RecordingLoader,
+  ReplayLoader,
   Pipeline,
   ViewSpec,
   SwAV,
@@ -48,6 +50,8 @@ export interface SwavExampleOptions extends CommonOptions, SwavArgs {
   knnK: number;
   knnT: number;
   initWeights?: string;
+  replayBatches?: string;
+  recordBatches?: string;
 }
 
 type Defaults = Pick<
@@ -162,6 +166,14 @@ export function addSwavOptions(program: Command, d: Defaults): Command {
       '--init-weights <file>',
       "start from these weights: a torch.save state dict of the reference's model (src/resnet50.py names, e.g. from bench/parity/swav_c10.py --save-init), for exchanges between the two",
     )
+    .option(
+      '--replay-batches <folder>',
+      "train on the augmented batches recorded in this folder (bench/parity/swav_c10.py --save-batches) instead of augmenting: the reference's inputs, for exchanges between the two",
+    )
+    .option(
+      '--record-batches <folder>',
+      "also write every augmented training batch to this folder, for the twin's --replay-batches (bench/parity/swav_c10.py)",
+    )
     .addOption(
       new Option(
         '--amp <dtype>',
@@ -201,7 +213,13 @@ export async function trainSwav(
   const stats = await normalization(o, data, own);
   views = renormalize(views, stats);
   evalPipeline = renormalize(evalPipeline, stats);
-  const loader = new Loader(data.train, { batchSize: o.batch_size, views, seed: o.seed, device: o.device });
+  const loaderOptions = { batchSize: o.batch_size, views, seed: o.seed, device: o.device };
+  if (o.replayBatches && o.recordBatches) throw new Error('--replay-batches and --record-batches: one or the other');
+  const loader = o.replayBatches
+    ? new ReplayLoader(data.train, loaderOptions, o.replayBatches)
+    : o.recordBatches
+      ? new RecordingLoader(data.train, loaderOptions, o.recordBatches)
+      : new Loader(data.train, loaderOptions);
   const worldSize = u.distributed.getWorldSize();
   if (o.initWeights) {
     // the reference's names: the trunk at the top level; ours: under backbone.

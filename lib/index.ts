@@ -54,6 +54,8 @@ export type { ImageSet, TensorImageSet, EncodedImageSet, DatasetFormat } from '.
 export { imageCount } from './data/dataset';
 export { Loader } from './data/loader';
 export type { LoaderOptions, Batch } from './data/loader';
+export { RecordingLoader, ReplayLoader, readRecordedBatches } from './data/replay';
+export type { RecordedBatches } from './data/replay';
 export type { Shard } from './data/shard';
 export { applyPipeline, applyColour, validatePipeline, outputSize } from './data/pipeline';
 export type { Pipeline, Step, ViewSpec } from './data/pipeline';

@@ -46,6 +46,8 @@ def add_common_args(parser, results_dir):
     parser.add_argument('--threads', type=int, default=int(os.environ.get('UNMIX_NUM_THREADS') or 1), help='torch intra-op threads (default UNMIX_NUM_THREADS or 1)')
     parser.add_argument('--init-weights', help='(exchange) load these initial weights (torch.save of a state dict) before training')
     parser.add_argument('--save-init', help='(exchange) save the initial weights (state dict) here')
+    parser.add_argument('--save-batches', help='(exchange) record every augmented training batch in this folder, for the TS side\'s --replay-batches')
+    parser.add_argument('--replay-batches', help='(exchange) train on the batches the TS side recorded here (--record-batches) instead of augmenting')
     return parser
 
 
@@ -179,6 +181,59 @@ class RunLog:
             f.write('epoch,train_loss,test_acc@1\n' + ''.join(f"{r['epoch']},{r['train_loss']},{'' if r['test_acc@1'] is None else r['test_acc@1']}\n" for r in rows))
         print(f"epoch {epoch}: loss {train_loss if train_loss is not None else float('nan'):.4f}, test acc@1 {acc if acc is not None else float('nan'):.2f}%, "
               f"lr {lr:.4g}, {record['images_per_s']:.0f} images/s, {seconds:.1f} s", flush=True)
+
+
+class BatchRecorder:
+    """(exchange) Records each training batch as lib/data/replay.ts reads it: per epoch e, epoch-<e>.bin holds
+    one record per iteration (int32 dataset indices [B], then each view float32 [B, C, H, W], little-endian);
+    batches.json lists the finished epochs, so a run cut short leaves no half-written epoch behind."""
+
+    def __init__(self, folder, iters_per_epoch):
+        os.makedirs(folder, exist_ok=True)
+        self.folder, self.iters_per_epoch, self.epochs, self.meta, self.file = folder, iters_per_epoch, [], None, None
+
+    def start_epoch(self, epoch):
+        self.epoch, self.count = epoch, 0
+        self.file = open(os.path.join(self.folder, f'epoch-{epoch}.bin'), 'wb')
+
+    def add(self, indices, views):
+        meta = {'views': len(views), 'batch': int(views[0].shape[0]), 'shape': list(views[0].shape[1:])}
+        if self.meta is None:
+            self.meta = meta
+        elif meta != self.meta or len(indices) != meta['batch']:
+            raise ValueError(f'BatchRecorder: a batch of {meta} after {self.meta}')
+        self.file.write(np.asarray(indices, dtype='<i4').tobytes())
+        for v in views:
+            self.file.write(v.detach().contiguous().numpy().astype('<f4').tobytes())
+        self.count += 1
+
+    def end_epoch(self):
+        self.file.close()
+        if self.count != self.iters_per_epoch:
+            raise ValueError(f'BatchRecorder: epoch {self.epoch} has {self.count} batches, not {self.iters_per_epoch}')
+        self.epochs.append(self.epoch)
+        with open(os.path.join(self.folder, 'batches.json'), 'w') as f:
+            json.dump({'format': 'unmix-batches/1', **self.meta, 'itersPerEpoch': self.iters_per_epoch, 'epochs': self.epochs}, f)
+
+
+def replay_batches(folder, epoch):
+    """(exchange) The batches BatchRecorder's format holds for `epoch` (as lib/data/replay.ts's RecordingLoader
+    writes them): a list of float32 [B, C, H, W] views per batch, as the DataLoader of MultiCropDataset yields."""
+    with open(os.path.join(folder, 'batches.json')) as f:
+        meta = json.load(f)
+    if meta.get('format') != 'unmix-batches/1' or epoch not in meta['epochs']:
+        raise ValueError(f'{folder}: epoch {epoch} is not recorded there ({meta.get("epochs")})')
+    views, batch, shape = meta['views'], meta['batch'], meta['shape']
+    per_view = batch * int(np.prod(shape))
+    record = 4 * (batch + views * per_view)
+    path = os.path.join(folder, f'epoch-{epoch}.bin')
+    if os.path.getsize(path) != record * meta['itersPerEpoch']:
+        raise ValueError(f'{path}: {os.path.getsize(path)} bytes, not {meta["itersPerEpoch"]} records of {record}')
+    with open(path, 'rb') as f:
+        for _ in range(meta['itersPerEpoch']):
+            data = f.read(record)
+            pixels = np.frombuffer(data, dtype='<f4', offset=4 * batch)
+            yield [torch.from_numpy(pixels[v * per_view:(v + 1) * per_view].copy()).view(batch, *shape) for v in range(views)]
 
 
 class TermMeter:

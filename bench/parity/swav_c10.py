@@ -206,6 +206,7 @@ def main(argv=None):
     args.queue_length -= args.queue_length % (args.batch_size * args.world_size)
     queue = None
     log = common.RunLog(args.results_dir, args)
+    recorder = common.BatchRecorder(args.save_batches, iters_per_epoch) if args.save_batches else None
     print(f'python twin: {"SwAV" if args.run_swav else "SwAV + Un-Mix"}, resnet18 (bottleneck) width {args.width}, {len(train_dataset)} train / '
           f'{len(splits["test"])} test images, torch {torch.__version__}, {torch.get_num_threads()} threads', flush=True)
 
@@ -221,9 +222,15 @@ def main(argv=None):
             queue = torch.zeros(len(args.crops_for_assign), args.queue_length // args.world_size, args.feat_dim)
         model.train()
         use_the_queue, meter, start, total = False, common.TermMeter(), time.time(), 0
-        for it, inputs in enumerate(train_loader):
+        if recorder:
+            recorder.start_epoch(epoch)
+            order = list(iter(sampler))  # the indices the loader's batches take, in order
+        batches = common.replay_batches(args.replay_batches, epoch) if args.replay_batches else train_loader
+        for it, inputs in enumerate(batches):
             if it >= iters_per_epoch:
                 break
+            if recorder:
+                recorder.add(order[it * args.batch_size:(it + 1) * args.batch_size], inputs)
             iteration = epoch * iters_per_epoch + it
             ref.boxes_seen = []
             lr = lr_schedule[iteration]
@@ -232,6 +239,8 @@ def main(argv=None):
             meter.add(terms, n)
             total += n
         seconds = time.time() - start
+        if recorder:
+            recorder.end_epoch()
         e = epoch + 1
         acc = monitor() if (args.knn_every > 0 and (e % args.knn_every == 0 or e == args.epochs)) else None
         means = meter.means()

@@ -63,7 +63,7 @@ export class Loader {
 
   constructor(
     readonly dataset: ImageSet,
-    private readonly options: LoaderOptions,
+    protected readonly options: LoaderOptions,
   ) {
     is.positiveInt('Loader', 'batchSize', options.batchSize);
     if (options.shuffle !== undefined) is.boolean('Loader', 'shuffle', options.shuffle);
