@@ -39,8 +39,8 @@ export interface Budget {
   mocoLr: number;
   /**
    * exchange 'init': both sides of a seed start from the same weights (the twin's initial model);
-   * 'batches' (SwAV): also the same augmented inputs, the twin's batches recorded and replayed by the TS side;
-   * 'ts-batches' (SwAV): the same, the other way round (the example's batches replayed by the twin)
+   * 'batches': also the same augmented inputs, the twin's batches recorded and replayed by the TS side;
+   * 'ts-batches': the same, the other way round (the example's batches replayed by the twin)
    */
   exchange?: 'init' | 'batches' | 'ts-batches';
 }
@@ -250,7 +250,6 @@ async function runOne(method: Method, side: Side, seed: number, b: Budget): Prom
   const cmd = sideCommand(method, side, b, seed, runDir, indices);
   const batches = path.join(OUT, 'runs', `batches-${method}-seed${seed}`);
   if (b.exchange === 'batches' || b.exchange === 'ts-batches') {
-    if (!method.startsWith('swav')) throw new Error(`parity: --exchange ${b.exchange} is for the SwAV methods`);
     // one side records the batches as it trains (the twin for 'batches', the example for 'ts-batches'); its run comes first
     const recorder: Side = b.exchange === 'batches' ? 'py' : 'ts';
     if (side === recorder) cmd.push(side === 'py' ? '--save-batches' : '--record-batches', batches);
@@ -451,7 +450,7 @@ async function main(): Promise<void> {
     )
     .option(
       '--exchange <what>',
-      "init: both sides of a seed start from the twin's initial weights; batches (SwAV): also train both on the twin's augmented batches; ts-batches: on the example's (use with --out)",
+      "init: both sides of a seed start from the twin's initial weights; batches: also train both on the twin's augmented batches; ts-batches: on the example's (use with --out)",
     )
     .option('--summary', 'only rebuild the summary from finished runs')
     .option('--readme', 'also write the tables into README.md (between its parity-table markers)');

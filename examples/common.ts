@@ -190,6 +190,32 @@ export function openData(o: CommonOptions): Promise<RunData> {
   });
 }
 
+/** The flags of the learning-parity exchanges (bench/parity.ts): train on recorded batches, or record them. */
+export interface BatchExchangeOptions {
+  replayBatches?: string;
+  recordBatches?: string;
+}
+
+export function addBatchExchangeOptions(program: Command, twin: string): Command {
+  return program
+    .option(
+      '--replay-batches <folder>',
+      `train on the augmented batches recorded in this folder (${twin} --save-batches) instead of augmenting: the reference's inputs, for exchanges between the two`,
+    )
+    .option(
+      '--record-batches <folder>',
+      `also write every augmented training batch to this folder, for the twin's --replay-batches (${twin})`,
+    );
+}
+
+/** The training Loader: augmenting (the default), replaying a recording, or recording what it serves. */
+export function trainLoader(set: u.ImageSet, options: u.LoaderOptions, o: BatchExchangeOptions): u.Loader {
+  if (o.replayBatches && o.recordBatches) throw new Error('--replay-batches and --record-batches: one or the other');
+  if (o.replayBatches) return new u.ReplayLoader(set, options, o.replayBatches);
+  if (o.recordBatches) return new u.RecordingLoader(set, options, o.recordBatches);
+  return new u.Loader(set, options);
+}
+
 /** The normalisation of --mean/--std ('data': measured on the training split), else `fallback`. */
 export function normalization(o: CommonOptions, data: RunData, fallback: { mean: Rgb; std: Rgb }) {
   return resolveNormalization(o, data.train, fallback);

@@ -5,7 +5,6 @@
 import { Command, Option } from 'commander';
 import * as u from '../lib';
 import {
-  Loader,
   evalPipelineFor,
   checkDataFlags,
   checkMoCoFlags,
@@ -15,6 +14,7 @@ import {
   knnMonitor,
 } from '../lib';
 import {
+  addBatchExchangeOptions,
   addCommonOptions,
   applyPreset,
   CommonOptions,
@@ -27,11 +27,13 @@ import {
   run,
   say,
   speedOptions,
+  trainLoader,
+  BatchExchangeOptions,
 } from './common';
 
 const { CIFAR_MEAN, CIFAR_STD, mocoCifar } = u.presets;
 
-export interface MoCoCifarOptions extends CommonOptions, MoCoCifarArgs {
+export interface MoCoCifarOptions extends CommonOptions, BatchExchangeOptions, MoCoCifarArgs {
   lr: number;
   epochs: number;
   schedule: number[];
@@ -120,6 +122,7 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
       '--init-weights <file>',
       "start from these weights: a torch.save state dict of the reference's ModelMoCo (e.g. from bench/parity/moco_c10.py --save-init), for exchanges between the two",
     );
+  addBatchExchangeOptions(program, 'bench/parity/moco_c10.py');
   addCommonOptions(program, resultsDir);
   program.parse();
   let o = program.opts<MoCoCifarOptions>();
@@ -137,12 +140,11 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     const data = await openData(o);
     checkDataFlags(data, { batchSize: o.batchSize, knn: { k: o.knnK } });
     const stats = await normalization(o, data, { mean: CIFAR_MEAN, std: CIFAR_STD });
-    const loader = new Loader(data.train, {
-      batchSize,
-      views: mocoCifar({ size: o.crop, ...stats }),
-      seed: o.seed,
-      device: o.device,
-    });
+    const loader = trainLoader(
+      data.train,
+      { batchSize, views: mocoCifar({ size: o.crop, ...stats }), seed: o.seed, device: o.device },
+      o,
+    );
     if (o.initWeights) method.loadReferenceStateDict(u.importTorchStateDict(o.initWeights, { device: o.device }));
     // The reference: SGD over model.parameters() (the key encoder has no grads), wd on everything.
     const optimizer = new u.SGD(method.trainableParameters(), {

@@ -2,22 +2,21 @@
 // flags, with different defaults): the flags, the model, LARC + warmup/cosine, and the training run.
 import { Command, Option } from 'commander';
 import * as u from '../lib';
+import { Pipeline, ViewSpec, SwAV, SwavVariant, checkDataFlags, type SwavArgs, Trainer, knnMonitor } from '../lib';
 import {
-  Loader,
-  RecordingLoader,
-  ReplayLoader,
-  Pipeline,
-  ViewSpec,
-  SwAV,
-  SwavVariant,
-  checkDataFlags,
-  type SwavArgs,
-  Trainer,
-  knnMonitor,
-} from '../lib';
-import { CommonOptions, commonTrainerOptions, normalization, OpenedData, parse, renormalize, say } from './common';
+  addBatchExchangeOptions,
+  BatchExchangeOptions,
+  CommonOptions,
+  commonTrainerOptions,
+  normalization,
+  OpenedData,
+  parse,
+  renormalize,
+  say,
+  trainLoader,
+} from './common';
 
-export interface SwavExampleOptions extends CommonOptions, SwavArgs {
+export interface SwavExampleOptions extends CommonOptions, BatchExchangeOptions, SwavArgs {
   amp?: 'bfloat16';
   arch: 'resnet18' | 'resnet50';
   width: number;
@@ -50,8 +49,6 @@ export interface SwavExampleOptions extends CommonOptions, SwavArgs {
   knnK: number;
   knnT: number;
   initWeights?: string;
-  replayBatches?: string;
-  recordBatches?: string;
 }
 
 type Defaults = Pick<
@@ -166,20 +163,13 @@ export function addSwavOptions(program: Command, d: Defaults): Command {
       '--init-weights <file>',
       "start from these weights: a torch.save state dict of the reference's model (src/resnet50.py names, e.g. from bench/parity/swav_c10.py --save-init), for exchanges between the two",
     )
-    .option(
-      '--replay-batches <folder>',
-      "train on the augmented batches recorded in this folder (bench/parity/swav_c10.py --save-batches) instead of augmenting: the reference's inputs, for exchanges between the two",
-    )
-    .option(
-      '--record-batches <folder>',
-      "also write every augmented training batch to this folder, for the twin's --replay-batches (bench/parity/swav_c10.py)",
-    )
     .addOption(
       new Option(
         '--amp <dtype>',
         'speed option for CUDA: backbone and head under autocast in this dtype (the reference uses apex amp O1; Sinkhorn and the loss stay float32)',
       ).choices(['bfloat16']),
     );
+  addBatchExchangeOptions(program, 'bench/parity/swav_c10.py');
   return program;
 }
 
@@ -213,13 +203,7 @@ export async function trainSwav(
   const stats = await normalization(o, data, own);
   views = renormalize(views, stats);
   evalPipeline = renormalize(evalPipeline, stats);
-  const loaderOptions = { batchSize: o.batch_size, views, seed: o.seed, device: o.device };
-  if (o.replayBatches && o.recordBatches) throw new Error('--replay-batches and --record-batches: one or the other');
-  const loader = o.replayBatches
-    ? new ReplayLoader(data.train, loaderOptions, o.replayBatches)
-    : o.recordBatches
-      ? new RecordingLoader(data.train, loaderOptions, o.recordBatches)
-      : new Loader(data.train, loaderOptions);
+  const loader = trainLoader(data.train, { batchSize: o.batch_size, views, seed: o.seed, device: o.device }, o);
   const worldSize = u.distributed.getWorldSize();
   if (o.initWeights) {
     // the reference's names: the trunk at the top level; ours: under backbone.

@@ -40,12 +40,14 @@ from reference_moco import ModelMoCo, train_step  # noqa: E402
 class CIFAR10Pair(common.ArrayDataset):
     """unmix_c10.py's CIFAR10Pair: the same random transform applied twice, independently."""
 
+    with_index = False  # (exchange) also return the index, for --save-batches
+
     def __getitem__(self, index):
         from PIL import Image
         img = Image.fromarray(self.data[index])
         im_1 = self.transform(img)
         im_2 = self.transform(img)
-        return im_1, im_2
+        return (im_1, im_2, index) if self.with_index else (im_1, im_2)
 
 
 train_transform = transforms.Compose([
@@ -163,6 +165,7 @@ def main(argv=None):
     common.seed_everything(args.seed)
     splits = common.open_data(args)
     train_data = CIFAR10Pair(splits['train'], train_transform)
+    train_data.with_index = bool(args.save_batches)
     train_loader = DataLoader(train_data, batch_size=args.batch_size, shuffle=True, num_workers=0, drop_last=True)
     memory_loader = DataLoader(common.ArrayDataset(splits['train'], test_transform), batch_size=max(args.batch_size, 256), shuffle=False)
     test_loader = DataLoader(common.ArrayDataset(splits['test'], test_transform), batch_size=max(args.batch_size, 256), shuffle=False)
@@ -176,6 +179,8 @@ def main(argv=None):
         torch.save(model.state_dict(), args.save_init)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, weight_decay=args.wd, momentum=0.9)
     log = common.RunLog(args.results_dir, args)
+    iters_per_epoch = min(len(train_loader), args.iters_per_epoch or len(train_loader))
+    recorder = common.BatchRecorder(args.save_batches, iters_per_epoch) if args.save_batches else None
     print(f'python twin: {"MoCo + Un-Mix" if args.unmix else "MoCo"} ({"symmetric" if args.symmetric else "asymmetric"}), '
           f'{args.arch} width {args.width}, {len(train_data)} train / {len(splits["test"])} test images, torch {torch.__version__}, '
           f'{torch.get_num_threads()} threads', flush=True)
@@ -190,9 +195,16 @@ def main(argv=None):
         model.train()  # train(): net.train()
         lr = adjust_learning_rate(optimizer, epoch, args)
         total_loss, total_num, meter, start = 0.0, 0, common.TermMeter(), time.time()
-        for it, (im_1, im_2) in enumerate(train_loader):
-            if args.iters_per_epoch and it >= args.iters_per_epoch:
+        if recorder:
+            recorder.start_epoch(epoch - 1)  # the TS Loader counts epochs from 0
+        # (exchange) the TS side's batches, epochs counted from 0
+        batches = common.replay_batches(args.replay_batches, epoch - 1) if args.replay_batches else train_loader
+        for it, batch in enumerate(batches):
+            if it >= iters_per_epoch:
                 break
+            im_1, im_2 = batch[0], batch[1]
+            if recorder:
+                recorder.add(batch[2].tolist(), [im_1, im_2])
             if args.unmix:
                 loss = train_step(model, optimizer, im_1, im_2, args.prob, args.beta)
             else:
@@ -201,6 +213,8 @@ def main(argv=None):
             total_loss += loss * train_loader.batch_size
             meter.add({'loss': loss, **model.terms}, train_loader.batch_size)
         seconds = time.time() - start
+        if recorder:
+            recorder.end_epoch()
         acc = monitor() if (epoch % args.knn_every == 0 or epoch == args.epochs) else None
         log.epoch(epoch, total_loss / max(1, total_num), acc, lr, seconds, total_num, meter.means())
 
