@@ -129,3 +129,41 @@ const haveTwin = fs.existsSync(data) && fs.existsSync(python);
     fs.rmSync(dir, { recursive: true, force: true });
   },
 );
+
+// The exchanges end to end: the runner starts both sides from the twin's initial weights and feeds them the
+// same recorded batches (the twin's for 'batches', the example's for 'ts-batches'); plain SwAV then has
+// nothing random left, so both sides take the same steps: their losses agree to float32 rounding.
+(haveTwin ? test : test.skip)(
+  `exchanged weights and batches: the SwAV example and its twin train alike${haveTwin ? '' : ' (skipped: no ../shared/data/cifar10-jpeg.tar.gz or /usr/bin/python3)'}`,
+  () => {
+    for (const exchange of ['batches', 'ts-batches']) {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-exchange-'));
+      execFileSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          path.join(__dirname, '..', 'bench', 'parity.ts'),
+          ...['--methods', 'swav', '--seeds', '1', '--width', '4', '--subset', '20', '--test-subset', '2'],
+          ...['--epochs', '2', '--batch', '32', '--exchange', exchange, '--out', out],
+        ],
+        { stdio: 'pipe', timeout: 240000, cwd: path.join(__dirname, '..') },
+      );
+      const run = (side: string) => JSON.parse(fs.readFileSync(path.join(out, `swav-${side}-seed0.json`), 'utf8'));
+      const [ts, py] = [run('ts'), run('py')];
+      expect(ts.command).toContain(exchange === 'batches' ? '--replay-batches' : '--record-batches');
+      expect(py.command).toContain(exchange === 'batches' ? '--save-batches' : '--replay-batches');
+      expect(ts.epochs.map((e: any) => e.epoch)).toEqual([0, 1, 2]);
+      // the same weights: the same kNN before training
+      expect(ts.epochs[0]['test_acc@1']).toBe(py.epochs[0]['test_acc@1']);
+      // float32 rounding grows from step to step (BatchNorm on 32 images, the Sinkhorn's exp(score / 0.05)): the
+      // first epoch's mean loss agrees to 1e-5 relative, the second (12 steps on) to 1e-3
+      const rel = (e: number) => Math.abs(ts.epochs[e].train_loss / py.epochs[e].train_loss - 1);
+      expect(rel(1)).toBeLessThan(3e-5);
+      expect(rel(2)).toBeLessThan(1e-3);
+      fs.rmSync(out, { recursive: true, force: true });
+      fs.rmSync(`${out}.json`, { force: true });
+    }
+  },
+  600000,
+);
