@@ -37,6 +37,8 @@ export interface Budget {
   threads: number;
   /** MoCo's lr (unmix_c10.py: 0.06 at batch 512) */
   mocoLr: number;
+  /** SwAV's prototypes when not 30 (the reference's CIFAR script: 100); absent from budgets that used 30 */
+  prototypes?: number;
   /**
    * exchange 'init': both sides of a seed start from the same weights (the twin's initial model);
    * 'batches': also the same augmented inputs, the twin's batches recorded and replayed by the TS side;
@@ -105,14 +107,14 @@ export function methodFlags(method: Method, b: Budget, seed: number): string[] {
     ];
   }
   // SwAV CIFAR (base_lr 0.6 at its batch 128), shortened: prototypes frozen and warm-up for one epoch
-  // instead of 5005 iterations and 5 epochs (the smoke preset's choice), 30 prototypes for 10 classes.
+  // instead of 5005 iterations and 5 epochs (the smoke preset's choice); 30 prototypes for 10 classes unless --prototypes.
   const itersPerEpoch = Math.floor((b.subset * 10) / b.batch);
   return [
     ...common,
     '--batch_size',
     `${b.batch}`,
     '--nmb_prototypes',
-    '30',
+    `${b.prototypes ?? 30}`,
     '--freeze_prototypes_niters',
     `${itersPerEpoch}`,
     '--warmup_epochs',
@@ -372,7 +374,7 @@ export function summarize(b: Budget): Record<string, unknown> {
   }
   const summary = {
     what: 'learning parity over seeds: kNN top-1 (%) per epoch of the TS examples (ts) and the Python twins of the reference loops (py); diff = mean final ts − mean final py, Welch 95% interval',
-    command: `npm run parity -- --width ${b.width} --subset ${b.subset} --test-subset ${b.testSubset} --epochs ${b.epochs} --batch ${b.batch} --threads ${b.threads} --moco-lr ${b.mocoLr}${b.exchange ? ` --exchange ${b.exchange}` : ''}`,
+    command: `npm run parity -- --width ${b.width} --subset ${b.subset} --test-subset ${b.testSubset} --epochs ${b.epochs} --batch ${b.batch} --threads ${b.threads} --moco-lr ${b.mocoLr}${b.prototypes ? ` --prototypes ${b.prototypes}` : ''}${b.exchange ? ` --exchange ${b.exchange}` : ''}`,
     budget: { ...b, data: path.basename(b.data) },
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model },
     generated: new Date().toISOString(),
@@ -436,6 +438,7 @@ async function main(): Promise<void> {
     .option('--epochs <n>', 'epochs', (v) => Number(v), 5)
     .option('--batch <n>', 'batch size', (v) => Number(v), 64)
     .option('--threads <n>', 'intra-op threads on both sides', (v) => Number(v), 1)
+    .option('--prototypes <n>', "SwAV's prototypes (the reference's CIFAR script: 100)", (v) => Number(v), 30)
     .option(
       '--moco-lr <lr>',
       "MoCo lr (the demo: 0.06 at batch 512; 0.06 at batch 128 learns within a short CPU budget, as the README's CPU table ran)",
@@ -473,6 +476,7 @@ async function main(): Promise<void> {
     batch: o.batch,
     threads: o.threads,
     mocoLr: o.mocoLr,
+    ...(o.prototypes !== 30 ? { prototypes: o.prototypes } : {}),
     ...(o.exchange ? { exchange: o.exchange } : {}),
   };
   if (!o.summary) {
