@@ -156,11 +156,13 @@ const haveTwin = fs.existsSync(data) && fs.existsSync(python);
       expect(ts.epochs.map((e: any) => e.epoch)).toEqual([0, 1, 2]);
       // the same weights: the same kNN before training
       expect(ts.epochs[0]['test_acc@1']).toBe(py.epochs[0]['test_acc@1']);
-      // float32 rounding grows from step to step (BatchNorm on 32 images, the Sinkhorn's exp(score / 0.05)): the
-      // first epoch's mean loss agrees to 1e-5 relative, the second (12 steps on) to 1e-3
+      // float32 rounding grows from step to step (BatchNorm on 32 images, the Sinkhorn's exp(score / 0.05)), faster
+      // when the example's LibTorch is not the twin's (CI's pip 2.14.1 leg against Debian's 1.13). Measured at
+      // epoch 2 (12 steps on): 2e-4 on one LibTorch, 1.1e-3 across the two; replaying epoch 0's batches again in
+      // epoch 2 instead of epoch 1's would give 3.7e-3.
       const rel = (e: number) => Math.abs(ts.epochs[e].train_loss / py.epochs[e].train_loss - 1);
-      expect(rel(1)).toBeLessThan(3e-5);
-      expect(rel(2)).toBeLessThan(1e-3);
+      expect(rel(1)).toBeLessThan(5e-5);
+      expect(rel(2)).toBeLessThan(2.5e-3);
       fs.rmSync(out, { recursive: true, force: true });
       fs.rmSync(`${out}.json`, { force: true });
     }
