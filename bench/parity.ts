@@ -26,6 +26,8 @@ const PYTHON = process.env.UNMIX_PARITY_PYTHON ?? '/usr/bin/python3';
 export const METHODS = ['moco', 'moco-unmix', 'swav', 'swav-unmix'] as const;
 export type Method = (typeof METHODS)[number];
 export type Side = 'ts' | 'py';
+const EXCHANGES = ['init', 'batches', 'ts-batches', 'draws'] as const;
+export type Exchange = (typeof EXCHANGES)[number];
 
 export interface Budget {
   data: string;
@@ -42,9 +44,12 @@ export interface Budget {
   /**
    * exchange 'init': both sides of a seed start from the same weights (the twin's initial model);
    * 'batches': also the same augmented inputs, the twin's batches recorded and replayed by the TS side;
-   * 'ts-batches': the same, the other way round (the example's batches replayed by the twin)
+   * 'ts-batches': the same, the other way round (the example's batches replayed by the twin);
+   * 'draws' (MoCo): as 'batches', and the twin's per-step draws too (Un-Mix mixture, shuffle-BN permutations)
    */
-  exchange?: 'init' | 'batches' | 'ts-batches';
+  exchange?: Exchange;
+  /** MoCo's dtype on both sides when not float32 (the example's --dtype, the twin's --double); float64 takes float32's rounding out */
+  dtype?: 'float64';
 }
 
 /** What one run records (its file under bench/results/learning-parity/). */
@@ -251,14 +256,19 @@ async function runOne(method: Method, side: Side, seed: number, b: Budget): Prom
   await writeIndices(b, seed, indices);
   const cmd = sideCommand(method, side, b, seed, runDir, indices);
   const batches = path.join(OUT, 'runs', `batches-${method}-seed${seed}`);
-  if (b.exchange === 'batches' || b.exchange === 'ts-batches') {
-    // one side records the batches as it trains (the twin for 'batches', the example for 'ts-batches'); its run comes first
-    const recorder: Side = b.exchange === 'batches' ? 'py' : 'ts';
-    if (side === recorder) cmd.push(side === 'py' ? '--save-batches' : '--record-batches', batches);
-    else {
+  if (b.dtype === 'float64') cmd.push(...(side === 'ts' ? ['--dtype', 'float64'] : ['--double']));
+  const draws = path.join(OUT, 'runs', `draws-${method}-seed${seed}.jsonl`);
+  if (b.exchange && b.exchange !== 'init') {
+    // one side records the batches as it trains (the twin, or the example for 'ts-batches'); its run comes first
+    const recorder: Side = b.exchange === 'ts-batches' ? 'ts' : 'py';
+    if (side === recorder) {
+      cmd.push(side === 'py' ? '--save-batches' : '--record-batches', batches);
+      if (b.exchange === 'draws') cmd.push('--save-draws', draws);
+    } else {
       if (!fs.existsSync(path.join(batches, 'batches.json')) && !(await runOne(method, recorder, seed, b)))
         return false;
       cmd.push('--replay-batches', batches);
+      if (b.exchange === 'draws') cmd.push('--replay-draws', draws);
     }
   }
   if (b.exchange) {
@@ -374,7 +384,7 @@ export function summarize(b: Budget): Record<string, unknown> {
   }
   const summary = {
     what: 'learning parity over seeds: kNN top-1 (%) per epoch of the TS examples (ts) and the Python twins of the reference loops (py); diff = mean final ts − mean final py, Welch 95% interval',
-    command: `npm run parity -- --width ${b.width} --subset ${b.subset} --test-subset ${b.testSubset} --epochs ${b.epochs} --batch ${b.batch} --threads ${b.threads} --moco-lr ${b.mocoLr}${b.prototypes ? ` --prototypes ${b.prototypes}` : ''}${b.exchange ? ` --exchange ${b.exchange}` : ''}`,
+    command: `npm run parity -- --width ${b.width} --subset ${b.subset} --test-subset ${b.testSubset} --epochs ${b.epochs} --batch ${b.batch} --threads ${b.threads} --moco-lr ${b.mocoLr}${b.prototypes ? ` --prototypes ${b.prototypes}` : ''}${b.exchange ? ` --exchange ${b.exchange}` : ''}${b.dtype ? ' --float64' : ''}`,
     budget: { ...b, data: path.basename(b.data) },
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model },
     generated: new Date().toISOString(),
@@ -453,8 +463,9 @@ async function main(): Promise<void> {
     )
     .option(
       '--exchange <what>',
-      "init: both sides of a seed start from the twin's initial weights; batches: also train both on the twin's augmented batches; ts-batches: on the example's (use with --out)",
+      "init: both sides of a seed start from the twin's initial weights; batches: also train both on the twin's augmented batches; ts-batches: on the example's; draws (MoCo): as batches, and the twin's Un-Mix mixtures and shuffle-BN permutations too (use with --out)",
     )
+    .option('--float64', "MoCo in float64 on both sides (the example's --dtype float64, the twin's --double)")
     .option('--summary', 'only rebuild the summary from finished runs')
     .option('--readme', 'also write the tables into README.md (between its parity-table markers)');
   program.parse();
@@ -463,8 +474,12 @@ async function main(): Promise<void> {
     OUT = path.resolve(o.out);
     SUMMARY = OUT.replace(/\/+$/, '') + '.json';
   }
-  if (o.exchange && !['init', 'batches', 'ts-batches'].includes(o.exchange))
-    throw new Error(`parity: --exchange ${o.exchange}: init, batches or ts-batches`);
+  if (o.exchange && !EXCHANGES.includes(o.exchange))
+    throw new Error(`parity: --exchange ${o.exchange}: one of ${EXCHANGES.join(', ')}`);
+  if (o.exchange === 'draws' && o.methods.some((m: string) => !m.startsWith('moco')))
+    throw new Error('parity: --exchange draws is for the MoCo methods (their twin records its draws)');
+  if (o.float64 && o.methods.some((m: string) => !m.startsWith('moco')))
+    throw new Error('parity: --float64 is for the MoCo methods');
   for (const m of o.methods)
     if (!METHODS.includes(m)) throw new Error(`parity: unknown method ${m} (${METHODS.join(', ')})`);
   const b: Budget = {
@@ -478,6 +493,7 @@ async function main(): Promise<void> {
     mocoLr: o.mocoLr,
     ...(o.prototypes !== 30 ? { prototypes: o.prototypes } : {}),
     ...(o.exchange ? { exchange: o.exchange } : {}),
+    ...(o.float64 ? { dtype: 'float64' as const } : {}),
   };
   if (!o.summary) {
     // MoCo pairs first, then SwAV; within each, seed by seed so a partial set has balanced n

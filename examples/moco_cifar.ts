@@ -46,6 +46,8 @@ export interface MoCoCifarOptions extends CommonOptions, BatchExchangeOptions, M
   knnEvery: number;
   crop: number;
   initWeights?: string;
+  replayDraws?: string;
+  dtype: 'float32' | 'float64';
 }
 
 /**
@@ -121,6 +123,18 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     .option(
       '--init-weights <file>',
       "start from these weights: a torch.save state dict of the reference's ModelMoCo (e.g. from bench/parity/moco_c10.py --save-init), for exchanges between the two",
+    )
+    .addOption(
+      new Option(
+        '--dtype <dtype>',
+        "the model's and its inputs' dtype; float64 takes float32's rounding out of exchanges with the twin (its --double)",
+      )
+        .choices(['float32', 'float64'])
+        .default('float32'),
+    )
+    .option(
+      '--replay-draws <file>',
+      "take every step's Un-Mix mixture and shuffle-BN permutations from this file (bench/parity/moco_c10.py --save-draws) instead of drawing them, for exchanges between the two",
     );
   addBatchExchangeOptions(program, 'bench/parity/moco_c10.py');
   addCommonOptions(program, resultsDir);
@@ -146,6 +160,17 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
       o,
     );
     if (o.initWeights) method.loadReferenceStateDict(u.importTorchStateDict(o.initWeights, { device: o.device }));
+    if (o.dtype === 'float64') {
+      if (o.amp) throw new Error('--dtype float64 and --amp: one or the other');
+      method.to('float64');
+    }
+    if (o.replayDraws) {
+      if (ranks.worldSize > 1) throw new Error('--replay-draws: a recording is one process’s; run it without ranks');
+      const [height, width] = [o.crop, o.crop];
+      method.replayChoices(
+        u.readMoCoDraws(o.replayDraws, { batch: batchSize, symmetric: o.symmetric, unmix: o.unmix, height, width }),
+      );
+    }
     // The reference: SGD over model.parameters() (the key encoder has no grads), wd on everything.
     const optimizer = new u.SGD(method.trainableParameters(), {
       lr: o.lr,
@@ -162,12 +187,14 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
       lr,
       epochs: o.epochs,
       ...commonTrainerOptions(o),
+      inputDtype: o.dtype,
       evaluate: knnMonitor(method, data, {
         batchSize: Math.max(o.batchSize, 256),
         pipeline: evalPipelineFor(data.train, o.crop, stats),
         k: o.knnK,
         t: o.knnT,
         features: o.knnFeatures,
+        inputDtype: o.dtype,
       }),
       evaluateEvery: o.knnEvery,
       args: { ...o, example: name, normalization: stats },

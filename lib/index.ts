@@ -128,6 +128,8 @@ export { progressReporter } from './cli/download';
 export type { DownloadOptions, DownloadProgress, CifarDownloadOptions } from './data/download';
 export { MoCo, MoCoEncoder, MOCO_PRESETS, fromReferenceStateDict } from './ssl/moco';
 export type { MoCoOptions, MoCoConfig, MoCoPreset, MoCoArch, MoCoChoices } from './ssl/moco';
+export { readMoCoDraws, DRAWS_FORMAT } from './ssl/moco-draws';
+export type { DrawsExpectation } from './ssl/moco-draws';
 export { buildFeatureBank, knnScores, knnPredict, knnAccuracy } from './eval/knn';
 export type { FeatureBank, KnnOptions, KnnAccuracy, LabelledBatch, Batches, Embed } from './eval/knn';
 export { imageGrid, gridPixels, normalizationOf, denormalize } from './viz/grid';

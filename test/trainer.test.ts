@@ -229,3 +229,20 @@ test('MoCo + Un-Mix: 4 epochs straight equal 2 epochs, a fresh process-like rest
   expect(Object.keys(b)).toEqual(Object.keys(a));
   for (const k of Object.keys(a)) expect([k, a[k].sub(b[k]).abs().max().item()]).toEqual([k, 0]);
 });
+
+test("inputDtype 'float64' trains a float64 method on the loader's float32 views; other dtypes are refused", async () => {
+  const setup = toySetup(device);
+  setup.method.to('float64');
+  const optimizer = new u.SGD(setup.method.trainableParameters(), { lr: 0.05 });
+  const options = { ...setup, optimizer, lr: () => 0.05, epochs: 1, seed: 3, ...quiet };
+  // without the cast the float32 views meet float64 weights: LibTorch's dtype error, as in PyTorch
+  await expect(new Trainer({ ...options, resultsDir: tmp() }).run()).rejects.toThrow(/type|dtype|Double|Float/i);
+  const dir = tmp();
+  const result = await new Trainer({ ...options, resultsDir: dir, inputDtype: 'float64' }).run();
+  expect(result.history.map((r) => r.epoch)).toEqual([1]);
+  expect(result.history[0].train_loss).toBeGreaterThan(0);
+  expect(setup.method.trainableParameters().every((p) => p.dtype === 'float64')).toBe(true);
+  expect(() => new Trainer({ ...options, resultsDir: tmp(), inputDtype: 'float16' as 'float64' })).toThrow(
+    /Trainer: inputDtype must be 'float32' or 'float64', got 'float16'/,
+  );
+});

@@ -20,6 +20,7 @@ runner's (bench/parity.ts); `--no-unmix` is the MoCo Colab demo the reference wa
 mixture and its two loss terms removed); log.jsonl has unmix's columns.
 """
 import argparse
+import json
 import math
 import os
 import sys
@@ -34,7 +35,7 @@ from torchvision import transforms
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import common  # noqa: E402
-from reference_moco import ModelMoCo, train_step  # noqa: E402
+from reference_moco import ModelMoCo, rand_bbox, train_step  # noqa: E402
 
 
 class CIFAR10Pair(common.ArrayDataset):
@@ -114,6 +115,41 @@ class LoggedMoCo(ModelMoCo):
         return loss
 
 
+class DrawRecorder:
+    """(exchange) Writes every step's random choices as lib/ssl/moco-draws.ts reads them (unmix-draws/1, JSON
+    lines): the Un-Mix mixture train_step is about to draw (r, λ, the box, read ahead from numpy's state,
+    which is then put back, so the run draws exactly what it would have) and the shuffle-BN permutations
+    of _batch_shuffle_single_gpu, in call order."""
+
+    def __init__(self, path, model, args):
+        self.file = open(path, 'w')
+        self.file.write(json.dumps({'format': 'unmix-draws/1', 'batch': args.batch_size, 'symmetric': args.symmetric,
+                                    'unmix': args.unmix}) + '\n')
+        self.prob, self.beta, self.perms = args.prob, args.beta, []
+        shuffle = model._batch_shuffle_single_gpu
+
+        def recording_shuffle(x):
+            shuffled, idx_unshuffle = shuffle(x)
+            self.perms.append(torch.argsort(idx_unshuffle).tolist())  # idx_shuffle
+            return shuffled, idx_unshuffle
+
+        model._batch_shuffle_single_gpu = recording_shuffle
+
+    def peek_mix(self, size):
+        state = np.random.get_state()
+        r, lam = np.random.rand(1), np.random.beta(self.beta, self.beta)  # train_step's order
+        box = None if r < self.prob else [int(v) for v in rand_bbox(size, lam)]
+        np.random.set_state(state)
+        return {'kind': 'global', 'lam': float(lam)} if box is None else {'kind': 'region', 'lam': float(lam), 'box': box}
+
+    def step(self, mix):
+        self.file.write(json.dumps({'mix': mix, 'perms': self.perms}) + '\n')
+        self.perms = []
+
+    def close(self):
+        self.file.close()
+
+
 def plain_train_step(net, train_optimizer, im_1, im_2):
     """The Colab demo's train() body."""
     loss = net(im_1, im_2)
@@ -158,6 +194,8 @@ def main(argv=None):
     p.add_argument('--knn-k', type=int, default=200)
     p.add_argument('--knn-t', type=float, default=0.1)
     p.add_argument('--knn-every', type=int, default=1)
+    p.add_argument('--double', action='store_true', help='(exchange) float64 model and inputs: no float32 rounding, as the TS side\'s --dtype float64')
+    p.add_argument('--save-draws', help="(exchange) write every step's Un-Mix mixture and shuffle-BN permutations here, for the TS side's --replay-draws")
     common.add_common_args(p, './UnMix_symmetric_C10')
     args = p.parse_args(argv)
 
@@ -177,17 +215,21 @@ def main(argv=None):
         model.load_state_dict(torch.load(args.init_weights))
     if args.save_init:
         torch.save(model.state_dict(), args.save_init)
+    if args.double:
+        model.double()
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, weight_decay=args.wd, momentum=0.9)
     log = common.RunLog(args.results_dir, args)
     iters_per_epoch = min(len(train_loader), args.iters_per_epoch or len(train_loader))
     recorder = common.BatchRecorder(args.save_batches, iters_per_epoch) if args.save_batches else None
+    draws = DrawRecorder(args.save_draws, model, args) if args.save_draws else None
     print(f'python twin: {"MoCo + Un-Mix" if args.unmix else "MoCo"} ({"symmetric" if args.symmetric else "asymmetric"}), '
           f'{args.arch} width {args.width}, {len(train_data)} train / {len(splits["test"])} test images, torch {torch.__version__}, '
           f'{torch.get_num_threads()} threads', flush=True)
 
     def monitor():
         model.encoder_q.eval()
-        return common.knn_monitor(model.encoder_q, memory_loader, test_loader, classes, args.knn_k, args.knn_t)
+        embed = (lambda x: model.encoder_q(x.double())) if args.double else model.encoder_q
+        return common.knn_monitor(embed, memory_loader, test_loader, classes, args.knn_k, args.knn_t)
 
     if args.eval_init:
         log.epoch(0, None, monitor(), 0, 0, 0, {})
@@ -205,10 +247,15 @@ def main(argv=None):
             im_1, im_2 = batch[0], batch[1]
             if recorder:
                 recorder.add(batch[2].tolist(), [im_1, im_2])
+            if args.double:
+                im_1, im_2 = im_1.double(), im_2.double()
+            mix = draws.peek_mix(im_1.size()) if draws and args.unmix else None
             if args.unmix:
                 loss = train_step(model, optimizer, im_1, im_2, args.prob, args.beta)
             else:
                 loss = plain_train_step(model, optimizer, im_1, im_2)
+            if draws:
+                draws.step(mix)
             total_num += train_loader.batch_size
             total_loss += loss * train_loader.batch_size
             meter.add({'loss': loss, **model.terms}, train_loader.batch_size)
@@ -217,6 +264,8 @@ def main(argv=None):
             recorder.end_epoch()
         acc = monitor() if (epoch % args.knn_every == 0 or epoch == args.epochs) else None
         log.epoch(epoch, total_loss / max(1, total_num), acc, lr, seconds, total_num, meter.means())
+    if draws:
+        draws.close()
 
 
 if __name__ == '__main__':

@@ -16,6 +16,8 @@ export interface KnnMonitorOptions {
   k: number;
   t: number;
   features: 'projection' | 'backbone';
+  /** the images are cast to this dtype before embedding (default float32; 'float64' for a float64 method) */
+  inputDtype?: 'float32' | 'float64';
 }
 
 export function knnMonitor(
@@ -28,12 +30,14 @@ export function knnMonitor(
   is.positive('knnMonitor', 't', o.t);
   is.positiveInt('knnMonitor', 'batchSize', o.batchSize);
   is.oneOf('knnMonitor', 'features', o.features, ['projection', 'backbone']);
+  if (o.inputDtype !== undefined) is.oneOf('knnMonitor', 'inputDtype', o.inputDtype, ['float32', 'float64']);
   const memory = new Loader(data.train, { batchSize: o.batchSize, pipeline: o.pipeline });
   const test = new Loader(data.test, { batchSize: o.batchSize, pipeline: o.pipeline });
   return async (): Promise<number> => {
     method.eval();
     try {
-      const embed = (x: Tensor) => method.embed(x, o.features);
+      // (embed runs inside the kNN code's scopes, which free the cast copy)
+      const embed = (x: Tensor) => method.embed(o.inputDtype === 'float64' ? x.to('float64') : x, o.features);
       const features = await buildFeatureBank(memory.labelled(), embed);
       try {
         const { acc1 } = await knnAccuracy(test.labelled(), embed, features, { classes: data.classes, k: o.k, t: o.t });

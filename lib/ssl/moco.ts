@@ -203,6 +203,8 @@ export class MoCo extends SslMethod {
   readonly encoderK: MoCoEncoder;
   private readonly momentumPairs: MomentumPairs;
   private ptr = 0;
+  /** recorded draws to take instead of drawing (replayChoices), one per global step */
+  private recordedChoices: MoCoChoices[] | null = null;
   /** the ranks keys and ShuffleBN go across (worldSize > 1), or null */
   private readonly group: ProcessGroup | null;
 
@@ -250,7 +252,23 @@ export class MoCo extends SslMethod {
 
   trainingStep(views: Tensor[], ctx: StepContext): StepResult {
     this.checkViews(views);
-    return this.stepWith(views, this.drawChoices(views[0].shape, ctx.rng));
+    return this.stepWith(views, this.recordedChoice(ctx) ?? this.drawChoices(views[0].shape, ctx.rng));
+  }
+
+  /**
+   * Take step i's choices from `choices[i]` (i the global iteration) instead of drawing them: another
+   * implementation's draws (readMoCoDraws), for exchanges between the two. null: draw again.
+   */
+  replayChoices(choices: MoCoChoices[] | null): void {
+    this.recordedChoices = choices;
+  }
+
+  private recordedChoice(ctx: StepContext): MoCoChoices | null {
+    const recorded = this.recordedChoices;
+    if (!recorded) return null;
+    if (ctx.iteration >= recorded.length)
+      throw new Error(`MoCo: the replayed draws hold ${recorded.length} steps; this is step ${ctx.iteration}`);
+    return recorded[ctx.iteration];
   }
 
   /**

@@ -68,6 +68,11 @@ export interface TrainerOptions {
   overwrite?: boolean;
   /** stop each epoch after this many iterations (smoke runs) */
   itersPerEpoch?: number;
+  /**
+   * the views are cast to this dtype before each step (default float32, as the loader makes them): 'float64'
+   * for a method moved to float64, as a PyTorch loop calls x.double()
+   */
+  inputDtype?: 'float32' | 'float64';
   /** also save a checkpoint every N iterations (besides every epoch) */
   saveEvery?: number;
   /**
@@ -139,6 +144,7 @@ export class Trainer {
     is.nonEmptyString('Trainer', 'resultsDir', options.resultsDir);
     if (options.seed !== undefined) is.integer('Trainer', 'seed', options.seed);
     if (options.itersPerEpoch !== undefined) is.positiveInt('Trainer', 'itersPerEpoch', options.itersPerEpoch); // 0 would train nothing
+    if (options.inputDtype !== undefined) is.oneOf('Trainer', 'inputDtype', options.inputDtype, ['float32', 'float64']);
     if (options.evaluateEvery !== undefined) is.nonNegativeInt('Trainer', 'evaluateEvery', options.evaluateEvery); // 0: after the last epoch only
     if (options.saveEvery !== undefined) is.nonNegativeInt('Trainer', 'saveEvery', options.saveEvery); // 0: off
     const tb = options.tensorboard;
@@ -392,7 +398,8 @@ export class Trainer {
         let result: { loss: number; logs: Record<string, number> };
         try {
           result = await scope(async () => {
-            const { loss, logs } = o.method.trainingStep(batch.views, ctx);
+            const views = o.inputDtype === 'float64' ? batch.views.map((v) => v.to('float64')) : batch.views;
+            const { loss, logs } = o.method.trainingStep(views, ctx);
             (o.optimizer instanceof LARC ? o.optimizer.optimizer : o.optimizer).zeroGrad();
             loss.backward();
             // every rank's gradients averaged before anything reads them
