@@ -45,10 +45,10 @@ export interface Budget {
    * exchange 'init': both sides of a seed start from the same weights (the twin's initial model);
    * 'batches': also the same augmented inputs, the twin's batches recorded and replayed by the TS side;
    * 'ts-batches': the same, the other way round (the example's batches replayed by the twin);
-   * 'draws' (MoCo): as 'batches', and the twin's per-step draws too (Un-Mix mixture, shuffle-BN permutations)
+   * 'draws': as 'batches', and the twin's per-step draws too (the Un-Mix mixture; MoCo's shuffle-BN permutations)
    */
   exchange?: Exchange;
-  /** MoCo's dtype on both sides when not float32 (the example's --dtype, the twin's --double); float64 takes float32's rounding out */
+  /** the dtype on both sides when not float32 (the example's --dtype, the twin's --double); float64 takes float32's rounding out */
   dtype?: 'float64';
 }
 
@@ -463,9 +463,12 @@ async function main(): Promise<void> {
     )
     .option(
       '--exchange <what>',
-      "init: both sides of a seed start from the twin's initial weights; batches: also train both on the twin's augmented batches; ts-batches: on the example's; draws (MoCo): as batches, and the twin's Un-Mix mixtures and shuffle-BN permutations too (use with --out)",
+      "init: both sides of a seed start from the twin's initial weights; batches: also train both on the twin's augmented batches; ts-batches: on the example's; draws: as batches, and the twin's per-step draws too (Un-Mix mixtures; MoCo's shuffle-BN permutations) (use with --out)",
     )
-    .option('--float64', "MoCo in float64 on both sides (the example's --dtype float64, the twin's --double)")
+    .option(
+      '--float64',
+      "models and inputs in float64 on both sides (the example's --dtype float64, the twin's --double)",
+    )
     .option('--summary', 'only rebuild the summary from finished runs')
     .option('--readme', 'also write the tables into README.md (between its parity-table markers)');
   program.parse();
@@ -476,10 +479,6 @@ async function main(): Promise<void> {
   }
   if (o.exchange && !EXCHANGES.includes(o.exchange))
     throw new Error(`parity: --exchange ${o.exchange}: one of ${EXCHANGES.join(', ')}`);
-  if (o.exchange === 'draws' && o.methods.some((m: string) => !m.startsWith('moco')))
-    throw new Error('parity: --exchange draws is for the MoCo methods (their twin records its draws)');
-  if (o.float64 && o.methods.some((m: string) => !m.startsWith('moco')))
-    throw new Error('parity: --float64 is for the MoCo methods');
   for (const m of o.methods)
     if (!METHODS.includes(m)) throw new Error(`parity: unknown method ${m} (${METHODS.join(', ')})`);
   const b: Budget = {

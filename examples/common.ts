@@ -190,10 +190,12 @@ export function openData(o: CommonOptions): Promise<RunData> {
   });
 }
 
-/** The flags of the learning-parity exchanges (bench/parity.ts): train on recorded batches, or record them. */
+/** The flags of the learning-parity exchanges (bench/parity.ts): recorded batches and draws, float64. */
 export interface BatchExchangeOptions {
   replayBatches?: string;
   recordBatches?: string;
+  replayDraws?: string;
+  dtype: 'float32' | 'float64';
 }
 
 export function addBatchExchangeOptions(program: Command, twin: string): Command {
@@ -205,7 +207,33 @@ export function addBatchExchangeOptions(program: Command, twin: string): Command
     .option(
       '--record-batches <folder>',
       `also write every augmented training batch to this folder, for the twin's --replay-batches (${twin})`,
+    )
+    .option(
+      '--replay-draws <file>',
+      `take every step's random choices (the Un-Mix mixture; MoCo's shuffle-BN permutations) from this file (${twin} --save-draws) instead of drawing them, for exchanges between the two`,
+    )
+    .addOption(
+      new Option(
+        '--dtype <dtype>',
+        "the model's and its inputs' dtype; float64 takes float32's rounding out of exchanges with the twin (its --double)",
+      )
+        .choices(['float32', 'float64'])
+        .default('float32'),
     );
+}
+
+/** Puts the model in --dtype (float64 for exchanges; not with --amp). */
+export function applyDtype(method: u.SslMethod, o: BatchExchangeOptions & { amp?: string }): void {
+  if (o.dtype !== 'float64') return;
+  if (o.amp) throw new Error('--dtype float64 and --amp: one or the other');
+  method.to('float64');
+}
+
+/** --replay-draws needs one process: a recording is one process's draws. */
+export function checkReplayDraws(o: BatchExchangeOptions, worldSize: number): string | undefined {
+  if (o.replayDraws && worldSize > 1)
+    throw new Error('--replay-draws: a recording is one process’s; run it without ranks');
+  return o.replayDraws;
 }
 
 /** The training Loader: augmenting (the default), replaying a recording, or recording what it serves. */

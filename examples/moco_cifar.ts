@@ -16,6 +16,8 @@ import {
 import {
   addBatchExchangeOptions,
   addCommonOptions,
+  applyDtype,
+  checkReplayDraws,
   applyPreset,
   CommonOptions,
   commonTrainerOptions,
@@ -46,8 +48,6 @@ export interface MoCoCifarOptions extends CommonOptions, BatchExchangeOptions, M
   knnEvery: number;
   crop: number;
   initWeights?: string;
-  replayDraws?: string;
-  dtype: 'float32' | 'float64';
 }
 
 /**
@@ -123,18 +123,6 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
     .option(
       '--init-weights <file>',
       "start from these weights: a torch.save state dict of the reference's ModelMoCo (e.g. from bench/parity/moco_c10.py --save-init), for exchanges between the two",
-    )
-    .addOption(
-      new Option(
-        '--dtype <dtype>',
-        "the model's and its inputs' dtype; float64 takes float32's rounding out of exchanges with the twin (its --double)",
-      )
-        .choices(['float32', 'float64'])
-        .default('float32'),
-    )
-    .option(
-      '--replay-draws <file>',
-      "take every step's Un-Mix mixture and shuffle-BN permutations from this file (bench/parity/moco_c10.py --save-draws) instead of drawing them, for exchanges between the two",
     );
   addBatchExchangeOptions(program, 'bench/parity/moco_c10.py');
   addCommonOptions(program, resultsDir);
@@ -160,17 +148,18 @@ export function mocoCifarMain(name: string, resultsDir: string): void {
       o,
     );
     if (o.initWeights) method.loadReferenceStateDict(u.importTorchStateDict(o.initWeights, { device: o.device }));
-    if (o.dtype === 'float64') {
-      if (o.amp) throw new Error('--dtype float64 and --amp: one or the other');
-      method.to('float64');
-    }
-    if (o.replayDraws) {
-      if (ranks.worldSize > 1) throw new Error('--replay-draws: a recording is one process’s; run it without ranks');
-      const [height, width] = [o.crop, o.crop];
+    applyDtype(method, o);
+    const draws = checkReplayDraws(o, ranks.worldSize);
+    if (draws)
       method.replayChoices(
-        u.readMoCoDraws(o.replayDraws, { batch: batchSize, symmetric: o.symmetric, unmix: o.unmix, height, width }),
+        u.readMoCoDraws(draws, {
+          batch: batchSize,
+          symmetric: o.symmetric,
+          unmix: o.unmix,
+          height: o.crop,
+          width: o.crop,
+        }),
       );
-    }
     // The reference: SGD over model.parameters() (the key encoder has no grads), wd on everything.
     const optimizer = new u.SGD(method.trainableParameters(), {
       lr: o.lr,

@@ -5,7 +5,9 @@ import * as u from '../lib';
 import { Pipeline, ViewSpec, SwAV, SwavVariant, checkDataFlags, type SwavArgs, Trainer, knnMonitor } from '../lib';
 import {
   addBatchExchangeOptions,
+  applyDtype,
   BatchExchangeOptions,
+  checkReplayDraws,
   CommonOptions,
   commonTrainerOptions,
   normalization,
@@ -220,6 +222,12 @@ export async function trainSwav(
         `--init-weights: ${o.initWeights} does not fit (missing: ${missing.join(', ')}; unexpected: ${unexpected.join(', ')})`,
       );
   }
+  applyDtype(method, o);
+  const draws = checkReplayDraws(o, worldSize);
+  if (draws) {
+    const crops = o.nmb_crops.flatMap((n, i) => Array<number>(n).fill(o.size_crops[i]));
+    method.replayChoices(u.readSwavDraws(draws, { batch: o.batch_size, unmix: !o.run_swav, crops }));
+  }
   const itersPerEpoch = Math.min(loader.length, o.itersPerEpoch ?? Infinity);
   const { optimizer, lr } = u.swavOptimizer(method.trainableParameters(), {
     baseLr: o.base_lr,
@@ -237,6 +245,7 @@ export async function trainSwav(
     lr,
     epochs: o.epochs,
     ...commonTrainerOptions(o),
+    inputDtype: o.dtype,
     evaluate:
       o.knnEvery > 0
         ? knnMonitor(method, data, {
@@ -245,6 +254,7 @@ export async function trainSwav(
             k: o.knnK,
             t: o.knnT,
             features: 'backbone',
+            inputDtype: o.dtype,
           })
         : undefined,
     evaluateEvery: o.knnEvery || undefined,

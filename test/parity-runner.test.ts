@@ -170,37 +170,40 @@ const haveTwin = fs.existsSync(data) && fs.existsSync(python);
   600000,
 );
 
-// MoCo + Un-Mix with everything random exchanged: the twin's weights, batches and per-step draws (the
-// Un-Mix mixtures and shuffle-BN permutations). In float64 both sides then compute the same run: the
-// losses agree to float64 rounding over both epochs and the kNN monitors give the same accuracy. (In
-// float32 they drift apart by 2e-3 within 6 steps, as far as each side is from the float64 run: MoCo's
-// gradients at initialisation cancel almost entirely, the keys all pointing one way.)
-(haveTwin ? test : test.skip)(
-  `exchanged weights, batches and draws: MoCo + Un-Mix trains alike in float64${haveTwin ? '' : ' (skipped: no ../shared/data/cifar10-jpeg.tar.gz or /usr/bin/python3)'}`,
-  () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-exchange-'));
-    execFileSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(__dirname, '..', 'bench', 'parity.ts'),
-        ...['--methods', 'moco-unmix', '--seeds', '1', '--width', '4', '--subset', '20', '--test-subset', '2'],
-        ...['--epochs', '2', '--batch', '32', '--exchange', 'draws', '--float64', '--out', out],
-      ],
-      { stdio: 'pipe', timeout: 240000, cwd: path.join(__dirname, '..') },
-    );
-    const run = (side: string) => JSON.parse(fs.readFileSync(path.join(out, `moco-unmix-${side}-seed0.json`), 'utf8'));
-    const [ts, py] = [run('ts'), run('py')];
-    expect(ts.command).toEqual(expect.arrayContaining(['--replay-draws', '--replay-batches', '--dtype', 'float64']));
-    expect(py.command).toEqual(expect.arrayContaining(['--save-draws', '--save-batches', '--double']));
-    expect(ts.epochs.map((e: any) => e.epoch)).toEqual([0, 1, 2]);
-    for (const e of [0, 1, 2]) expect(ts.epochs[e]['test_acc@1']).toBe(py.epochs[e]['test_acc@1']);
-    // measured: 0 at epoch 1 and 6e-16 at epoch 2 on one LibTorch
-    for (const e of [1, 2]) expect(Math.abs(ts.epochs[e].train_loss / py.epochs[e].train_loss - 1)).toBeLessThan(1e-10);
-    expect(ts.epochs[2].terms.lam).toBe(py.epochs[2].terms.lam); // the same draws
-    fs.rmSync(out, { recursive: true, force: true });
-    fs.rmSync(`${out}.json`, { force: true });
-  },
-  300000,
-);
+// MoCo + Un-Mix and SwAV + Un-Mix with everything random exchanged: the twin's weights, batches and
+// per-step draws (the Un-Mix mixtures; MoCo's shuffle-BN permutations). In float64 both sides then compute
+// the same run: the losses agree to float64 rounding over both epochs and the kNN monitors give the same
+// accuracy. (In float32 MoCo's drift apart by 2e-3 within 6 steps, as far as each side is from the float64
+// run: its gradients at initialisation cancel almost entirely, the keys all pointing one way.)
+for (const method of ['moco-unmix', 'swav-unmix']) {
+  (haveTwin ? test : test.skip)(
+    `exchanged weights, batches and draws: ${method} trains alike in float64${haveTwin ? '' : ' (skipped: no ../shared/data/cifar10-jpeg.tar.gz or /usr/bin/python3)'}`,
+    () => {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-exchange-'));
+      execFileSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          path.join(__dirname, '..', 'bench', 'parity.ts'),
+          ...['--methods', method, '--seeds', '1', '--width', '4', '--subset', '20', '--test-subset', '2'],
+          ...['--epochs', '2', '--batch', '32', '--exchange', 'draws', '--float64', '--out', out],
+        ],
+        { stdio: 'pipe', timeout: 240000, cwd: path.join(__dirname, '..') },
+      );
+      const run = (side: string) => JSON.parse(fs.readFileSync(path.join(out, `${method}-${side}-seed0.json`), 'utf8'));
+      const [ts, py] = [run('ts'), run('py')];
+      expect(ts.command).toEqual(expect.arrayContaining(['--replay-draws', '--replay-batches', '--dtype', 'float64']));
+      expect(py.command).toEqual(expect.arrayContaining(['--save-draws', '--save-batches', '--double']));
+      expect(ts.epochs.map((e: any) => e.epoch)).toEqual([0, 1, 2]);
+      for (const e of [0, 1, 2]) expect(ts.epochs[e]['test_acc@1']).toBe(py.epochs[e]['test_acc@1']);
+      // measured on one LibTorch: MoCo 0 and 6e-16, SwAV 0 and 1e-16 at epochs 1 and 2
+      for (const e of [1, 2])
+        expect(Math.abs(ts.epochs[e].train_loss / py.epochs[e].train_loss - 1)).toBeLessThan(1e-10);
+      expect(ts.epochs[2].terms.lam).toBe(py.epochs[2].terms.lam); // the same draws
+      fs.rmSync(out, { recursive: true, force: true });
+      fs.rmSync(`${out}.json`, { force: true });
+    },
+    300000,
+  );
+}

@@ -48,6 +48,8 @@ def add_common_args(parser, results_dir):
     parser.add_argument('--save-init', help='(exchange) save the initial weights (state dict) here')
     parser.add_argument('--save-batches', help='(exchange) record every augmented training batch in this folder, for the TS side\'s --replay-batches')
     parser.add_argument('--replay-batches', help='(exchange) train on the batches the TS side recorded here (--record-batches) instead of augmenting')
+    parser.add_argument('--save-draws', help="(exchange) write every step's random choices here (unmix-draws/1), for the TS side's --replay-draws")
+    parser.add_argument('--double', action='store_true', help="(exchange) float64 model and inputs: no float32 rounding, as the TS side's --dtype float64")
     return parser
 
 

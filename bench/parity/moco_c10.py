@@ -116,14 +116,14 @@ class LoggedMoCo(ModelMoCo):
 
 
 class DrawRecorder:
-    """(exchange) Writes every step's random choices as lib/ssl/moco-draws.ts reads them (unmix-draws/1, JSON
+    """(exchange) Writes every step's random choices as lib/ssl/draws.ts's readMoCoDraws reads them (unmix-draws/1, JSON
     lines): the Un-Mix mixture train_step is about to draw (r, λ, the box, read ahead from numpy's state,
     which is then put back, so the run draws exactly what it would have) and the shuffle-BN permutations
     of _batch_shuffle_single_gpu, in call order."""
 
     def __init__(self, path, model, args):
         self.file = open(path, 'w')
-        self.file.write(json.dumps({'format': 'unmix-draws/1', 'batch': args.batch_size, 'symmetric': args.symmetric,
+        self.file.write(json.dumps({'format': 'unmix-draws/1', 'method': 'moco', 'batch': args.batch_size, 'symmetric': args.symmetric,
                                     'unmix': args.unmix}) + '\n')
         self.prob, self.beta, self.perms = args.prob, args.beta, []
         shuffle = model._batch_shuffle_single_gpu
@@ -194,8 +194,6 @@ def main(argv=None):
     p.add_argument('--knn-k', type=int, default=200)
     p.add_argument('--knn-t', type=float, default=0.1)
     p.add_argument('--knn-every', type=int, default=1)
-    p.add_argument('--double', action='store_true', help='(exchange) float64 model and inputs: no float32 rounding, as the TS side\'s --dtype float64')
-    p.add_argument('--save-draws', help="(exchange) write every step's Un-Mix mixture and shuffle-BN permutations here, for the TS side's --replay-draws")
     common.add_common_args(p, './UnMix_symmetric_C10')
     args = p.parse_args(argv)
 

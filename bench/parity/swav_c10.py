@@ -25,6 +25,7 @@ backbone features, model in eval mode) after each epoch, as the TS example's --k
 reference evaluates SwAV only by a linear probe after pre-training.
 """
 import argparse
+import json
 import math
 import os
 import sys
@@ -129,6 +130,35 @@ class MultiCropDataset(common.ArrayDataset):
         return list(map(lambda trans: trans(image), self.trans))
 
 
+class DrawRecorder:
+    """(exchange) Writes every step's Un-Mix choices as lib/ssl/draws.ts's readSwavDraws reads them (unmix-draws/1,
+    JSON lines): r and λ read ahead from numpy's state before train_step (then put back, so the step draws
+    exactly what it would have), and the boxes rand_bbox drew in the step (the reference's boxes_seen)."""
+
+    def __init__(self, path, args):
+        self.file = open(path, 'w')
+        crops = [size for n, size in zip(args.nmb_crops, args.size_crops) for _ in range(n)]
+        self.file.write(json.dumps({'format': 'unmix-draws/1', 'method': 'swav', 'batch': args.batch_size,
+                                    'unmix': not args.run_swav, 'crops': crops}) + '\n')
+        self.args = args
+
+    def peek(self):
+        state = np.random.get_state()
+        r, lam = np.random.rand(1), np.random.beta(self.args.unmix_beta, self.args.unmix_beta)  # train_step's order
+        np.random.set_state(state)
+        return r, lam
+
+    def step(self, peeked, boxes):
+        r, lam = peeked
+        mix = (None if self.args.run_swav else
+               {'kind': 'global', 'lam': float(lam)} if r < self.args.unmix_prob else
+               {'kind': 'region', 'lam': float(lam), 'boxes': boxes})
+        self.file.write(json.dumps({'mix': mix}) + '\n')
+
+    def close(self):
+        self.file.close()
+
+
 def get_color_distortion(s=1.0):
     color_jitter = transforms.ColorJitter(0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s)
     rnd_color_jitter = transforms.RandomApply([color_jitter], p=0.8)
@@ -177,7 +207,8 @@ def main(argv=None):
     common.add_common_args(p, './exp/unmix_swav_c10')
     args = p.parse_args(argv)
     args.world_size, args.improve_numerical_stability = 1, False
-    ref.args, ref.OLD, ref.KEEP_DTYPE, ref.PAPER_FLIP = args, True, False, False
+    # float32: the old Sinkhorn's final .float() as written; --double keeps float64 there
+    ref.args, ref.OLD, ref.KEEP_DTYPE, ref.PAPER_FLIP = args, True, args.double, False
 
     torch.set_num_threads(args.threads)
     common.seed_everything(args.seed)  # fix_random_seeds(args.seed)
@@ -195,6 +226,8 @@ def main(argv=None):
         model.load_state_dict(torch.load(args.init_weights))
     if args.save_init:
         torch.save(model.state_dict(), args.save_init)
+    if args.double:
+        model.double()
     ref.model = model
     optimizer = torch.optim.SGD(model.parameters(), lr=args.base_lr, momentum=0.9, weight_decay=args.wd)
     optimizer = ref.LARC(optimizer=optimizer, trust_coefficient=0.001, clip=False)
@@ -207,19 +240,22 @@ def main(argv=None):
     queue = None
     log = common.RunLog(args.results_dir, args)
     recorder = common.BatchRecorder(args.save_batches, iters_per_epoch) if args.save_batches else None
+    draws = DrawRecorder(args.save_draws, args) if args.save_draws else None
     print(f'python twin: {"SwAV" if args.run_swav else "SwAV + Un-Mix"}, resnet18 (bottleneck) width {args.width}, {len(train_dataset)} train / '
           f'{len(splits["test"])} test images, torch {torch.__version__}, {torch.get_num_threads()} threads', flush=True)
 
     def monitor():
         model.eval()
-        return common.knn_monitor(model.forward_backbone, memory_loader, test_loader, classes, args.knn_k, args.knn_t)
+        embed = (lambda x: model.forward_backbone(x.double())) if args.double else model.forward_backbone
+        return common.knn_monitor(embed, memory_loader, test_loader, classes, args.knn_k, args.knn_t)
 
     if args.eval_init:
         log.epoch(0, None, monitor(), 0, 0, 0, {})
     for epoch in range(args.epochs):
         sampler.set_epoch(epoch)
         if args.queue_length > 0 and epoch >= args.epoch_queue_starts and queue is None:
-            queue = torch.zeros(len(args.crops_for_assign), args.queue_length // args.world_size, args.feat_dim)
+            queue = torch.zeros(len(args.crops_for_assign), args.queue_length // args.world_size, args.feat_dim,
+                                dtype=torch.float64 if args.double else torch.float32)
         model.train()
         use_the_queue, meter, start, total = False, common.TermMeter(), time.time(), 0
         if recorder:
@@ -231,10 +267,15 @@ def main(argv=None):
                 break
             if recorder:
                 recorder.add(order[it * args.batch_size:(it + 1) * args.batch_size], inputs)
+            if args.double:
+                inputs = [x.double() for x in inputs]
             iteration = epoch * iters_per_epoch + it
             ref.boxes_seen = []
             lr = lr_schedule[iteration]
+            peeked = draws.peek() if draws else None
             terms, _, queue, use_the_queue = ref.train_step(inputs, model, optimizer, iteration, lr, queue, use_the_queue)
+            if draws:
+                draws.step(peeked, ref.boxes_seen)
             n = inputs[0].size(0)
             meter.add(terms, n)
             total += n
@@ -245,6 +286,8 @@ def main(argv=None):
         acc = monitor() if (args.knn_every > 0 and (e % args.knn_every == 0 or e == args.epochs)) else None
         means = meter.means()
         log.epoch(e, means.get('loss'), acc, float(lr), seconds, total, means)
+    if draws:
+        draws.close()
 
 
 if __name__ == '__main__':

@@ -23,6 +23,7 @@ import { initMomentum, MomentumPairs, momentumUpdate } from './momentum';
 import { defaultGroup, isInitialized } from '../distributed/init';
 import type { ProcessGroup } from '../distributed/group';
 import { batchShuffleDdp, batchUnshuffleDdp, concatAllGather } from './moco-ddp';
+import { recordedStep } from './draws';
 import { checkUnmixOptions, drawIfEnabled, MixParams, mixWithParams, UnmixOptions, unmixLoss } from './unmix';
 
 export type MoCoArch = 'resnet18' | 'resnet34' | 'resnet50';
@@ -252,7 +253,10 @@ export class MoCo extends SslMethod {
 
   trainingStep(views: Tensor[], ctx: StepContext): StepResult {
     this.checkViews(views);
-    return this.stepWith(views, this.recordedChoice(ctx) ?? this.drawChoices(views[0].shape, ctx.rng));
+    return this.stepWith(
+      views,
+      recordedStep('MoCo', this.recordedChoices, ctx.iteration) ?? this.drawChoices(views[0].shape, ctx.rng),
+    );
   }
 
   /**
@@ -261,14 +265,6 @@ export class MoCo extends SslMethod {
    */
   replayChoices(choices: MoCoChoices[] | null): void {
     this.recordedChoices = choices;
-  }
-
-  private recordedChoice(ctx: StepContext): MoCoChoices | null {
-    const recorded = this.recordedChoices;
-    if (!recorded) return null;
-    if (ctx.iteration >= recorded.length)
-      throw new Error(`MoCo: the replayed draws hold ${recorded.length} steps; this is step ${ctx.iteration}`);
-    return recorded[ctx.iteration];
   }
 
   /**

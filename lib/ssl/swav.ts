@@ -23,6 +23,7 @@ import { swappedPrediction } from './losses';
 import { SslMethod, StepContext, StepResult } from './method';
 import { sinkhornOverRanks, swavCodes } from './sinkhorn';
 import { Box, boxLam, checkUnmixOptions, mixWithParams, randBbox, UnmixOptions, unmixLoss } from './unmix';
+import { recordedStep } from './draws';
 
 export type SwavVariant = 'cifar' | 'imagenet';
 
@@ -190,6 +191,8 @@ export class SwAV extends SslMethod {
   readonly queueSize: number;
   private useTheQueue = false;
   private queueFlagEpoch = -1;
+  /** recorded Un-Mix choices to take instead of drawing (replayChoices), one per global step */
+  private recordedChoices: (SwavMixChoices | null)[] | null = null;
 
   constructor(config: SwavConfig = {}) {
     super();
@@ -262,7 +265,17 @@ export class SwAV extends SslMethod {
   }
 
   trainingStep(views: Tensor[], ctx: StepContext): StepResult {
+    const recorded = recordedStep('SwAV', this.recordedChoices, ctx.iteration);
+    if (recorded !== undefined) return this.stepWith(views, recorded, ctx);
     return this.stepWith(views, this.options.unmix.enabled ? this.drawChoices(views, ctx.rng) : null, ctx);
+  }
+
+  /**
+   * Take step i's Un-Mix choices from `choices[i]` (i the global iteration) instead of drawing them: another
+   * implementation's draws (readSwavDraws), for exchanges between the two. null: draw again.
+   */
+  replayChoices(choices: (SwavMixChoices | null)[] | null): void {
+    this.recordedChoices = choices;
   }
 
   /** One step with given Un-Mix choices (null: plain SwAV, the `--run_swav` baseline). */

@@ -1,13 +1,14 @@
-// Recorded step draws (lib/ssl/moco-draws.ts): the Python twin's DrawRecorder (bench/parity/moco_c10.py)
-// writes what its train_step and shuffle-BN then draw; readMoCoDraws gives them back as MoCoChoices, a
-// MoCo replaying them takes exactly those steps, and malformed, mismatched or hostile files are clear
-// errors before training.
+// Recorded step draws (lib/ssl/draws.ts): the Python twins' DrawRecorders (bench/parity/moco_c10.py,
+// swav_c10.py) write what their train_step (and MoCo's shuffle-BN) then draw; readMoCoDraws and
+// readSwavDraws give them back as choices, a MoCo or SwAV replaying them takes exactly those steps, and
+// malformed, mismatched or hostile files are clear errors before training.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as u from '../lib';
 import { MoCo, MoCoChoices } from '../lib/ssl/moco';
+import { SwAV } from '../lib/ssl/swav';
 import { StepContext } from '../lib/ssl/method';
 import { Rng } from '../lib/rng';
 import { device } from './helpers';
@@ -15,7 +16,7 @@ import { python, pythonHas } from './support/python';
 
 const B = 4;
 const EXPECT = { batch: B, symmetric: true, unmix: true, height: 8, width: 8 };
-const HEADER = { format: 'unmix-draws/1', batch: B, symmetric: true, unmix: true };
+const HEADER = { format: 'unmix-draws/1', method: 'moco', batch: B, symmetric: true, unmix: true };
 const STEP = {
   mix: { kind: 'region', lam: 0.25, box: [1, 2, 5, 8] },
   perms: [
@@ -64,6 +65,7 @@ test('malformed, mismatched and hostile files are clear errors, with the line', 
   const cases: [unknown[], RegExp][] = [
     [[], /empty/],
     [[{ ...HEADER, format: 'unmix-batches/1' }], /line 1: not an unmix-draws\/1 header/],
+    [[{ ...HEADER, method: 'swav' }], /line 1: recorded with method "swav"; this run has "moco"/],
     [[{ ...HEADER, batch: 8 }], /line 1: recorded with batch 8; this run has 4/],
     [[{ ...HEADER, symmetric: false }], /recorded with symmetric false; this run has true/],
     [[{ ...HEADER, unmix: false }], /recorded with unmix false/],
@@ -156,6 +158,98 @@ test('a MoCo replaying draws takes those steps: the same as stepWith, and an err
   expect(() => replaying.trainingStep(views, ctx(1))).toThrow(/the replayed draws hold 1 steps; this is step 1/);
   replaying.replayChoices(null); // draws again
   expect(replaying.trainingStep(views, ctx(1)).logs.loss).toEqual(expect.any(Number));
+});
+
+const SWAV_EXPECT = { batch: B, unmix: true, crops: [8, 8, 6, 6] };
+const SWAV_HEADER = { format: 'unmix-draws/1', method: 'swav', batch: B, unmix: true, crops: [8, 8, 6, 6] };
+const SWAV_REGION = {
+  mix: {
+    kind: 'region',
+    lam: 0.25,
+    boxes: [
+      [1, 2, 5, 8],
+      [0, 0, 6, 3],
+    ],
+  },
+};
+
+test('SwAV steps come back as its Un-Mix choices: global, region with a box per crop pair, none', () => {
+  const global = { mix: { kind: 'global', lam: 0.6118881678750437 } };
+  const [a, b] = u.readSwavDraws(write('swav.jsonl', [SWAV_HEADER, SWAV_REGION, global]), SWAV_EXPECT);
+  expect(a).toEqual({ kind: 'region', lam: 0.25, boxes: SWAV_REGION.mix.boxes });
+  expect(b).toEqual({ kind: 'global', lam: 0.6118881678750437 });
+  const plain = u.readSwavDraws(write('swav-plain.jsonl', [{ ...SWAV_HEADER, unmix: false }, { mix: null }]), {
+    ...SWAV_EXPECT,
+    unmix: false,
+  });
+  expect(plain).toEqual([null]);
+});
+
+test('malformed and mismatched SwAV recordings are clear errors, with the line', () => {
+  const region = (boxes: unknown) => ({ mix: { kind: 'region', lam: 0.5, boxes } });
+  const cases: [unknown[], RegExp][] = [
+    [[HEADER], /line 1: recorded with method "moco"; this run has "swav"/],
+    [[{ ...SWAV_HEADER, crops: [8, 8] }], /recorded with crops \[8,8\]; this run has \[8,8,6,6\]/],
+    [[{ ...SWAV_HEADER, batch: 2 }], /recorded with batch 2/],
+    [[SWAV_HEADER, { mix: { kind: 'global', lam: -0.1 } }], /line 2: step 0: mix needs a λ in \[0, 1\]/],
+    [[SWAV_HEADER, SWAV_REGION, region([[1, 2, 5, 8]])], /line 3: step 1: mix must be global, or region with boxes: 2/],
+    [
+      [
+        SWAV_HEADER,
+        region([
+          [1, 2, 5, 8],
+          [0, 0, 7, 3],
+        ]),
+      ],
+      /box k inside crop 2k \(8, 8, 6, 6\)/,
+    ], // 7 > crop 2's 6
+    [[SWAV_HEADER, region('[1, 2, 5, 8]')], /region with boxes/],
+    [[SWAV_HEADER, { mix: { kind: 'region', lam: 0.5, box: [1, 2, 5, 8] } }], /region with boxes/],
+    [[SWAV_HEADER, 'null'], /line 2: not a JSON object/],
+  ];
+  for (const [lines, error] of cases) {
+    const file = path.join(dir, 'bad-swav.jsonl');
+    fs.writeFileSync(file, lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n'));
+    expect(() => u.readSwavDraws(file, SWAV_EXPECT)).toThrow(error);
+  }
+  expect(() =>
+    u.readSwavDraws(write('swav-mixed.jsonl', [{ ...SWAV_HEADER, unmix: false }, SWAV_REGION]), {
+      ...SWAV_EXPECT,
+      unmix: false,
+    }),
+  ).toThrow(/line 2: step 0: a mixture in a run without Un-Mix/);
+});
+
+test('a SwAV replaying draws takes those steps: the same as stepWith, and an error past the recording', () => {
+  const build = () => {
+    u.manualSeed(0);
+    return new SwAV({
+      backbone: { block: 'bottleneck', layers: [1], baseWidth: 8, stem: 'swav-cifar' },
+      hiddenMlp: 16,
+      featDim: 8,
+      nPrototypes: 6,
+      batchSize: B,
+      device,
+    });
+  };
+  u.manualSeed(1);
+  const views = [8, 8, 6, 6].map((s) => u.randn([B, 3, s, s], { device }));
+  const steps = u.readSwavDraws(write('swav-one.jsonl', [SWAV_HEADER, SWAV_REGION]), SWAV_EXPECT);
+  const ctx = (iteration: number): StepContext => ({
+    iteration,
+    epoch: 0,
+    itersPerEpoch: 1,
+    totalEpochs: 1,
+    rng: new Rng(iteration),
+  });
+  const direct = build().stepWith(views, steps[0], ctx(0)).logs;
+  expect(direct.lam).toBe(1 - (6 * 3) / 36); // the last pair's box sets λ, as in the reference
+  const replaying = build();
+  replaying.replayChoices(steps);
+  expect(replaying.trainingStep(views, ctx(0)).logs).toEqual(direct);
+  expect(() => replaying.trainingStep(views, ctx(1))).toThrow(/SwAV: the replayed draws hold 1 steps; this is step 1/);
+  replaying.replayChoices(null); // draws again
+  expect(replaying.trainingStep(views, ctx(1)).logs.lam).toEqual(expect.any(Number));
 });
 
 const hasTorchvision = pythonHas('torchvision');
