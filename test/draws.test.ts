@@ -29,6 +29,15 @@ let dir = '';
 beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-draws-'))));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/** One-epoch, one-iteration-per-epoch step context for step `iteration`. */
+const ctx = (iteration: number): StepContext => ({
+  iteration,
+  epoch: 0,
+  itersPerEpoch: 1,
+  totalEpochs: 1,
+  rng: new Rng(iteration),
+});
+
 function write(name: string, lines: unknown[]): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n');
@@ -144,13 +153,6 @@ test('a MoCo replaying draws takes those steps: the same as stepWith, and an err
   u.manualSeed(1);
   const views = [u.randn([B, 3, 8, 8], { device }), u.randn([B, 3, 8, 8], { device })];
   const [choices] = u.readMoCoDraws(write('one.jsonl', [HEADER, STEP]), EXPECT);
-  const ctx = (iteration: number): StepContext => ({
-    iteration,
-    epoch: 0,
-    itersPerEpoch: 1,
-    totalEpochs: 1,
-    rng: new Rng(iteration),
-  });
   const direct = build().stepWith(views, choices as MoCoChoices).logs;
   const replaying = build();
   replaying.replayChoices([choices]);
@@ -235,13 +237,6 @@ test('a SwAV replaying draws takes those steps: the same as stepWith, and an err
   u.manualSeed(1);
   const views = [8, 8, 6, 6].map((s) => u.randn([B, 3, s, s], { device }));
   const steps = u.readSwavDraws(write('swav-one.jsonl', [SWAV_HEADER, SWAV_REGION]), SWAV_EXPECT);
-  const ctx = (iteration: number): StepContext => ({
-    iteration,
-    epoch: 0,
-    itersPerEpoch: 1,
-    totalEpochs: 1,
-    rng: new Rng(iteration),
-  });
   const direct = build().stepWith(views, steps[0], ctx(0)).logs;
   expect(direct.lam).toBe(1 - (6 * 3) / 36); // the last pair's box sets λ, as in the reference
   const replaying = build();

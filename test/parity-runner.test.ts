@@ -130,6 +130,21 @@ const haveTwin = fs.existsSync(data) && fs.existsSync(python);
   },
 );
 
+/** bench/parity.ts at a tiny budget (width 4, 20 images per class, 2 epochs, one seed), with `args`. */
+function runTiny(args: string[]): void {
+  execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(__dirname, '..', 'bench', 'parity.ts'),
+      ...['--seeds', '1', '--width', '4', '--subset', '20', '--test-subset', '2', '--epochs', '2', '--batch', '32'],
+      ...args,
+    ],
+    { stdio: 'pipe', timeout: 240000, cwd: path.join(__dirname, '..') },
+  );
+}
+
 // The exchanges end to end: the runner starts both sides from the twin's initial weights and feeds them the
 // same recorded batches (the twin's for 'batches', the example's for 'ts-batches'); plain SwAV then has
 // nothing random left, so both sides take the same steps: their losses agree to float32 rounding.
@@ -138,17 +153,7 @@ const haveTwin = fs.existsSync(data) && fs.existsSync(python);
   () => {
     for (const exchange of ['batches', 'ts-batches']) {
       const out = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-exchange-'));
-      execFileSync(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          path.join(__dirname, '..', 'bench', 'parity.ts'),
-          ...['--methods', 'swav', '--seeds', '1', '--width', '4', '--subset', '20', '--test-subset', '2'],
-          ...['--epochs', '2', '--batch', '32', '--exchange', exchange, '--out', out],
-        ],
-        { stdio: 'pipe', timeout: 240000, cwd: path.join(__dirname, '..') },
-      );
+      runTiny(['--methods', 'swav', '--exchange', exchange, '--out', out]);
       const run = (side: string) => JSON.parse(fs.readFileSync(path.join(out, `swav-${side}-seed0.json`), 'utf8'));
       const [ts, py] = [run('ts'), run('py')];
       expect(ts.command).toContain(exchange === 'batches' ? '--replay-batches' : '--record-batches');
@@ -180,17 +185,7 @@ for (const method of ['moco-unmix', 'swav-unmix']) {
     `exchanged weights, batches and draws: ${method} trains alike in float64${haveTwin ? '' : ' (skipped: no ../shared/data/cifar10-jpeg.tar.gz or /usr/bin/python3)'}`,
     () => {
       const out = fs.mkdtempSync(path.join(os.tmpdir(), 'unmix-exchange-'));
-      execFileSync(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          path.join(__dirname, '..', 'bench', 'parity.ts'),
-          ...['--methods', method, '--seeds', '1', '--width', '4', '--subset', '20', '--test-subset', '2'],
-          ...['--epochs', '2', '--batch', '32', '--exchange', 'draws', '--float64', '--out', out],
-        ],
-        { stdio: 'pipe', timeout: 240000, cwd: path.join(__dirname, '..') },
-      );
+      runTiny(['--methods', method, '--exchange', 'draws', '--float64', '--out', out]);
       const run = (side: string) => JSON.parse(fs.readFileSync(path.join(out, `${method}-${side}-seed0.json`), 'utf8'));
       const [ts, py] = [run('ts'), run('py')];
       expect(ts.command).toEqual(expect.arrayContaining(['--replay-draws', '--replay-batches', '--dtype', 'float64']));
