@@ -19,19 +19,20 @@ async function leftAfterGc(before: number): Promise<number> {
 
 async function main(): Promise<void> {
   const out: Record<string, number> = {};
+  // `held` keeps each batch reachable while it is counted (a GC during the loop would free some
+  // early and make the count short), then is dropped so that only the GC can free them.
+  let held: u.Tensor[] = [];
   let before = u.liveTensors().count;
-  (() => {
-    for (let i = 0; i < 2000; i++) u.ones([16], { device }); // no scope at all
-  })();
+  for (let i = 0; i < 2000; i++) held.push(u.ones([16], { device })); // no scope at all
   out.unscopedMade = u.liveTensors().count - before;
+  held = [];
   out.unscopedLeft = await leftAfterGc(before);
 
   before = u.liveTensors().count;
-  (() => {
-    for (let i = 0; i < 1000; i++) u.scope(() => u.ones([16], { device }).add(1)); // returned from the outermost scope
-    for (let i = 0; i < 1000; i++) u.scope(() => u.keep(u.ones([16], { device }))); // kept
-  })();
+  for (let i = 0; i < 1000; i++) held.push(u.scope(() => u.ones([16], { device }).add(1))); // returned from the outermost scope
+  for (let i = 0; i < 1000; i++) held.push(u.scope(() => u.keep(u.ones([16], { device })))); // kept
   out.escapedMade = u.liveTensors().count - before;
+  held = [];
   out.escapedLeft = await leftAfterGc(before);
 
   before = u.liveTensors().count;
@@ -39,11 +40,12 @@ async function main(): Promise<void> {
   u.scope(() => {
     late = (async () => {
       await new Promise((r) => setTimeout(r, 5));
-      for (let i = 0; i < 500; i++) u.ones([4], { device }); // after the scope has ended
+      for (let i = 0; i < 500; i++) held.push(u.ones([4], { device })); // after the scope has ended
     })();
   });
   await late;
   out.lateMade = u.liveTensors().count - before;
+  held = [];
   out.lateLeft = await leftAfterGc(before);
   console.log(JSON.stringify(out));
 }
