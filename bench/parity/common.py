@@ -28,7 +28,7 @@ from PIL import Image
 
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from reference_moco import knn_predict  # noqa: E402  unmix_c10.py's knn_predict
+from reference_moco import knn_predict, rand_bbox  # noqa: E402  unmix_c10.py's knn_predict and utils.rand_bbox
 
 CIFAR_MEAN = [0.4914, 0.4822, 0.4465]
 CIFAR_STD = [0.2023, 0.1994, 0.2010]
@@ -183,6 +183,35 @@ class RunLog:
             f.write('epoch,train_loss,test_acc@1\n' + ''.join(f"{r['epoch']},{r['train_loss']},{'' if r['test_acc@1'] is None else r['test_acc@1']}\n" for r in rows))
         print(f"epoch {epoch}: loss {train_loss if train_loss is not None else float('nan'):.4f}, test acc@1 {acc if acc is not None else float('nan'):.2f}%, "
               f"lr {lr:.4g}, {record['images_per_s']:.0f} images/s, {seconds:.1f} s", flush=True)
+
+
+class DrawsFile:
+    """(exchange) A recording of step draws as lib/ssl/draws.ts reads it (unmix-draws/1, JSON lines): the
+    header, then one line per step. The twins' DrawRecorders fill it."""
+
+    def __init__(self, path, header):
+        self.file = open(path, 'w')
+        self.write({'format': 'unmix-draws/1', **header})
+
+    def write(self, record):
+        self.file.write(json.dumps(record) + '\n')
+
+    def close(self):
+        self.file.close()
+
+
+def peek_mix(prob, beta, size=None):
+    """(exchange) The Un-Mix mixture a reference train_step is about to draw, read ahead from numpy's state, which
+    is then put back (the step still draws it): r and λ (np.random.rand(1), then np.random.beta), and with the
+    images' `size`, a region's box (rand_bbox). As draws.ts reads it: {kind: 'global', lam} or {kind: 'region',
+    lam[, box]}."""
+    state = np.random.get_state()
+    r, lam = np.random.rand(1), np.random.beta(beta, beta)
+    box = [int(v) for v in rand_bbox(size, lam)] if size is not None and r >= prob else None
+    np.random.set_state(state)
+    if r < prob:
+        return {'kind': 'global', 'lam': float(lam)}
+    return {'kind': 'region', 'lam': float(lam), **({'box': box} if box else {})}
 
 
 class BatchRecorder:

@@ -20,13 +20,11 @@ runner's (bench/parity.ts); `--no-unmix` is the MoCo Colab demo the reference wa
 mixture and its two loss terms removed); log.jsonl has unmix's columns.
 """
 import argparse
-import json
 import math
 import os
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader
@@ -35,7 +33,7 @@ from torchvision import transforms
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import common  # noqa: E402
-from reference_moco import ModelMoCo, rand_bbox, train_step  # noqa: E402
+from reference_moco import ModelMoCo, train_step  # noqa: E402
 
 
 class CIFAR10Pair(common.ArrayDataset):
@@ -122,9 +120,8 @@ class DrawRecorder:
     of _batch_shuffle_single_gpu, in call order."""
 
     def __init__(self, path, model, args):
-        self.file = open(path, 'w')
-        self.file.write(json.dumps({'format': 'unmix-draws/1', 'method': 'moco', 'batch': args.batch_size, 'symmetric': args.symmetric,
-                                    'unmix': args.unmix}) + '\n')
+        self.file = common.DrawsFile(path, {'method': 'moco', 'batch': args.batch_size, 'symmetric': args.symmetric,
+                                            'unmix': args.unmix})
         self.prob, self.beta, self.perms = args.prob, args.beta, []
         shuffle = model._batch_shuffle_single_gpu
 
@@ -136,14 +133,10 @@ class DrawRecorder:
         model._batch_shuffle_single_gpu = recording_shuffle
 
     def peek_mix(self, size):
-        state = np.random.get_state()
-        r, lam = np.random.rand(1), np.random.beta(self.beta, self.beta)  # train_step's order
-        box = None if r < self.prob else [int(v) for v in rand_bbox(size, lam)]
-        np.random.set_state(state)
-        return {'kind': 'global', 'lam': float(lam)} if box is None else {'kind': 'region', 'lam': float(lam), 'box': box}
+        return common.peek_mix(self.prob, self.beta, size)
 
     def step(self, mix):
-        self.file.write(json.dumps({'mix': mix, 'perms': self.perms}) + '\n')
+        self.file.write({'mix': mix, 'perms': self.perms})
         self.perms = []
 
     def close(self):

@@ -25,7 +25,6 @@ backbone features, model in eval mode) after each epoch, as the TS example's --k
 reference evaluates SwAV only by a linear probe after pre-training.
 """
 import argparse
-import json
 import math
 import os
 import sys
@@ -136,24 +135,16 @@ class DrawRecorder:
     exactly what it would have), and the boxes rand_bbox drew in the step (the reference's boxes_seen)."""
 
     def __init__(self, path, args):
-        self.file = open(path, 'w')
         crops = [size for n, size in zip(args.nmb_crops, args.size_crops) for _ in range(n)]
-        self.file.write(json.dumps({'format': 'unmix-draws/1', 'method': 'swav', 'batch': args.batch_size,
-                                    'unmix': not args.run_swav, 'crops': crops}) + '\n')
+        self.file = common.DrawsFile(path, {'method': 'swav', 'batch': args.batch_size, 'unmix': not args.run_swav,
+                                            'crops': crops})
         self.args = args
 
     def peek(self):
-        state = np.random.get_state()
-        r, lam = np.random.rand(1), np.random.beta(self.args.unmix_beta, self.args.unmix_beta)  # train_step's order
-        np.random.set_state(state)
-        return r, lam
+        return None if self.args.run_swav else common.peek_mix(self.args.unmix_prob, self.args.unmix_beta)
 
-    def step(self, peeked, boxes):
-        r, lam = peeked
-        mix = (None if self.args.run_swav else
-               {'kind': 'global', 'lam': float(lam)} if r < self.args.unmix_prob else
-               {'kind': 'region', 'lam': float(lam), 'boxes': boxes})
-        self.file.write(json.dumps({'mix': mix}) + '\n')
+    def step(self, mix, boxes):
+        self.file.write({'mix': mix if mix is None or mix['kind'] == 'global' else {**mix, 'boxes': boxes}})
 
     def close(self):
         self.file.close()
