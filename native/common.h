@@ -70,13 +70,15 @@ class TensorTable {
   void CollectWhenUnreachable(double handle, napi_value object);
   // Frees the GC-owned tensors whose JS objects were collected; returns how many.
   size_t Sweep();
+  // After an op that may re-point or resize the tensor's storage (set_, set_data, resize_).
+  void Recount(double handle);
   int64_t ReportedBytes() const { return reported_bytes_; }
   size_t GcOwned() const { return gc_slots_.size(); }
 
  private:
   struct Slot {
     at::Tensor tensor;
-    const void* storage = nullptr;  // what the accounting counted, even if the tensor is re-pointed
+    const void* storage = nullptr;  // what the accounting counted (Recount follows a re-pointed tensor)
     napi_ref weak = nullptr;        // set while the GC owns it: a reference that V8 clears on collection
     bool gc_storage = false;        // counted in gc_storages_
     uint32_t generation = 0;
@@ -87,6 +89,8 @@ class TensorTable {
     int64_t bytes = 0;
   };
   void ReportExternal(int64_t bytes);
+  void CountGc(Slot& slot);  // counts its host storage among the GC-owned ones
+  void UncountGc(Slot& slot);
   napi_env env_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;

@@ -21,7 +21,21 @@ struct Overload {
   c10::OperatorHandle handle;
   const c10::FunctionSchema* schema;
   int unsafe_arg;  // index of a `bool unsafe` argument (segment_reduce), or -1
+  bool recounts;   // may re-point or resize a tensor argument's storage (set_, resize_, out=)
 };
+
+// Whether the op can leave a tensor argument on another storage or with a resized one: the
+// live-memory accounting then has to look again (TensorTable::Recount).
+bool MayRebindStorage(const c10::FunctionSchema& schema) {
+  static const char* const kRebinding[] = {"aten::set_", "aten::set_data", "aten::resize_", "aten::resize_as_"};
+  for (const char* name : kRebinding) {
+    if (schema.name() == name) return true;
+  }
+  for (const c10::Argument& arg : schema.arguments()) {
+    if (arg.kwarg_only() && arg.alias_info() && arg.alias_info()->isWrite()) return true;  // out=
+  }
+  return false;
+}
 
 struct OpEntry {
   std::string name;  // e.g. "aten::add" or "aten::add.Tensor"
@@ -146,7 +160,7 @@ int ResolveOp(const Napi::Env& env, std::string name, bool unchecked) {
         const c10::Argument& arg = schema.arguments()[i];
         if (arg.name() == "unsafe" && arg.type()->kind() == c10::TypeKind::BoolType) unsafe_arg = static_cast<int>(i);
       }
-      entry.overloads.push_back({*handle, &schema, unsafe_arg});
+      entry.overloads.push_back({*handle, &schema, unsafe_arg, MayRebindStorage(schema)});
     }
   }
   if (entry.overloads.empty()) {
@@ -684,6 +698,9 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
                                       "it is refused unless the op is called with {unchecked: true}");
     }
     overload->handle.callBoxed(&best.stack);
+    if (overload->recounts) {
+      for (const TensorInput& in : best.inputs) GetEnvData(env)->tensors.Recount(in.handle);
+    }
     const auto& returns = overload->schema->returns();
     if (returns.empty()) return env.Undefined();
     // One Tensor, by far the most common result: its handle (or null), nothing to unpack.

@@ -55,6 +55,19 @@ const void* Count(const at::Tensor& tensor) {
   return key;
 }
 
+// A counted storage now holds `nbytes` (resized in place under its handles).
+void Resize(const void* key, int64_t nbytes) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto it = g_storages.find(key);
+  if (it == g_storages.end() || it->second.bytes == nbytes) return;
+  int64_t delta = nbytes - it->second.bytes;
+  it->second.bytes = nbytes;
+  g_live_bytes += delta;
+  DeviceBytes& d = DeviceEntry(it->second.device);
+  d.bytes += delta;
+  d.peak = std::max(d.peak, d.bytes);
+}
+
 void Uncount(const void* key) {
   std::lock_guard<std::mutex> lock(g_mutex);
   --g_live_count;
@@ -105,14 +118,7 @@ void TensorTable::Release(double handle) {
   slot.live = false;
   if (slot.weak) napi_delete_reference(env_, slot.weak);
   slot.weak = nullptr;
-  if (slot.gc_storage) {
-    auto it = gc_storages_.find(slot.storage);
-    if (it != gc_storages_.end() && --it->second.handles == 0) {
-      ReportExternal(-it->second.bytes);
-      gc_storages_.erase(it);
-    }
-    slot.gc_storage = false;
-  }
+  UncountGc(slot);
   Uncount(slot.storage);
   slot.storage = nullptr;
   slot.tensor = at::Tensor();  // frees the memory now, as Python's refcount would
@@ -134,17 +140,54 @@ void TensorTable::CollectWhenUnreachable(double handle, napi_value object) {
     return;
   }
   gc_slots_.emplace_back(index, slot.generation);
-  if (slot.storage && t->device().is_cpu()) {
-    GcStorage& use = gc_storages_[slot.storage];
-    if (use.handles++ == 0) {
-      use.bytes = static_cast<int64_t>(t->storage().nbytes());
-      ReportExternal(use.bytes);
-    }
-    slot.gc_storage = true;
-  }
+  CountGc(slot);
   // A sweep looks at every GC-owned slot: after as many new ones as half of them (amortised
   // constant time), and at least every 256.
   if (++gc_added_ >= std::max<size_t>(256, gc_slots_.size() / 2)) Sweep();
+}
+
+void TensorTable::CountGc(Slot& slot) {
+  if (!slot.storage || !slot.tensor.device().is_cpu()) return;
+  GcStorage& use = gc_storages_[slot.storage];
+  if (use.handles++ == 0) {
+    use.bytes = static_cast<int64_t>(slot.tensor.storage().nbytes());
+    ReportExternal(use.bytes);
+  }
+  slot.gc_storage = true;
+}
+
+void TensorTable::UncountGc(Slot& slot) {
+  if (!slot.gc_storage) return;
+  auto it = gc_storages_.find(slot.storage);
+  if (it != gc_storages_.end() && --it->second.handles == 0) {
+    ReportExternal(-it->second.bytes);
+    gc_storages_.erase(it);
+  }
+  slot.gc_storage = false;
+}
+
+// set_, set_data and resize_ change a live tensor's storage or its size: the counts follow, so
+// liveTensors() stays true after module.to() (set_data) and nothing is left counted twice.
+void TensorTable::Recount(double handle) {
+  at::Tensor* t = Find(handle);
+  if (!t) return;
+  Slot& slot = slots_[static_cast<uint32_t>(handle - std::floor(handle / kSlots) * kSlots)];
+  const void* now = t->has_storage() ? t->storage().unsafeGetStorageImpl() : nullptr;
+  if (now != slot.storage) {
+    UncountGc(slot);
+    Uncount(slot.storage);
+    slot.storage = Count(*t);
+    if (slot.weak) CountGc(slot);
+    return;
+  }
+  if (!now) return;
+  int64_t nbytes = static_cast<int64_t>(t->storage().nbytes());
+  Resize(now, nbytes);
+  if (!slot.gc_storage) return;
+  GcStorage& use = gc_storages_[now];
+  if (use.bytes == nbytes) return;
+  ReportExternal(nbytes - use.bytes);
+  use.bytes = nbytes;
 }
 
 size_t TensorTable::Sweep() {

@@ -118,6 +118,37 @@ test('the GC frees tensors no scope owns: made outside scopes, returned from the
   expect([r.unscopedLeft, r.escapedLeft, r.lateLeft]).toEqual([0, 0, 0]);
 }, 120000);
 
+test('live bytes follow a tensor re-pointed or resized in place: module.to(), set_, resize_', () => {
+  const live = () => u.liveTensors();
+  const before = live();
+  const linear = u.scope(() => new u.Linear(1000, 100, { device })); // 100,100 float32 parameters
+  expect(live().bytes - before.bytes).toBe(400400);
+  linear.to('float64'); // set_data: the same two tensors, on new storages
+  expect([live().count - before.count, live().bytes - before.bytes]).toEqual([2, 800800]);
+  linear.to('float32');
+  expect([live().count - before.count, live().bytes - before.bytes]).toEqual([2, 400400]);
+
+  const t = u.zeros([1024], { device });
+  u.call('resize_', [t, [4096]]); // the same storage, grown
+  expect(live().bytes - before.bytes).toBe(400400 + 4 * 4096);
+  const other = u.zeros([256], { device });
+  u.call('set_', [t, other]); // t now shares other's storage: its own is gone
+  expect(live().bytes - before.bytes).toBe(400400 + 4 * 256);
+  other.dispose();
+  expect(live().bytes - before.bytes).toBe(400400 + 4 * 256); // t still holds it
+  t.dispose();
+  for (const p of linear.parameters()) p.dispose();
+  expect([live().count, live().bytes]).toEqual([before.count, before.bytes]);
+
+  // a tensor the GC owns: the bytes reported to V8 follow too
+  const gcBefore = live().gcBytes;
+  const owned = u.zeros([1 << 20], { device: 'cpu', dtype: 'uint8' });
+  u.call('resize_', [owned, [4 << 20]]);
+  expect(live().gcBytes - gcBefore).toBe(4 << 20);
+  owned.dispose();
+  expect(live().gcBytes).toBe(gcBefore);
+});
+
 test('only tensors the GC frees weigh on its heuristics (V8 external memory)', () => {
   // Reporting a scope's churn to V8 set off major GCs that took the cores from LibTorch; tensors
   // no scope owns must still be reported, or forgotten ones would not hasten a collection.
