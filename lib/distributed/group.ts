@@ -46,6 +46,14 @@ export function requireNcclDevice(owner: string): void {
     );
 }
 
+/** The checked rank, world size and timeout either backend joins with. */
+function membership(owner: string, o: { rank: number; worldSize: number; timeoutMs?: number }) {
+  const worldSize = is.intInRange(owner, 'worldSize', o.worldSize, 1, 1 << 20);
+  const rank = is.intInRange(owner, 'rank', o.rank, 0, worldSize - 1);
+  const timeoutMs = is.intInRange(owner, 'timeoutMs', o.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 2 ** 40);
+  return { rank, worldSize, timeoutMs };
+}
+
 export class ProcessGroup {
   private constructor(
     readonly backend: Backend,
@@ -60,15 +68,7 @@ export class ProcessGroup {
   /** Joins `worldSize` ranks through `store` (each rank connects to every other). */
   static async gloo(store: Store, options: GlooOptions): Promise<ProcessGroup> {
     requireGloo('ProcessGroup.gloo');
-    const worldSize = is.intInRange('ProcessGroup.gloo', 'worldSize', options.worldSize, 1, 1 << 20);
-    const rank = is.intInRange('ProcessGroup.gloo', 'rank', options.rank, 0, worldSize - 1);
-    const timeoutMs = is.intInRange(
-      'ProcessGroup.gloo',
-      'timeoutMs',
-      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      1,
-      2 ** 40,
-    );
+    const { rank, worldSize, timeoutMs } = membership('ProcessGroup.gloo', options);
     const threads = is.intInRange('ProcessGroup.gloo', 'threads', options.threads ?? 2, 1, 64);
     try {
       const handle = await dist.groupGloo(
@@ -96,15 +96,7 @@ export class ProcessGroup {
    */
   static async nccl(store: Store, options: NcclOptions): Promise<ProcessGroup> {
     requireNcclDevice('ProcessGroup.nccl');
-    const worldSize = is.intInRange('ProcessGroup.nccl', 'worldSize', options.worldSize, 1, 1 << 20);
-    const rank = is.intInRange('ProcessGroup.nccl', 'rank', options.rank, 0, worldSize - 1);
-    const timeoutMs = is.intInRange(
-      'ProcessGroup.nccl',
-      'timeoutMs',
-      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      1,
-      2 ** 40,
-    );
+    const { rank, worldSize, timeoutMs } = membership('ProcessGroup.nccl', options);
     const devices = deviceCount();
     const device = is.intInRange('ProcessGroup.nccl', 'device', options.device ?? rank % devices, 0, devices - 1);
     try {
