@@ -208,19 +208,11 @@ export async function trainSwav(
   const loader = trainLoader(data.train, { batchSize: o.batch_size, views, seed: o.seed, device: o.device }, o);
   const worldSize = u.distributed.getWorldSize();
   if (o.initWeights) {
-    // the reference's names: the trunk at the top level; ours: under backbone.
-    const state = u.importTorchStateDict(o.initWeights, { device: o.device });
-    // (the queue, when there is one, starts empty on both sides: it is not part of the reference's model)
-    const { missing, unexpected } = method.loadStateDict(
-      Object.fromEntries(
-        Object.entries(state).map(([k, t]) => [/^(projection_head|prototypes)\./.test(k) ? k : `backbone.${k}`, t]),
-      ),
-      { strict: false },
-    );
-    if (missing.some((k) => k !== 'queue') || unexpected.length)
-      throw new Error(
-        `--init-weights: ${o.initWeights} does not fit (missing: ${missing.join(', ')}; unexpected: ${unexpected.join(', ')})`,
-      );
+    try {
+      method.loadReferenceStateDict(u.importTorchStateDict(o.initWeights, { device: o.device }));
+    } catch (e) {
+      throw new Error(`--init-weights: ${o.initWeights}: ${(e as Error).message}`);
+    }
   }
   applyDtype(method, o);
   const draws = checkReplayDraws(o, worldSize);

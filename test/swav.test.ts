@@ -242,6 +242,33 @@ describe('SwAV: steps without the twin', () => {
     }
   });
 
+  test('reference names: the trunk at the top level both ways, the queue left out; a dict that does not fit is refused', () => {
+    const trained = make({ queueLength: 8, epochQueueStarts: 0 });
+    const ref = trained.referenceStateDict();
+    const keys = Object.keys(ref);
+    expect(keys).toEqual(
+      expect.arrayContaining(['conv1.weight', 'bn1.running_mean', 'projection_head.0.weight', 'prototypes.weight']),
+    );
+    expect(keys.filter((k) => k.startsWith('backbone.') || k === 'queue')).toEqual([]);
+    const fresh = make({ queueLength: 8, epochQueueStarts: 0 });
+    u.noGrad(() => fresh.parameters().forEach((p) => p.zero_()));
+    fresh.loadReferenceStateDict(ref);
+    for (const [k, t] of Object.entries(trained.stateDict()))
+      if (k !== 'queue') expect(values(fresh.stateDict()[k])).toEqual(values(t));
+    u.noGrad(() => fresh.parameters().forEach((p) => p.zero_()));
+    const { 'prototypes.weight': _dropped, ...partial } = ref;
+    expect(() => fresh.loadReferenceStateDict(partial)).toThrow(
+      /does not fit \(missing: prototypes.weight; unexpected: none\)/,
+    );
+    expect(() => fresh.loadReferenceStateDict({ ...ref, 'backbone.conv1.weight': ref['conv1.weight'] })).toThrow(
+      /unexpected: backbone.backbone.conv1.weight/,
+    );
+    expect(() => fresh.loadReferenceStateDict({ ...ref, 'conv1.weight': u.zeros([1], { device }) })).toThrow(
+      /conv1.weight: expected/,
+    );
+    expect(fresh.parameters().every((p) => p.abs().sum().item() === 0)).toBe(true); // refused: nothing copied
+  });
+
   test('embed: 256-d backbone features and unit 8-d projections', () => {
     const m = make();
     const x = views(1)[0];

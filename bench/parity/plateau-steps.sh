@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 run=$1 batches=$2 indices=$3 seed=$4 out=${5:-/tmp/unmix-plateau}
 data=${UNMIX_PARITY_DATA:-../shared/data/cifar10-jpeg.tar.gz}
 mkdir -p "$out"
-/usr/bin/python3 bench/parity/ts_checkpoint_to_torch.py "$run/checkpoint.safetensors" "$out/start.pth"
+npx tsx bench/parity/ts-checkpoint-to-torch.ts "$run" "$out/start.pth"
 flags=(--width 8 --subset 150 --test-subset 100 --epochs 5 --eval-init --knn-every 1 --seed "$seed" --batch_size 64
   --nmb_prototypes 30 --freeze_prototypes_niters 0 --warmup_epochs 0 --base_lr 0.6 --final_lr 0.6 --run_swav
   --replay-batches "$batches" --init-weights "$out/start.pth" --iters-per-epoch 1)

@@ -12,7 +12,7 @@ import { cat } from '../functional';
 import { zeros } from '../creation';
 import { scope } from '../memory';
 import { Linear } from '../nn/layers';
-import { Module } from '../nn/module';
+import { Module, StateDict } from '../nn/module';
 import { ResNet, ResNetOptions } from '../nn/resnet';
 import { Rng } from '../rng';
 import { Device, Tensor } from '../tensor';
@@ -180,6 +180,9 @@ export function drawSwavMixChoices(
   }
   return { kind: 'region', lam, boxes };
 }
+
+/** The reference model's own modules; everything else there is the trunk. */
+const REFERENCE_HEADS = /^(projection_head|prototypes)\./;
 
 export class SwAV extends SslMethod {
   readonly name = 'swav';
@@ -428,6 +431,34 @@ export class SwAV extends SslMethod {
   /** Prototypes stay fixed for the first freezePrototypesIters iterations: their gradients are dropped. */
   beforeOptimizerStep(ctx: StepContext): void {
     if (ctx.iteration < this.options.freezePrototypesIters) this.prototypes.weight.grad = null;
+  }
+
+  /**
+   * Loads weights in the reference's names (main_swav_unmix.py's model: the trunk at the top level,
+   * then projection_head.* and prototypes.*; ours has the trunk under backbone.). The queue is not
+   * the model's there: it stays as it is here.
+   */
+  loadReferenceStateDict(state: StateDict): void {
+    const ours = Object.fromEntries(
+      Object.entries(state).map(([k, t]) => [REFERENCE_HEADS.test(k) ? k : `backbone.${k}`, t]),
+    );
+    // checked first: nothing is copied unless all of it fits
+    const { missing, unexpected, error } = this.checkStateDict(ours, { strict: false });
+    const absent = missing.filter((k) => k !== 'queue');
+    if (error || absent.length || unexpected.length)
+      throw new Error(
+        `SwAV: the reference state dict does not fit (${error ?? `missing: ${absent.join(', ') || 'none'}; unexpected: ${unexpected.join(', ') || 'none'}`})`,
+      );
+    this.loadStateDict(ours, { strict: false });
+  }
+
+  /** This model's weights in the reference's names (loadReferenceStateDict's), the queue left out. */
+  referenceStateDict(): StateDict {
+    return Object.fromEntries(
+      Object.entries(this.stateDict())
+        .filter(([k]) => k !== 'queue')
+        .map(([k, t]) => [k.replace(/^backbone\./, ''), t]),
+    );
   }
 
   extraState(): Record<string, number> {
