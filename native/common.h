@@ -88,6 +88,7 @@ class TensorTable {
     int64_t handles = 0;
     int64_t bytes = 0;
   };
+  Slot* FindSlot(double handle);  // the live slot a handle names, or nullptr
   void ReportExternal(int64_t bytes);
   void CountGc(Slot& slot);  // counts its host storage among the GC-owned ones
   void UncountGc(Slot& slot);

@@ -101,20 +101,25 @@ double TensorTable::Add(at::Tensor tensor) {
   return slot.generation * kSlots + index;
 }
 
-at::Tensor* TensorTable::Find(double handle) {
+TensorTable::Slot* TensorTable::FindSlot(double handle) {
   if (!(handle >= kSlots) || handle != std::floor(handle)) return nullptr;
   double generation = std::floor(handle / kSlots);
   double index = handle - generation * kSlots;
   if (index >= static_cast<double>(slots_.size())) return nullptr;
   Slot& slot = slots_[static_cast<size_t>(index)];
   if (!slot.live || slot.generation != generation) return nullptr;
-  return &slot.tensor;
+  return &slot;
+}
+
+at::Tensor* TensorTable::Find(double handle) {
+  Slot* slot = FindSlot(handle);
+  return slot ? &slot->tensor : nullptr;
 }
 
 void TensorTable::Release(double handle) {
-  if (!Find(handle)) return;
-  uint32_t index = static_cast<uint32_t>(handle - std::floor(handle / kSlots) * kSlots);
-  Slot& slot = slots_[index];
+  Slot* found = FindSlot(handle);
+  if (!found) return;
+  Slot& slot = *found;
   slot.live = false;
   if (slot.weak) napi_delete_reference(env_, slot.weak);
   slot.weak = nullptr;
@@ -122,7 +127,7 @@ void TensorTable::Release(double handle) {
   Uncount(slot.storage);
   slot.storage = nullptr;
   slot.tensor = at::Tensor();  // frees the memory now, as Python's refcount would
-  free_.push_back(index);
+  free_.push_back(static_cast<uint32_t>(found - slots_.data()));
 }
 
 // Only tensors the GC frees are reported to V8: a scope's tensors are freed deterministically,
@@ -130,16 +135,15 @@ void TensorTable::Release(double handle) {
 // whose concurrent marking took the cores from LibTorch (it nearly doubled an SGD step of a
 // ResNet-18 on 2 cores). A storage is reported once, however many GC-owned views share it.
 void TensorTable::CollectWhenUnreachable(double handle, napi_value object) {
-  at::Tensor* t = Find(handle);
-  if (!t) return;
-  uint32_t index = static_cast<uint32_t>(handle - std::floor(handle / kSlots) * kSlots);
-  Slot& slot = slots_[index];
+  Slot* found = FindSlot(handle);
+  if (!found) return;
+  Slot& slot = *found;
   if (slot.weak) return;
   if (napi_create_reference(env_, object, 0, &slot.weak) != napi_ok) {
     slot.weak = nullptr;
     return;
   }
-  gc_slots_.emplace_back(index, slot.generation);
+  gc_slots_.emplace_back(static_cast<uint32_t>(found - slots_.data()), slot.generation);
   CountGc(slot);
   // A sweep looks at every GC-owned slot: after as many new ones as half of them (amortised
   // constant time), and at least every 256.
@@ -169,9 +173,10 @@ void TensorTable::UncountGc(Slot& slot) {
 // set_, set_data and resize_ change a live tensor's storage or its size: the counts follow, so
 // liveTensors() stays true after module.to() (set_data) and nothing is left counted twice.
 void TensorTable::Recount(double handle) {
-  at::Tensor* t = Find(handle);
-  if (!t) return;
-  Slot& slot = slots_[static_cast<uint32_t>(handle - std::floor(handle / kSlots) * kSlots)];
+  Slot* found = FindSlot(handle);
+  if (!found) return;
+  Slot& slot = *found;
+  at::Tensor* t = &slot.tensor;
   const void* now = t->has_storage() ? t->storage().unsafeGetStorageImpl() : nullptr;
   if (now != slot.storage) {
     UncountGc(slot);
